@@ -1,0 +1,99 @@
+"""Configuration, read from environment variables prefixed MAF_.
+
+The embedded default is a SQLite file under instance/; production sets MAF_DATABASE_URL to
+PostgreSQL (postgresql+psycopg://user:password@host/db) and MAF_ENV=production.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("MAF_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret_key() -> str:
+    """A random key kept in instance/ so sessions survive a restart of `make run`."""
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "MAF_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'maf.sqlite'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SERVICE_NAME = os.environ.get("MAF_SERVICE_NAME", "Multi-agency forums")
+    ORGANISATION_NAME = os.environ.get("MAF_ORGANISATION_NAME", "Leicestershire County Council")
+
+    # Cookies: HttpOnly always; SameSite=Lax keeps links from emails working while
+    # stopping cross-site form posts; Secure is on in production.
+    SESSION_COOKIE_NAME = "maf_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("MAF_SECURE_COOKIES", False)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    # Enforced on the server from times kept in the signed session, not only by cookie expiry.
+    SESSION_IDLE_SECONDS = 60 * _int("MAF_SESSION_IDLE_MINUTES", 30)
+    SESSION_ABSOLUTE_SECONDS = 3600 * _int("MAF_SESSION_ABSOLUTE_HOURS", 12)
+    PERMANENT_SESSION_LIFETIME = timedelta(seconds=SESSION_IDLE_SECONDS)
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires on its own
+
+    # Sign-in lockout: after this many wrong passwords in a row the account is locked.
+    LOCKOUT_THRESHOLD = _int("MAF_LOCKOUT_THRESHOLD", 5)
+    LOCKOUT_MINUTES = _int("MAF_LOCKOUT_MINUTES", 15)
+
+    # argon2id cost; the defaults follow argon2-cffi's RFC 9106 "low memory" profile.
+    ARGON2_TIME_COST = _int("MAF_ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _int("MAF_ARGON2_MEMORY_COST", 65536)
+
+    HSTS = False
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = os.environ.get("MAF_SECRET_KEY") or _development_secret_key()
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "MAF_TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'maf-test.sqlite'}"
+    )
+    # Cheap hashing keeps the suite fast; production cost is set above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8192
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    HSTS = True
+
+    def __init__(self) -> None:
+        # Refuse to start without a real key rather than sign sessions with a guessable one.
+        self.SECRET_KEY = os.environ["MAF_SECRET_KEY"]
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> Config:
+    return CONFIGS[name or os.environ.get("MAF_ENV", "development")]()

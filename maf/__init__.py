@@ -1,0 +1,176 @@
+"""MAF: multi-agency forums for early-help teams."""
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, render_template
+from flask_wtf.csrf import CSRFError
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy import event
+
+import config as maf_config
+from maf.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(maf_config.INSTANCE_DIR),
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_object(maf_config.config_for(config_name))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _make_sqlite_behave(db.engine)
+    # Batch mode lets migrations alter tables on SQLite too.
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    _register_models_and_blueprints(app)
+    _register_request_hooks(app)
+    _register_error_pages(app)
+
+    from maf.cli import maf_cli
+
+    app.cli.add_command(maf_cli)
+    return app
+
+
+def _make_sqlite_behave(engine) -> None:
+    """Give the embedded SQLite database real transactions and enforced foreign keys.
+
+    Python's sqlite3 driver begins transactions lazily and cannot nest savepoints; taking over
+    BEGIN (the recipe in SQLAlchemy's SQLite notes) fixes both. WAL lets pages be read while a
+    coordinator is saving.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _register_models_and_blueprints(app: Flask) -> None:
+    from maf.audit import models as _audit_models  # noqa: F401  (registers the table)
+    from maf.auth import services as auth_services
+    from maf.auth.permissions import public
+    from maf.auth.views import bp as auth_bp
+    from maf.dashboard.views import bp as dashboard_bp
+    from maf.directory.views import bp as directory_bp
+
+    for blueprint in (auth_bp, dashboard_bp, directory_bp):
+        app.register_blueprint(blueprint)
+    public(app.view_functions["static"])
+
+    login_manager.user_loader(auth_services.user_by_session_token)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from maf.auth.permissions import enforce_access
+
+    @app.before_request
+    def _csp_nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    app.before_request(enforce_access)
+
+    from maf.auth.models import Role
+
+    @app.context_processor
+    def _template_globals():
+        return {
+            "roles": Role,
+            "service_name": app.config["SERVICE_NAME"],
+            "organisation_name": app.config["ORGANISATION_NAME"],
+            "csp_nonce": g.get("csp_nonce"),
+        }
+
+    @app.after_request
+    def _security_headers(response):
+        nonce = g.get("csp_nonce", "")
+        # The only inline script is GOV.UK Frontend's one-line "js-enabled" marker, allowed
+        # by its per-request nonce; no inline style at all.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if app.config["HSTS"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if response.mimetype == "text/html":
+            # Pages carry personal data: keep them out of shared and back-button caches.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    # Error pages say what happened and what to do, never what was asked for: a URL or form
+    # could carry a child's details.
+    messages = {
+        400: ("There is a problem with your request", "Go back and try again."),
+        403: (
+            "You do not have permission to see this page",
+            "Ask your CAF coordinator or administrator if you think you should.",
+        ),
+        404: (
+            "Page not found",
+            "If you typed the web address, check it is correct. If you "
+            "followed a link, the page may have moved or you may not have access to it.",
+        ),
+        405: ("That action is not available here", "Go back and use the buttons on the page."),
+        500: (
+            "Sorry, there is a problem with the service",
+            "Try again later. If it keeps "
+            "happening, tell your administrator what you were doing and when.",
+        ),
+    }
+
+    def render_error(status):
+        title, advice = messages[status]
+        return render_template("error.html", title=title, advice=advice), status
+
+    for status in messages:
+        app.register_error_handler(status, lambda error, status=status: render_error(status))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        title = "Your form could not be sent"
+        advice = (
+            "The page had been open too long or your session ended. Go back, reload the "
+            "page and try again."
+        )
+        return render_template("error.html", title=title, advice=advice), 400

@@ -1,0 +1,1 @@
+"""The audit log: who did or saw what, and when. Append-only."""

@@ -1,0 +1,138 @@
+"""Who may use which view, and which districts' objects a user may see.
+
+Every view declares its rule with one of the decorators below; `enforce_access` runs before
+every request and refuses any view that declares nothing, so a forgotten decorator fails
+closed. District scoping lives here too, and every view that loads a district-owned object
+goes through it.
+"""
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import Select
+
+from maf.audit import services as audit
+from maf.auth import services
+from maf.auth.models import Role, User
+from maf.directory.models import District
+from maf.extensions import db
+
+ACCESS_ATTRIBUTE = "maf_access"
+
+
+@dataclass(frozen=True)
+class Access:
+    public: bool = False
+    # Empty: any signed-in user. Otherwise the user needs at least one of these roles.
+    roles: frozenset[Role] = frozenset()
+
+    def describe(self) -> str:
+        if self.public:
+            return "public"
+        return "signed in" + (f" as {', '.join(sorted(self.roles))}" if self.roles else "")
+
+
+def _declare(access: Access):
+    def decorator(view):
+        setattr(view, ACCESS_ATTRIBUTE, access)
+        return view
+
+    return decorator
+
+
+public = _declare(Access(public=True))
+signed_in = _declare(Access())
+
+
+def roles_required(*roles: Role):
+    return _declare(Access(roles=frozenset(roles)))
+
+
+def access_of(view) -> Access | None:
+    return getattr(view, ACCESS_ATTRIBUTE, None)
+
+
+def deny(reason: str, status: int = 403):
+    """Refuse the request and keep a record of the attempt."""
+    audit.record("permission_denied", detail=f"{request.method} {request.path} ({reason})")
+    db.session.commit()
+    abort(status)
+
+
+def _expire_stale_session():
+    now = time.time()
+    if services.session_expired(session.get("signed_in_at"), session.get("seen_at"), now):
+        logout_user()
+        session.clear()
+        flash("You were signed out because you had not used the service for a while.")
+        return redirect(url_for("auth.sign_in"))
+    session["seen_at"] = now
+    return None
+
+
+def enforce_access():
+    """before_request hook: the single gate in front of every view."""
+    if request.endpoint is None:
+        return None  # no such route: Flask answers 404
+    access = access_of(current_app.view_functions[request.endpoint])
+    if access is None:
+        current_app.logger.error("view %s declares no access rule; refused", request.endpoint)
+        abort(403)
+    if access.public:
+        return None
+    if not current_user.is_authenticated:
+        next_path = request.full_path if request.method == "GET" else None
+        return redirect(url_for("auth.sign_in", next=next_path))
+    expired = _expire_stale_session()
+    if expired is not None:
+        return expired
+    if access.roles and not current_user.has_role(*access.roles):
+        deny(f"needs role {', '.join(sorted(access.roles))}")
+    return None
+
+
+def start_session(user) -> None:
+    """A fresh session at sign-in, so an id planted before sign-in is worth nothing."""
+    session.clear()
+    login_user(user)
+    session["signed_in_at"] = session["seen_at"] = time.time()
+
+
+def safe_next_url(target: str | None) -> str:
+    """Only follow `next` to a path on this site, never to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("dashboard.index")
+
+
+# --- district scoping -------------------------------------------------------------------
+
+
+def sees_every_district(user: User) -> bool:
+    return user.has_role(Role.ADMIN)
+
+
+def visible_district_ids(user: User) -> set[int] | None:
+    """The districts whose objects this user may see; None means all of them."""
+    if sees_every_district(user):
+        return None
+    return {district.id for district in user.districts}
+
+
+def restrict_to_visible_districts(statement: Select, district_column, user: User) -> Select:
+    ids = visible_district_ids(user)
+    return statement if ids is None else statement.where(district_column.in_(ids))
+
+
+def district_or_404(district_id: int) -> District:
+    """Load a district the current user may see; any other answers 404, as if absent."""
+    district = db.session.get(District, district_id)
+    ids = visible_district_ids(current_user)
+    if district is None or (ids is not None and district.id not in ids):
+        deny(f"district {district_id} out of scope", status=404)
+    return district

@@ -1,0 +1,144 @@
+"""Accounts and sign-in: hashing, lockout, sessions."""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from maf.audit import services as audit
+from maf.auth.models import Role, User, new_session_token
+from maf.dbtypes import utcnow
+from maf.directory.models import Agency, District
+from maf.extensions import db
+
+# One answer for every failure, so the page never reveals whether an account exists,
+# is locked or is deactivated.
+SIGN_IN_FAILED = (
+    "Enter a correct email address and password. After several wrong attempts an account "
+    "is locked for a while: try again later or ask your administrator."
+)
+MIN_PASSWORD_LENGTH = 12
+
+
+def _hasher() -> PasswordHasher:
+    hasher = current_app.extensions.get("maf_password_hasher")
+    if hasher is None:
+        hasher = PasswordHasher(
+            time_cost=current_app.config["ARGON2_TIME_COST"],
+            memory_cost=current_app.config["ARGON2_MEMORY_COST"],
+        )
+        current_app.extensions["maf_password_hasher"] = hasher
+    return hasher
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _spend_verification_time(password: str) -> None:
+    """Do the work of a real check so response times do not reveal unknown accounts."""
+    dummy = current_app.extensions.get("maf_dummy_hash")
+    if dummy is None:
+        dummy = current_app.extensions["maf_dummy_hash"] = hash_password(new_session_token())
+    _password_matches(dummy, password)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
+    return None
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Check a sign-in attempt, applying the lockout; every outcome is audited."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    now = utcnow()
+    if user is None:
+        _spend_verification_time(password)
+        audit.record("sign_in_failed", detail="no such account")
+    elif user.locked_until is not None and user.locked_until > now:
+        _spend_verification_time(password)
+        audit.record("sign_in_failed", user, user=user, detail="account locked")
+    elif not _password_matches(user.password_hash, password) or not user.active:
+        # Counted in SQL so two simultaneous wrong attempts both count.
+        user.failed_login_count = User.failed_login_count + 1
+        db.session.flush()
+        db.session.refresh(user)
+        audit.record("sign_in_failed", user, user=user, detail="wrong password or inactive")
+        if user.failed_login_count >= current_app.config["LOCKOUT_THRESHOLD"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+            user.failed_login_count = 0
+            audit.record("account_locked", user, user=user)
+    else:
+        user.failed_login_count = 0
+        user.locked_until = None
+        user.last_signed_in_at = now
+        if _hasher().check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        audit.record("sign_in", user, user=user)
+        db.session.commit()
+        return user
+    db.session.commit()
+    return None
+
+
+def sign_out(user: User) -> None:
+    """End every session of this user, not just the one in this browser."""
+    user.session_token = new_session_token()
+    audit.record("sign_out", user, user=user)
+    db.session.commit()
+
+
+def session_expired(signed_in_at: float | None, seen_at: float | None, now: float) -> bool:
+    config = current_app.config
+    if signed_in_at is None or seen_at is None:
+        return True
+    idle = now - seen_at > config["SESSION_IDLE_SECONDS"]
+    return idle or now - signed_in_at > config["SESSION_ABSOLUTE_SECONDS"]
+
+
+def user_by_session_token(token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.session_token == token, User.active))
+
+
+def save_user(
+    *,
+    email: str,
+    name: str,
+    password: str,
+    roles: Iterable[Role],
+    districts: Iterable[District] = (),
+    agency: Agency | None = None,
+) -> User:
+    """Create the account, or bring an existing one with this email up to date."""
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email)
+        db.session.add(user)
+    user.name = name
+    user.password_hash = hash_password(password)
+    user.roles = roles
+    user.districts = list(districts)
+    user.agency = agency
+    user.active = True
+    db.session.flush()
+    audit.record("user_saved", user, detail="roles: " + ", ".join(sorted(user.roles)))
+    return user

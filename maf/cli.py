@@ -1,0 +1,67 @@
+"""`flask --app wsgi maf ...` commands."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from maf.auth import services as auth_services
+from maf.auth.models import Role
+from maf.directory.models import Agency, District
+from maf.extensions import db
+
+maf_cli = AppGroup("maf", help="MAF administration commands.")
+
+
+@maf_cli.command("demo")
+def demo_command():
+    """Load (or refresh) demo districts, agencies and users, and print how to sign in."""
+    from maf.demo import DEMO_PASSWORD, load_demo_data
+
+    users = load_demo_data()
+    click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000/sign-in with:")
+    for user in users:
+        roles = ", ".join(role.label for role in user.roles)
+        where = ", ".join(user.districts) or "all districts"
+        click.echo(f"  {user.email:<36} {roles} ({where})")
+    click.echo(f"Password for every demo user: {DEMO_PASSWORD}")
+
+
+def _lookup(model, name_column, names):
+    found = []
+    for name in names:
+        obj = db.session.scalar(select(model).where(name_column == name))
+        if obj is None:
+            raise click.BadParameter(f"no {model.__tablename__} called {name!r}")
+        found.append(obj)
+    return found
+
+
+@maf_cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="Repeat for several roles.",
+)
+@click.option("--district", "districts", multiple=True, help="District slug; repeatable.")
+@click.option("--agency", default=None, help="Exact agency name.")
+@click.password_option(help="At least 12 characters; prompted for if not given.")
+def create_user_command(email, name, roles, districts, agency, password):
+    """Create an account (or update the one with this email) for a real deployment."""
+    problem = auth_services.password_problem(password)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
+    user = auth_services.save_user(
+        email=email,
+        name=name,
+        password=password,
+        roles=[Role(role) for role in roles],
+        districts=_lookup(District, District.slug, districts),
+        agency=_lookup(Agency, Agency.name, [agency])[0] if agency else None,
+    )
+    db.session.commit()
+    click.echo(f"Saved {user.email} with roles {', '.join(sorted(user.roles))}.")

@@ -1,0 +1,1 @@
+"""The page each person lands on after signing in, built from the roles they hold."""

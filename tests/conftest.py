@@ -1,0 +1,175 @@
+"""Test fixtures: one migrated database per run, one rolled-back transaction per test.
+
+The database is SQLite unless MAF_TEST_DATABASE_URL names another (CI runs the suite a second
+time on a throw-away PostgreSQL cluster). Objects are made through factory fixtures.
+"""
+
+import contextvars
+import itertools
+import os
+import re
+import tempfile
+
+os.environ.setdefault("MAF_INSTANCE_PATH", tempfile.mkdtemp(prefix="maf-test-instance-"))
+os.environ["MAF_ENV"] = "test"
+
+import flask_migrate  # noqa: E402
+import pytest  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
+
+from maf import create_app  # noqa: E402
+from maf.auth import services as auth_services  # noqa: E402
+from maf.auth.models import Role  # noqa: E402
+from maf.directory.models import Agency, AgencyTier, AgencyType, District  # noqa: E402
+from maf.extensions import db  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+_sequence = itertools.count(1)
+
+
+def reset_database(url: str) -> None:
+    """Leave the database named by `url` empty, ready for `flask db upgrade`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            path = f"{parsed.database}{suffix}"
+            if os.path.exists(path):
+                os.remove(path)
+        return
+    database = parsed.database
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("test")
+    reset_database(app.config["SQLALCHEMY_DATABASE_URI"])
+    with app.app_context():
+        db.engine.dispose()
+        flask_migrate.upgrade()
+    return app
+
+
+@pytest.fixture
+def database(app):
+    """Run the test inside one transaction on one connection, rolled back at the end.
+
+    Every session the app opens (including the live server's, for browser tests) is bound to
+    this connection; their commits become savepoints, so nothing a test does outlives it.
+    """
+    with app.app_context():
+        engines = db._app_engines[app]
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield db
+        finally:
+            db.session.remove()
+            engines[None] = engine
+            transaction.rollback()
+            connection.close()
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own application context, as a real server does.
+
+    Flask reuses an application context that is already pushed (the test's own), which would
+    share `g` and the database session between requests and hide bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app, database):
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+@pytest.fixture
+def make_district(database):
+    def make(name: str | None = None) -> District:
+        number = next(_sequence)
+        name = name or f"District {number}"
+        district = District(name=name, slug=re.sub(r"[^a-z0-9]+", "-", name.lower()))
+        db.session.add(district)
+        db.session.flush()
+        return district
+
+    return make
+
+
+@pytest.fixture
+def make_agency(database):
+    def make(
+        name: str | None = None,
+        type: AgencyType = AgencyType.HIGH_SCHOOL,
+        tier: AgencyTier = AgencyTier.UNIVERSAL,
+        district: District | None = None,
+    ) -> Agency:
+        agency = Agency(
+            name=name or f"Agency {next(_sequence)}", type=type, tier=tier, district=district
+        )
+        db.session.add(agency)
+        db.session.flush()
+        return agency
+
+    return make
+
+
+@pytest.fixture
+def make_user(database):
+    def make(
+        *roles: Role,
+        districts=(),
+        email: str | None = None,
+        name: str = "Test User",
+        agency: Agency | None = None,
+        password: str = PASSWORD,
+    ):
+        user = auth_services.save_user(
+            email=email or f"user{next(_sequence)}@example.org",
+            name=name,
+            password=password,
+            roles=roles or (Role.PRACTITIONER,),
+            districts=districts,
+            agency=agency,
+        )
+        db.session.commit()
+        return user
+
+    return make
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'type="hidden" name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def submit(client, page_url: str, data: dict, action: str | None = None, **kwargs):
+    """Post a form as a browser would: load the page first and send its CSRF token back."""
+    page = client.get(page_url)
+    return client.post(
+        action or page_url, data={**data, "csrf_token": csrf_token_from(page.text)}, **kwargs
+    )
+
+
+@pytest.fixture
+def sign_in(client):
+    def do_sign_in(user, password: str = PASSWORD, **kwargs):
+        return submit(client, "/sign-in", {"email": user.email, "password": password}, **kwargs)
+
+    return do_sign_in
