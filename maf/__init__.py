@@ -15,7 +15,7 @@ from maf.extensions import csrf, db, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config_name: str | None = None) -> Flask:
+def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(maf_config.INSTANCE_DIR),
@@ -23,6 +23,7 @@ def create_app(config_name: str | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     app.config.from_object(maf_config.config_for(config_name))
+    app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     app.jinja_loader = ChoiceLoader(

@@ -173,3 +173,8 @@ def sign_in(client):
         return submit(client, "/sign-in", {"email": user.email, "password": password}, **kwargs)
 
     return do_sign_in
+
+
+def pytest_report_header(config):
+    url = make_url(os.environ.get("MAF_TEST_DATABASE_URL", "sqlite:///"))
+    return f"database under test: {url.get_backend_name()}"

@@ -1,0 +1,113 @@
+"""Real Chromium (Debian's package) driven by Playwright against the app on a live server.
+
+The server runs in a thread on 127.0.0.1 and shares the test's rolled-back transaction, so
+browser tests create data with the same factories as every other test.
+"""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = os.environ.get("MAF_CHROMIUM", "/usr/bin/chromium")
+AXE_JS = Path(__file__).resolve().parents[2] / "node_modules/axe-core/axe.min.js"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + ": browser tests must run in CI")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app, database):
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in_as(page):
+    def sign_in(user, password: str = PASSWORD):
+        page.goto("/sign-in")
+        page.get_by_label("Email address").fill(user.email)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return sign_in
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    assert AXE_JS.exists(), "axe-core is missing: run `npm ci` (make test does)"
+    return AXE_JS.read_text()
+
+
+@pytest.fixture
+def axe_violations(page, axe_source):
+    """Run axe-core on the page as it is now and return its violations."""
+
+    def run():
+        # Evaluated through the DevTools protocol, so the page's CSP does not block it.
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate(axe_source)
+        return page.evaluate(
+            """async () => {
+                const results = await axe.run(document, {
+                    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                    'wcag22aa', 'best-practice']},
+                });
+                return results.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
+                }));
+            }"""
+        )
+
+    return run

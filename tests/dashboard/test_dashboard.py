@@ -1,0 +1,46 @@
+from maf.auth.models import Role
+
+
+def test_coordinator_sees_what_will_arrive_for_checks(client, make_user, make_district, sign_in):
+    sign_in(make_user(Role.COORDINATOR, districts=[make_district("Charnwood")]))
+    page = client.get("/").text
+    assert "CAFs waiting for checks" in page
+    assert "check for an existing CAF and for tier 3/4 involvement" in page
+    assert "Your districts: Charnwood" in page
+    assert "Meetings you chair" not in page
+
+
+def test_chair_sees_meetings_they_chair(client, make_user, sign_in):
+    sign_in(make_user(Role.CHAIR))
+    page = client.get("/").text
+    assert "Meetings you chair" in page
+    assert "CAFs waiting for checks" not in page
+
+
+def test_practitioner_sees_cases_actions_and_agendas(client, make_user, make_agency, sign_in):
+    sign_in(make_user(Role.PRACTITIONER, agency=make_agency(name="Shepshed Orchard Primary")))
+    page = client.get("/").text
+    for heading in ("Your cases", "Your actions", "Agendas and minutes"):
+        assert heading in page
+    assert "Shepshed Orchard Primary" in page
+    assert "not in any district yet" in page
+
+
+def test_person_with_several_roles_sees_each_roles_panels(client, make_user, sign_in):
+    sign_in(make_user(Role.PRACTITIONER, Role.CHAIR))
+    page = client.get("/").text
+    assert "Meetings you chair" in page and "Your actions" in page
+    assert page.index("Meetings you chair") < page.index("Your actions")
+
+
+def test_admin_sees_set_up_and_agencies_link(client, make_user, sign_in):
+    sign_in(make_user(Role.ADMIN))
+    page = client.get("/").text
+    assert "Forum set-up" in page
+    assert 'href="/agencies"' in page
+    assert "You can see every district" in page
+
+
+def test_agencies_link_is_only_for_admins(client, make_user, sign_in):
+    sign_in(make_user(Role.COORDINATOR))
+    assert 'href="/agencies"' not in client.get("/").text
