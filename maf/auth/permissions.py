@@ -84,7 +84,7 @@ def enforce_access():
     if access.public:
         return None
     if not current_user.is_authenticated:
-        next_path = request.full_path if request.method == "GET" else None
+        next_path = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.sign_in", next=next_path))
     expired = _expire_stale_session()
     if expired is not None:
