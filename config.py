@@ -63,6 +63,13 @@ class Config:
 
     HSTS = False
 
+    # What the safeguarding screen tells a coordinator to do instead of a CAF (seed 002 A1).
+    SAFEGUARDING_ADVICE = os.environ.get(
+        "MAF_SAFEGUARDING_ADVICE",
+        "Follow the local safeguarding children procedures now: contact the children's social "
+        "care duty team, or call 999 if a child is in immediate danger.",
+    )
+
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("MAF_SECRET_KEY") or _development_secret_key()

@@ -2,6 +2,7 @@
 
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
@@ -13,6 +14,7 @@ import config as maf_config
 from maf.extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+LONDON = ZoneInfo("Europe/London")
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -82,14 +84,16 @@ def _make_sqlite_behave(engine) -> None:
 
 
 def _register_models_and_blueprints(app: Flask) -> None:
-    from maf.audit import models as _audit_models  # noqa: F401  (registers the table)
+    from maf.audit import models as _audit_models  # noqa: F401  (registers the tables)
     from maf.auth import services as auth_services
     from maf.auth.permissions import public
     from maf.auth.views import bp as auth_bp
+    from maf.cases import models as _case_models  # noqa: F401
+    from maf.cases.views import bp as cases_bp
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp
 
-    for blueprint in (auth_bp, dashboard_bp, directory_bp):
+    for blueprint in (auth_bp, dashboard_bp, directory_bp, cases_bp):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
 
@@ -115,6 +119,11 @@ def _register_request_hooks(app: Flask) -> None:
             "organisation_name": app.config["ORGANISATION_NAME"],
             "csp_nonce": g.get("csp_nonce"),
         }
+
+    @app.template_filter("london")
+    def _london_time(value):
+        """Times are stored in UTC and shown as the clock on the wall in England."""
+        return value.astimezone(LONDON).strftime("%-d %B %Y, %H:%M") if value else ""
 
     @app.after_request
     def _security_headers(response):

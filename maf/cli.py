@@ -1,5 +1,9 @@
 """`flask --app wsgi maf ...` commands."""
 
+import sys
+from datetime import date
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
@@ -65,3 +69,37 @@ def create_user_command(email, name, roles, districts, agency, password):
     )
     db.session.commit()
     click.echo(f"Saved {user.email} with roles {', '.join(sorted(user.roles))}.")
+
+
+@maf_cli.command("import-involvement")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--all-or-nothing", is_flag=True, help="Import nothing if any row has a problem.")
+def import_involvement_command(file: Path, all_or_nothing: bool):
+    """Load a tier 3/4 register export (CSV) from a statutory service."""
+    from maf.cases.involvement_import import parse_involvement_csv
+    from maf.cases.services import import_involvement
+
+    total_lines = sum(1 for _ in file.open(encoding="utf-8-sig", newline=""))
+    with (
+        file.open(encoding="utf-8-sig", newline="") as stream,
+        click.progressbar(length=total_lines, label="Reading", file=sys.stderr) as bar,
+    ):
+        seen = [0]
+
+        def advance(line: int) -> None:
+            bar.update(line - seen[0])
+            seen[0] = line
+
+        try:
+            parsed = parse_involvement_csv(stream, date.today(), on_progress=advance)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        bar.update(total_lines - seen[0])
+    for error in parsed.errors:
+        click.echo(f"line {error.line}: {error.message}", err=True)
+    batch = import_involvement(parsed, file.name, None, all_or_nothing=all_or_nothing)
+    if batch is None:
+        raise click.ClickException(
+            f"Nothing imported: {len(parsed.errors)} rows have problems (--all-or-nothing)"
+        )
+    click.echo(f"Imported {batch.rows_imported} rows; {batch.rows_rejected} rows not imported.")

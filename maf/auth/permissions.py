@@ -17,6 +17,7 @@ from sqlalchemy import Select
 from maf.audit import services as audit
 from maf.auth import services
 from maf.auth.models import Role, User
+from maf.cases.models import Case
 from maf.directory.models import District
 from maf.extensions import db
 
@@ -136,3 +137,30 @@ def district_or_404(district_id: int) -> District:
     if district is None or (ids is not None and district.id not in ids):
         deny(f"district {district_id} out of scope", status=404)
     return district
+
+
+# --- cases --------------------------------------------------------------------------------
+
+
+def manages_case(user: User, case: Case) -> bool:
+    """The coordinators of the case's district run its intake and checks."""
+    return user.has_role(Role.COORDINATOR) and case.district_id in {d.id for d in user.districts}
+
+
+def can_see_case(user: User, case: Case) -> bool:
+    """Case detail is for the district's coordinators and the practitioner who referred it.
+
+    Admins see no case detail they have no part in.
+    """
+    return manages_case(user, case) or (
+        case.referrer_user_id is not None and case.referrer_user_id == user.id
+    )
+
+
+def case_or_404(case_id: int, *, manage: bool = False) -> Case:
+    """Load a case the current user may see (or manage); any other answers 404."""
+    case = db.session.get(Case, case_id)
+    check = manages_case if manage else can_see_case
+    if case is None or not check(current_user, case):
+        deny(f"case {case_id} out of scope", status=404)
+    return case

@@ -1,0 +1,1 @@
+"""Children, CAF cases, consent, needs, and the coordinator's two checks."""

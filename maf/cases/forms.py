@@ -1,0 +1,350 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovFileInput,
+    GovSubmitInput,
+    GovTextInput,
+)
+from wtforms import BooleanField, StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+from maf.cases.models import (
+    ConsentGiver,
+    ConsentKind,
+    ConsentMethod,
+    Domain,
+    Gender,
+    MatchVerdict,
+    SettingType,
+    SharingGround,
+    TierOutcome,
+)
+from maf.cases.validation import (
+    check_date_of_birth,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_upn,
+)
+from maf.dbtypes import utcnow
+from maf.forms import (
+    GovCheckboxesField,
+    GovDateField,
+    GovRadioField,
+    GovSelectField,
+    GovTextAreaField,
+)
+
+
+def _text(label, max_length=200, required=None, **kwargs):
+    validators = [InputRequired(message=required)] if required else [Optional()]
+    validators.append(
+        Length(max=max_length, message=f"{label} must be {max_length} characters or fewer")
+    )
+    return StringField(label, widget=GovTextInput(), validators=validators, **kwargs)
+
+
+def _long_text(label, max_length=5000, **kwargs):
+    return GovTextAreaField(
+        label,
+        validators=[
+            Length(max=max_length, message=f"{label} must be {max_length} characters or fewer")
+        ],
+        **kwargs,
+    )
+
+
+def _normalised(normalise):
+    """A validator that replaces the field's data with its normalised form."""
+
+    def validate(form, field):
+        if field.data:
+            try:
+                field.data = normalise(field.data)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+
+    return validate
+
+
+def _not_in_future(form, field):
+    if field.data and field.data > utcnow().date():
+        raise ValidationError(f"{field.label.text} must be today or in the past")
+
+
+class SafeguardingForm(FlaskForm):
+    concern = GovRadioField(
+        "Is there a concern that the child is suffering, or is likely to suffer, significant harm?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        validators=[InputRequired(message="Select yes if there is a child protection concern")],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class IntakeForm(FlaskForm):
+    # The child
+    given_name = _text("Given name", 100)
+    family_name = _text("Family name", 100)
+    other_names = _text(
+        "Other or previous names",
+        300,
+        description="Separate names with commas. For example, a surname before a change",
+    )
+    date_of_birth = GovDateField(
+        "Date of birth",
+        description="For example, 27 3 2015",
+        validators=[InputRequired(message="Enter the child's date of birth")],
+    )
+    gender = GovRadioField(
+        "Gender",
+        choices=Gender.choices(),
+        validators=[InputRequired(message="Select the child's gender")],
+    )
+    address = _long_text("Address", 300, description="Without the postcode")
+    postcode = StringField(
+        "Postcode",
+        widget=GovTextInput(),
+        validators=[
+            Optional(),
+            Length(max=10, message="Postcode must be 10 characters or fewer"),
+            _normalised(normalise_postcode),
+        ],
+    )
+    school = GovSelectField("School or setting", coerce=int, validate_choice=True)
+    upn = StringField(
+        "Unique pupil number (optional)",
+        widget=GovTextInput(),
+        validators=[
+            Optional(),
+            Length(max=20, message="Unique pupil number must be 13 characters"),
+            _normalised(normalise_upn),
+        ],
+    )
+    nhs_number = StringField(
+        "NHS number (optional)",
+        widget=GovTextInput(),
+        description="10 digits, for example 485 777 3456",
+        validators=[
+            Optional(),
+            Length(max=20, message="NHS number must be 10 digits"),
+            _normalised(normalise_nhs_number),
+        ],
+    )
+
+    # The referral
+    district = GovSelectField("District", coerce=int)
+    referrer_name = _text(
+        "Name of the practitioner who completed the CAF",
+        200,
+        required="Enter the name of the practitioner who completed the CAF",
+    )
+    referrer_email = StringField(
+        "Their email address",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired(message="Enter the practitioner's email address"),
+            Length(max=254, message="Email address must be 254 characters or fewer"),
+            Email(
+                message="Enter an email address in the correct format, like name@example.org",
+                check_deliverability=False,
+            ),
+        ],
+    )
+    referrer_agency = GovSelectField("Their agency", coerce=int)
+    setting_type = GovSelectField("Where the CAF came from", choices=SettingType.choices())
+    assessment_completed_on = GovDateField(
+        "Date the assessment was completed",
+        validators=[
+            InputRequired(message="Enter the date the assessment was completed"),
+            _not_in_future,
+        ],
+    )
+
+    # Needs, strengths and views
+    needs_development = GovCheckboxesField("Development of the child or young person", coerce=int)
+    needs_parents_and_carers = GovCheckboxesField("Parents and carers", coerce=int)
+    needs_family_and_environment = GovCheckboxesField("Family and environment", coerce=int)
+    strengths = _long_text("Strengths")
+    child_views = _long_text("The child or young person's views")
+    family_views = _long_text("The family's views")
+
+    # Consent
+    consent_given_by = GovRadioField(
+        "Who gave consent to undertake and record the assessment?",
+        choices=ConsentGiver.choices(),
+        validators=[InputRequired(message="Select who gave consent")],
+    )
+    consent_given_by_name = _text(
+        "Their name", 200, required="Enter the name of the person who gave consent"
+    )
+    consent_given_on = GovDateField(
+        "Date consent was given",
+        validators=[InputRequired(message="Enter the date consent was given"), _not_in_future],
+    )
+    consent_method = GovRadioField(
+        "How was consent given?",
+        choices=ConsentMethod.choices(),
+        validators=[InputRequired(message="Select how consent was given")],
+    )
+    share_consent = GovRadioField(
+        "Consent to share the assessment",
+        choices=[("given", "Given"), ("refused", "Refused"), ("not_asked", "Not asked yet")],
+        validators=[InputRequired(message="Select whether consent to share was given")],
+    )
+    share_with_forum = BooleanField(
+        "Members of the district multi-agency forum", widget=GovCheckboxInput()
+    )
+    share_agencies = GovCheckboxesField("Named agencies", coerce=int)
+
+    submit = SubmitField("Save and run the checks", widget=GovSubmitInput())
+
+    NEED_FIELDS = ("needs_development", "needs_parents_and_carers", "needs_family_and_environment")
+
+    def validate_family_name(self, field):
+        if not (field.data or "").strip() and not (self.given_name.data or "").strip():
+            raise ValidationError("Enter the child's name: a given name, a family name or both")
+
+    def validate_date_of_birth(self, field):
+        if field.data:
+            try:
+                check_date_of_birth(field.data, utcnow().date())
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+
+    def validate_assessment_completed_on(self, field):
+        if field.data and self.date_of_birth.data and field.data < self.date_of_birth.data:
+            raise ValidationError(
+                "Date the assessment was completed must be after the date of birth"
+            )
+
+    def validate_share_with_forum(self, field):
+        if self.share_consent.data == "given" and not field.data and not self.share_agencies.data:
+            raise ValidationError("Select who the family agreed the assessment can be shared with")
+
+
+class ConsentForm(FlaskForm):
+    kind = GovRadioField(
+        "Consent to",
+        choices=ConsentKind.choices(),
+        validators=[InputRequired(message="Select what the consent is for")],
+    )
+    given = GovRadioField(
+        "Was consent given or refused?",
+        choices=[("given", "Given"), ("refused", "Refused")],
+        validators=[InputRequired(message="Select whether consent was given or refused")],
+    )
+    given_by = GovRadioField(
+        "Who gave or refused it?",
+        choices=ConsentGiver.choices(),
+        validators=[InputRequired(message="Select who gave or refused consent")],
+    )
+    given_by_name = _text("Their name", 200, required="Enter the name of the person")
+    given_on = GovDateField(
+        "Date", validators=[InputRequired(message="Enter the date"), _not_in_future]
+    )
+    method = GovRadioField(
+        "How?",
+        choices=ConsentMethod.choices(),
+        validators=[InputRequired(message="Select how consent was given or refused")],
+    )
+    covers_forum = BooleanField(
+        "Members of the district multi-agency forum", widget=GovCheckboxInput()
+    )
+    agencies = GovCheckboxesField("Named agencies", coerce=int)
+    submit = SubmitField("Save consent", widget=GovSubmitInput())
+
+    def validate_covers_forum(self, field):
+        sharing = self.kind.data == ConsentKind.SHARE and self.given.data == "given"
+        if sharing and not field.data and not self.agencies.data:
+            raise ValidationError("Select who the assessment can be shared with")
+
+
+class WithdrawConsentForm(FlaskForm):
+    withdrawn_on = GovDateField(
+        "Date consent was withdrawn",
+        validators=[InputRequired(message="Enter the date consent was withdrawn"), _not_in_future],
+    )
+    note = _long_text(
+        "Note", 1000, description="Who withdrew it and anything the forum should know"
+    )
+    submit = SubmitField(
+        "Record withdrawal",
+        widget=GovSubmitInput(),
+        render_kw={"params": {"classes": "govuk-button--warning"}},
+    )
+
+
+class SharingWithoutConsentForm(FlaskForm):
+    decided_by_name = _text("Who decided to share", 200, required="Enter who decided to share")
+    decided_on = GovDateField(
+        "Date of the decision",
+        validators=[InputRequired(message="Enter the date of the decision"), _not_in_future],
+    )
+    ground = GovRadioField(
+        "Ground for sharing without consent",
+        choices=SharingGround.choices(),
+        validators=[InputRequired(message="Select the ground for sharing without consent")],
+    )
+    shared_with = _text("Shared with", 500, required="Enter who the information was shared with")
+    reason = _long_text("Why", 5000)
+    submit = SubmitField("Record the decision", widget=GovSubmitInput())
+
+    def validate_reason(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError("Enter why the information is being shared without consent")
+
+
+class VerdictForm(FlaskForm):
+    verdict = GovRadioField(
+        "Is this the same child?",
+        choices=MatchVerdict.choices(),
+        validators=[InputRequired(message="Select same child or different child")],
+    )
+
+
+class TierOutcomeForm(FlaskForm):
+    outcome = GovRadioField(
+        "Outcome of the tier 3/4 check",
+        choices=TierOutcome.choices(),
+        validators=[InputRequired(message="Select the outcome of the tier 3/4 check")],
+    )
+    reason = _long_text(
+        "Reason",
+        2000,
+        description=(
+            "Needed unless no involvement was found: why the forum should coordinate, "
+            "which service, or why the CAF is withdrawn"
+        ),
+    )
+    submit = SubmitField("Save the outcome", widget=GovSubmitInput())
+
+
+class WithdrawCaseForm(FlaskForm):
+    reason = _long_text("Why is the CAF being withdrawn?", 2000)
+    submit = SubmitField("Withdraw the CAF", widget=GovSubmitInput())
+
+
+class NeedStatementForm(FlaskForm):
+    domain = GovRadioField(
+        "Domain", choices=Domain.choices(), validators=[InputRequired(message="Select the domain")]
+    )
+    element = _text(
+        "Element", 120, required="Enter the element, for example Behavioural development"
+    )
+    text = _text("Need statement", 300, required="Enter the need statement")
+    submit = SubmitField("Add need statement", widget=GovSubmitInput())
+
+
+class InvolvementImportForm(FlaskForm):
+    file = FileField(
+        "CSV file from the statutory service",
+        widget=GovFileInput(),
+        description=(
+            "Columns: given_name, family_name, date_of_birth, postcode, service, status, contact"
+        ),
+        validators=[FileRequired(message="Select a CSV file")],
+    )
+    all_or_nothing = BooleanField(
+        "Import nothing if any row has a problem", widget=GovCheckboxInput()
+    )
+    submit = SubmitField("Import", widget=GovSubmitInput())

@@ -1,0 +1,455 @@
+import io
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from maf.audit import services as audit
+from maf.auth.models import Role
+from maf.auth.permissions import case_or_404, manages_case, roles_required, signed_in
+from maf.cases import forms, services
+from maf.cases.involvement_import import parse_involvement_csv
+from maf.cases.models import (
+    Consent,
+    ConsentGiver,
+    ConsentKind,
+    ConsentMethod,
+    Domain,
+    Gender,
+    MatchCandidate,
+    MatchVerdict,
+    NeedStatement,
+    SettingType,
+    SharingGround,
+    TierOutcome,
+)
+from maf.dbtypes import utcnow
+from maf.directory.models import Agency, AgencyType
+from maf.extensions import db
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+SCHOOL_TYPES = (
+    AgencyType.EARLY_YEARS,
+    AgencyType.PRIMARY_SCHOOL,
+    AgencyType.HIGH_SCHOOL,
+    AgencyType.COLLEGE,
+)
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def _agencies(types=None) -> list[Agency]:
+    statement = select(Agency).order_by(Agency.name)
+    if types:
+        statement = statement.where(Agency.type.in_(types))
+    return list(db.session.scalars(statement))
+
+
+def _choices(objects, blank: str | None = None):
+    choices = [(obj.id, obj.name) for obj in objects]
+    return [(0, blank), *choices] if blank else choices
+
+
+def _attach_error(form, error: services.CaseError, default_field: str) -> None:
+    field = getattr(form, error.field or default_field)
+    field.errors = [*field.errors, str(error)]
+
+
+# --- the coordinator's queue -------------------------------------------------------------
+
+
+@bp.route("/")
+@roles_required(Role.COORDINATOR)
+def queue():
+    return render_template(
+        "cases/queue.html", queue=services.coordinator_queue(current_user, utcnow().date())
+    )
+
+
+# --- intake ------------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def safeguarding_screen():
+    form = forms.SafeguardingForm()
+    if form.validate_on_submit():
+        if form.concern.data == "yes":
+            session.pop("safeguarding_screened", None)
+            audit.record("safeguarding_stop", detail="child protection concern at intake")
+            db.session.commit()
+            return render_template(
+                "cases/safeguarding_stop.html", advice=current_app.config["SAFEGUARDING_ADVICE"]
+            )
+        session["safeguarding_screened"] = True
+        return redirect(url_for("cases.intake"))
+    return render_template("cases/safeguarding.html", form=form)
+
+
+def _intake_form() -> forms.IntakeForm:
+    form = forms.IntakeForm()
+    form.district.choices = _choices(current_user.districts)
+    form.school.choices = _choices(_agencies(SCHOOL_TYPES), blank="Not known or none")
+    agencies = _agencies()
+    form.referrer_agency.choices = _choices(agencies)
+    form.share_agencies.choices = _choices(agencies)
+    needs = services.need_statements_by_domain()
+    for domain, field_name in zip(Domain, forms.IntakeForm.NEED_FIELDS, strict=True):
+        getattr(form, field_name).choices = [(n.id, n.text) for n in needs[domain]]
+    return form
+
+
+@bp.route("/new/details", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def intake():
+    if not session.get("safeguarding_screened"):
+        return redirect(url_for("cases.safeguarding_screen"))
+    form = _intake_form()
+    if form.validate_on_submit():
+        try:
+            case = services.receive_caf(*_intake_details(form), current_user)
+        except services.CaseError as error:
+            db.session.rollback()
+            _attach_error(form, error, "consent_given_by")
+        else:
+            session.pop("safeguarding_screened", None)
+            flash(f"CAF received as case {case.id}. Both checks have run: see the results below.")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("cases/intake.html", form=form)
+
+
+def _intake_details(form: forms.IntakeForm):
+    child = services.ChildDetails(
+        given_name=form.given_name.data.strip(),
+        family_name=form.family_name.data.strip(),
+        other_names=(form.other_names.data or "").strip(),
+        date_of_birth=form.date_of_birth.data,
+        gender=Gender(form.gender.data),
+        address=(form.address.data or "").strip(),
+        postcode=form.postcode.data or None,
+        school=db.session.get(Agency, form.school.data) if form.school.data else None,
+        upn=form.upn.data or None,
+        nhs_number=form.nhs_number.data or None,
+    )
+    need_ids = [i for name in forms.IntakeForm.NEED_FIELDS for i in getattr(form, name).data]
+    referral = services.ReferralDetails(
+        district=next(d for d in current_user.districts if d.id == form.district.data),
+        referrer_name=form.referrer_name.data.strip(),
+        referrer_email=form.referrer_email.data.strip(),
+        referrer_agency=db.session.get(Agency, form.referrer_agency.data),
+        setting_type=SettingType(form.setting_type.data),
+        assessment_completed_on=form.assessment_completed_on.data,
+        needs=list(db.session.scalars(select(NeedStatement).where(NeedStatement.id.in_(need_ids)))),
+        strengths=form.strengths.data or "",
+        child_views=form.child_views.data or "",
+        family_views=form.family_views.data or "",
+    )
+    common = dict(
+        given_by=ConsentGiver(form.consent_given_by.data),
+        given_by_name=form.consent_given_by_name.data,
+        given_on=form.consent_given_on.data,
+        method=ConsentMethod(form.consent_method.data),
+    )
+    consents = [
+        services.ConsentDetails(kind=ConsentKind.UNDERTAKE, given=True, **common),
+        services.ConsentDetails(kind=ConsentKind.RECORD, given=True, **common),
+    ]
+    if form.share_consent.data != "not_asked":
+        consents.append(
+            services.ConsentDetails(
+                kind=ConsentKind.SHARE,
+                given=form.share_consent.data == "given",
+                covers_forum=form.share_with_forum.data,
+                agencies=[db.session.get(Agency, i) for i in form.share_agencies.data],
+                **common,
+            )
+        )
+    return child, referral, consents
+
+
+# --- the case ----------------------------------------------------------------------------
+
+
+def _render_case(case, status=200, **forms_in_error):
+    manages = manages_case(current_user, case)
+    page_forms = {
+        "tier_form": forms_in_error.get("tier_form") or forms.TierOutcomeForm(formdata=None),
+        "verdict_errors": forms_in_error.get("verdict_errors", {}),
+        "action_error": forms_in_error.get("action_error"),
+    }
+    return (
+        render_template(
+            "cases/case.html",
+            case=case,
+            manages=manages,
+            actions=services.available_actions(case) if manages else frozenset(),
+            candidates=[
+                (candidate, services.open_case_of(candidate.child, excluding=case))
+                for candidate in case.match_candidates
+            ],
+            earlier_involvement=services.earlier_involvement(case),
+            forum_consent=services.forum_sharing_consent(case),
+            checks_complete=services.checks_complete(case),
+            needs_by_domain={
+                domain: [n for n in case.needs if n.domain == domain] for domain in Domain
+            },
+            **page_forms,
+        ),
+        status,
+    )
+
+
+@bp.route("/<int:case_id>")
+@signed_in
+def show(case_id: int):
+    case = case_or_404(case_id)
+    audit.record_read(case)
+    return _render_case(case)
+
+
+@bp.route("/<int:case_id>/existing-caf-check", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def rerun_existing_caf_check(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    services.run_existing_caf_check(case, current_user)
+    db.session.commit()
+    flash("The existing-CAF check has run again.")
+    return redirect(url_for("cases.show", case_id=case.id, _anchor="existing-caf-check"))
+
+
+@bp.route("/<int:case_id>/candidates/<int:candidate_id>", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def decide_candidate(case_id: int, candidate_id: int):
+    case = case_or_404(case_id, manage=True)
+    candidate = db.session.get(MatchCandidate, candidate_id)
+    if candidate is None or candidate.case_id != case.id:
+        return redirect(url_for("cases.show", case_id=case.id))
+    form = forms.VerdictForm()
+    if not form.validate_on_submit():
+        return _render_case(case, 400, verdict_errors={candidate.id: form.verdict.errors[0]})
+    try:
+        target = services.decide_candidate(
+            case, candidate, MatchVerdict(form.verdict.data), current_user
+        )
+    except services.CaseError as error:
+        db.session.rollback()
+        return _render_case(case, 409, verdict_errors={candidate.id: str(error)})
+    if target is not case:
+        flash(
+            f"Same child, who already has an open CAF: the new information has been added to "
+            f"case {target.id}, and no second CAF has been started."
+        )
+    return redirect(url_for("cases.show", case_id=target.id, _anchor="existing-caf-check"))
+
+
+@bp.route("/<int:case_id>/tier-check", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def record_tier_outcome(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    form = forms.TierOutcomeForm()
+    if form.validate_on_submit():
+        try:
+            services.record_tier_outcome(
+                case, TierOutcome(form.outcome.data), form.reason.data or "", current_user
+            )
+        except services.CaseError as error:
+            db.session.rollback()
+            _attach_error(form, error, "reason")
+        else:
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="tier-check"))
+    return _render_case(case, 400, tier_form=form)
+
+
+@bp.route("/<int:case_id>/tier-check/run", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def rerun_tier_check(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    services.run_tier_check(case, current_user)
+    db.session.commit()
+    flash("The tier 3/4 register has been searched again.")
+    return redirect(url_for("cases.show", case_id=case.id, _anchor="tier-check"))
+
+
+@bp.route("/<int:case_id>/ready", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def mark_ready(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    try:
+        services.mark_ready_for_forum(case, current_user)
+    except services.CaseError as error:
+        db.session.rollback()
+        return _render_case(case, 409, action_error=str(error))
+    flash("The case is ready for a forum. It is in your queue for the next agenda.")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/withdraw", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def withdraw(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    form = forms.WithdrawCaseForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw(case, form.reason.data or "", current_user)
+        except services.CaseError as error:
+            db.session.rollback()
+            _attach_error(form, error, "reason")
+        else:
+            flash("The CAF has been withdrawn.")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("cases/withdraw.html", case=case, form=form)
+
+
+# --- consent -----------------------------------------------------------------------------
+
+
+@bp.route("/<int:case_id>/consents/new", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def add_consent(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    form = forms.ConsentForm()
+    form.agencies.choices = _choices(_agencies())
+    if form.validate_on_submit():
+        details = services.ConsentDetails(
+            kind=ConsentKind(form.kind.data),
+            given=form.given.data == "given",
+            given_by=ConsentGiver(form.given_by.data),
+            given_by_name=form.given_by_name.data,
+            given_on=form.given_on.data,
+            method=ConsentMethod(form.method.data),
+            covers_forum=form.covers_forum.data,
+            agencies=[db.session.get(Agency, i) for i in form.agencies.data],
+        )
+        try:
+            services.record_consent(case, details, current_user)
+        except services.CaseError as error:
+            db.session.rollback()
+            _attach_error(form, error, "given_by")
+        else:
+            flash("Consent recorded.")
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
+    return render_template("cases/consent_form.html", case=case, form=form)
+
+
+@bp.route("/<int:case_id>/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def withdraw_consent(case_id: int, consent_id: int):
+    case = case_or_404(case_id, manage=True)
+    consent = db.session.get(Consent, consent_id)
+    if consent is None or consent.case_id != case.id:
+        return redirect(url_for("cases.show", case_id=case.id))
+    form = forms.WithdrawConsentForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_consent(
+                consent, form.withdrawn_on.data, form.note.data or "", current_user
+            )
+        except services.CaseError as error:
+            db.session.rollback()
+            _attach_error(form, error, "withdrawn_on")
+        else:
+            flash("The withdrawal of consent has been recorded.")
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
+    return render_template("cases/withdraw_consent.html", case=case, consent=consent, form=form)
+
+
+@bp.route("/<int:case_id>/sharing-without-consent", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def share_without_consent(case_id: int):
+    case = case_or_404(case_id, manage=True)
+    form = forms.SharingWithoutConsentForm()
+    if form.validate_on_submit():
+        services.record_sharing_without_consent(
+            case,
+            decided_by_name=form.decided_by_name.data,
+            decided_on=form.decided_on.data,
+            ground=SharingGround(form.ground.data),
+            reason=form.reason.data,
+            shared_with=form.shared_with.data,
+            user=current_user,
+        )
+        flash("The decision to share without consent has been recorded.")
+        return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
+    return render_template("cases/sharing_without_consent.html", case=case, form=form)
+
+
+# --- the tier 3/4 register ---------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR, Role.ADMIN)
+def involvement_register():
+    form = forms.InvolvementImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        raw = upload.read(MAX_IMPORT_BYTES + 1)
+        if len(raw) > MAX_IMPORT_BYTES:
+            form.file.errors = ["The file must be smaller than 20 MB"]
+        elif not (upload.filename or "").lower().endswith(".csv"):
+            form.file.errors = ["The file must be a CSV file"]
+        else:
+            report = _import_upload(form, raw, upload.filename)
+    return render_template(
+        "cases/register.html", form=form, report=report, summary=services.register_summary()
+    )
+
+
+def _import_upload(form, raw: bytes, filename: str):
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.file.errors = ["The file must be saved as CSV UTF-8"]
+        return None
+    try:
+        parsed = parse_involvement_csv(io.StringIO(text, newline=""), utcnow().date())
+    except ValueError as error:
+        form.file.errors = [str(error)]
+        return None
+    batch = services.import_involvement(
+        parsed, filename, current_user, all_or_nothing=form.all_or_nothing.data
+    )
+    return {"parsed": parsed, "batch": batch}
+
+
+# --- need statements ---------------------------------------------------------------------
+
+
+@bp.route("/needs", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def need_statements():
+    form = forms.NeedStatementForm()
+    if form.validate_on_submit():
+        try:
+            services.add_need_statement(
+                Domain(form.domain.data), form.element.data, form.text.data, current_user
+            )
+        except services.CaseError as error:
+            db.session.rollback()
+            _attach_error(form, error, "text")
+        else:
+            flash("Need statement added.")
+            return redirect(url_for("cases.need_statements"))
+    return render_template(
+        "cases/needs.html",
+        form=form,
+        needs=services.need_statements_by_domain(include_retired=True),
+    )
+
+
+@bp.route("/needs/<int:need_id>/retire", methods=["POST"])
+@roles_required(Role.ADMIN)
+def retire_need(need_id: int):
+    need = db.session.get(NeedStatement, need_id)
+    if need is not None and need.active:
+        services.retire_need_statement(need, current_user)
+        flash(f"Retired: {need.text}. Cases that already have it keep it.")
+    return redirect(url_for("cases.need_statements"))

@@ -1,0 +1,718 @@
+"""children, CAF cases, needs, consent and the two checks
+
+Revision ID: 89536bd4e2ae
+Revises: f7821d70c99d
+Create Date: 2026-11-22 06:56:57.439119
+
+"""
+
+from datetime import UTC, datetime
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "89536bd4e2ae"
+down_revision = "f7821d70c99d"
+branch_labels = None
+depends_on = None
+
+
+# The standard need statements the catalogue starts with, grouped by the three domains and
+# their elements (seed 003 Table 1). The first ten cover the ten needs counted most often in
+# seed 004. Worded afresh; admins add and retire statements in the app afterwards.
+NEED_STATEMENTS = [
+    (
+        "development",
+        "Emotional and social development",
+        "Reacts to difficult situations with anger or aggression out of proportion to them",
+    ),
+    ("development", "Behavioural development", "Behaviour is hard to manage at home"),
+    (
+        "development",
+        "Behavioural development",
+        "Shows challenging behaviour and already gets support from services for it",
+    ),
+    (
+        "development",
+        "Behavioural development",
+        "Is involved in, or at risk of, anti-social behaviour or offending",
+    ),
+    (
+        "development",
+        "Behavioural development",
+        "Finds it hard to concentrate, is easily distracted and unusually active",
+    ),
+    (
+        "development",
+        "Emotional and social development",
+        "Is often unhappy, easily upset or very anxious about new situations",
+    ),
+    ("development", "Behavioural development", "Behaviour is hard to manage at school"),
+    (
+        "development",
+        "Family and social relationships",
+        "Seems lonely, with few friends and little chance to make them",
+    ),
+    ("development", "Learning", "Has difficulties with learning"),
+    ("development", "Learning", "Is excluded from school or at risk of exclusion"),
+    ("development", "Health", "Has a health condition or disability that affects everyday life"),
+    ("development", "Health", "Has difficulties with speech, language or communication"),
+    ("development", "Health", "Misses health appointments, checks or immunisations"),
+    ("development", "Identity and self-esteem", "Has low self-esteem or a poor view of themselves"),
+    (
+        "development",
+        "Family and social relationships",
+        "Has difficult relationships with parents, carers or brothers and sisters",
+    ),
+    (
+        "development",
+        "Self-care and independence",
+        "Has fewer self-care skills than expected for their age",
+    ),
+    ("development", "Learning", "Attends school or their setting irregularly"),
+    ("development", "Learning", "Is 16 or over and not in education, employment or training"),
+    (
+        "parents_and_carers",
+        "Basic care, safety and protection",
+        "Parents or carers struggle to meet basic needs such as food, warmth and hygiene",
+    ),
+    (
+        "parents_and_carers",
+        "Basic care, safety and protection",
+        "Is not always kept safe from hazards at home or outside",
+    ),
+    (
+        "parents_and_carers",
+        "Emotional warmth and stability",
+        "Lacks consistent warmth, praise and stability from parents or carers",
+    ),
+    (
+        "parents_and_carers",
+        "Guidance, boundaries and stimulation",
+        "Parents or carers find it hard to set and keep consistent boundaries",
+    ),
+    (
+        "parents_and_carers",
+        "Guidance, boundaries and stimulation",
+        "Has little play, stimulation or encouragement to learn at home",
+    ),
+    (
+        "family_and_environment",
+        "Family history, functioning and well-being",
+        "Family relationships are under strain, including separation or conflict",
+    ),
+    (
+        "family_and_environment",
+        "Family history, functioning and well-being",
+        "A parent or carer has physical or mental ill health that affects the child",
+    ),
+    (
+        "family_and_environment",
+        "Family history, functioning and well-being",
+        "Alcohol or drug misuse by an adult affects the family",
+    ),
+    (
+        "family_and_environment",
+        "Family history, functioning and well-being",
+        "Is a young carer for someone in the family",
+    ),
+    (
+        "family_and_environment",
+        "Wider family",
+        "Has little support from wider family or family friends",
+    ),
+    (
+        "family_and_environment",
+        "Housing, employment and finance",
+        "Housing is unsuitable, overcrowded or insecure",
+    ),
+    (
+        "family_and_environment",
+        "Housing, employment and finance",
+        "The family is under financial pressure or in debt",
+    ),
+    (
+        "family_and_environment",
+        "Social and community resources",
+        "The family is isolated from local services, activities and community support",
+    ),
+]
+
+
+def upgrade():
+    # ### commands auto generated by Alembic - please adjust! ###
+    op.create_table(
+        "need_statement",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "domain",
+            sa.Enum(
+                "development",
+                "parents_and_carers",
+                "family_and_environment",
+                name="domain",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("element", sa.String(length=120), nullable=False),
+        sa.Column("text", sa.String(length=300), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_need_statement")),
+        sa.UniqueConstraint("text", name=op.f("uq_need_statement_text")),
+    )
+    op.create_table(
+        "child",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("given_name", sa.String(length=100), nullable=False),
+        sa.Column("family_name", sa.String(length=100), nullable=False),
+        sa.Column("other_names", sa.String(length=300), nullable=False),
+        sa.Column("date_of_birth", sa.Date(), nullable=False),
+        sa.Column(
+            "gender",
+            sa.Enum(
+                "female",
+                "male",
+                "other",
+                "not_known",
+                name="gender",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("address", sa.String(length=300), nullable=False),
+        sa.Column("postcode", sa.String(length=8), nullable=True),
+        sa.Column("school_id", sa.Integer(), nullable=True),
+        sa.Column("upn", sa.String(length=13), nullable=True),
+        sa.Column("nhs_number", sa.String(length=10), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["school_id"], ["agency.id"], name=op.f("fk_child_school_id_agency")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_child")),
+        sa.UniqueConstraint("nhs_number", name=op.f("uq_child_nhs_number")),
+        sa.UniqueConstraint("upn", name=op.f("uq_child_upn")),
+    )
+    op.create_table(
+        "caf_case",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Integer(), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=False),
+        sa.Column("referrer_name", sa.String(length=200), nullable=False),
+        sa.Column("referrer_email", sa.String(length=254), nullable=False),
+        sa.Column("referrer_agency_id", sa.Integer(), nullable=False),
+        sa.Column("referrer_user_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "setting_type",
+            sa.Enum(
+                "pre_school",
+                "primary_school",
+                "high_school",
+                "college",
+                "health",
+                "youth_service",
+                "social_care",
+                "housing",
+                "police",
+                "voluntary",
+                "other",
+                name="settingtype",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("assessment_completed_on", sa.Date(), nullable=False),
+        sa.Column("strengths", sa.Text(), nullable=False),
+        sa.Column("child_views", sa.Text(), nullable=False),
+        sa.Column("family_views", sa.Text(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "received",
+                "checked",
+                "ready_for_forum",
+                "on_agenda",
+                "open",
+                "closed",
+                "withdrawn",
+                "stepped_up",
+                "merged",
+                name="casestatus",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("status_reason", sa.Text(), nullable=False),
+        sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("existing_caf_checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "tier_outcome",
+            sa.Enum(
+                "none_found",
+                "proceed",
+                "signpost",
+                "withdraw",
+                name="tieroutcome",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=True,
+        ),
+        sa.Column("tier_outcome_reason", sa.Text(), nullable=False),
+        sa.Column("tier_checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["child_id"], ["child.id"], name=op.f("fk_caf_case_child_id_child")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["user.id"], name=op.f("fk_caf_case_created_by_id_user")
+        ),
+        sa.ForeignKeyConstraint(
+            ["district_id"], ["district.id"], name=op.f("fk_caf_case_district_id_district")
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_into_id"], ["caf_case.id"], name=op.f("fk_caf_case_merged_into_id_caf_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["referrer_agency_id"],
+            ["agency.id"],
+            name=op.f("fk_caf_case_referrer_agency_id_agency"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["referrer_user_id"], ["user.id"], name=op.f("fk_caf_case_referrer_user_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_caf_case")),
+    )
+    with op.batch_alter_table("caf_case", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_caf_case_child_id"), ["child_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_caf_case_referrer_user_id"), ["referrer_user_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_caf_case_district_status", ["district_id", "status"], unique=False
+        )
+
+    op.create_table(
+        "child_match_key",
+        sa.Column("child_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["child_id"],
+            ["child.id"],
+            name=op.f("fk_child_match_key_child_id_child"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("child_id", "key", name=op.f("pk_child_match_key")),
+    )
+    with op.batch_alter_table("child_match_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_child_match_key_key"), ["key"], unique=False)
+
+    op.create_table(
+        "involvement_import",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("imported_by_id", sa.Integer(), nullable=True),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rows_imported", sa.Integer(), nullable=False),
+        sa.Column("rows_rejected", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["imported_by_id"], ["user.id"], name=op.f("fk_involvement_import_imported_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_involvement_import")),
+    )
+    op.create_table(
+        "case_need",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("need_statement_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["caf_case.id"],
+            name=op.f("fk_case_need_case_id_caf_case"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["need_statement_id"],
+            ["need_statement.id"],
+            name=op.f("fk_case_need_need_statement_id_need_statement"),
+        ),
+        sa.PrimaryKeyConstraint("case_id", "need_statement_id", name=op.f("pk_case_need")),
+    )
+    op.create_table(
+        "case_status_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "from_status",
+            sa.Enum(
+                "received",
+                "checked",
+                "ready_for_forum",
+                "on_agenda",
+                "open",
+                "closed",
+                "withdrawn",
+                "stepped_up",
+                "merged",
+                name="casestatus",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "to_status",
+            sa.Enum(
+                "received",
+                "checked",
+                "ready_for_forum",
+                "on_agenda",
+                "open",
+                "closed",
+                "withdrawn",
+                "stepped_up",
+                "merged",
+                name="casestatus",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("changed_by_id", sa.Integer(), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["caf_case.id"], name=op.f("fk_case_status_change_case_id_caf_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["changed_by_id"], ["user.id"], name=op.f("fk_case_status_change_changed_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_status_change")),
+    )
+    with op.batch_alter_table("case_status_change", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_case_status_change_case_id"), ["case_id"], unique=False
+        )
+
+    op.create_table(
+        "consent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "undertake",
+                "record",
+                "share",
+                name="consentkind",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("given", sa.Boolean(), nullable=False),
+        sa.Column(
+            "given_by",
+            sa.Enum(
+                "young_person",
+                "parent_carer",
+                name="consentgiver",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("given_by_name", sa.String(length=200), nullable=False),
+        sa.Column("given_on", sa.Date(), nullable=False),
+        sa.Column(
+            "method",
+            sa.Enum(
+                "written",
+                "oral",
+                name="consentmethod",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("covers_forum", sa.Boolean(), nullable=False),
+        sa.Column("withdrawn_on", sa.Date(), nullable=True),
+        sa.Column("withdrawal_note", sa.Text(), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["caf_case.id"], name=op.f("fk_consent_case_id_caf_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"], ["user.id"], name=op.f("fk_consent_recorded_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent")),
+    )
+    with op.batch_alter_table("consent", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_consent_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "involvement_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("import_id", sa.Integer(), nullable=False),
+        sa.Column("given_name", sa.String(length=100), nullable=False),
+        sa.Column("family_name", sa.String(length=100), nullable=False),
+        sa.Column("date_of_birth", sa.Date(), nullable=False),
+        sa.Column("postcode", sa.String(length=8), nullable=True),
+        sa.Column(
+            "service",
+            sa.Enum(
+                "child_in_need",
+                "child_protection",
+                "looked_after",
+                "specialist_camhs",
+                "youth_offending",
+                "ehcp",
+                name="statutoryservice",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open",
+                "closed",
+                name="involvementstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("contact", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["import_id"],
+            ["involvement_import.id"],
+            name=op.f("fk_involvement_record_import_id_involvement_import"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_involvement_record")),
+    )
+    with op.batch_alter_table("involvement_record", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_involvement_record_import_id"), ["import_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_involvement_record_service"), ["service"], unique=False
+        )
+
+    op.create_table(
+        "match_candidate",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("reasons", sa.String(length=500), nullable=False),
+        sa.Column(
+            "verdict",
+            sa.Enum(
+                "same",
+                "different",
+                name="matchverdict",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=True,
+        ),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["caf_case.id"], name=op.f("fk_match_candidate_case_id_caf_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["child_id"], ["child.id"], name=op.f("fk_match_candidate_child_id_child")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["user.id"], name=op.f("fk_match_candidate_decided_by_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_match_candidate")),
+        sa.UniqueConstraint("case_id", "child_id", name=op.f("uq_match_candidate_case_id")),
+    )
+    with op.batch_alter_table("match_candidate", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_match_candidate_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "sharing_without_consent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("decided_by_name", sa.String(length=200), nullable=False),
+        sa.Column("decided_on", sa.Date(), nullable=False),
+        sa.Column(
+            "ground",
+            sa.Enum(
+                "significant_harm",
+                "risk_of_significant_harm",
+                "prevent_harm",
+                "not_confidential",
+                name="sharingground",
+                native_enum=False,
+                create_constraint=True,
+                length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("shared_with", sa.String(length=500), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["caf_case.id"], name=op.f("fk_sharing_without_consent_case_id_caf_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["user.id"],
+            name=op.f("fk_sharing_without_consent_recorded_by_id_user"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_without_consent")),
+    )
+    with op.batch_alter_table("sharing_without_consent", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sharing_without_consent_case_id"), ["case_id"], unique=False
+        )
+
+    op.create_table(
+        "consent_agency",
+        sa.Column("consent_id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"], ["agency.id"], name=op.f("fk_consent_agency_agency_id_agency")
+        ),
+        sa.ForeignKeyConstraint(
+            ["consent_id"],
+            ["consent.id"],
+            name=op.f("fk_consent_agency_consent_id_consent"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("consent_id", "agency_id", name=op.f("pk_consent_agency")),
+    )
+    op.create_table(
+        "involvement_match",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("involvement_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("reasons", sa.String(length=500), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["caf_case.id"], name=op.f("fk_involvement_match_case_id_caf_case")
+        ),
+        sa.ForeignKeyConstraint(
+            ["involvement_id"],
+            ["involvement_record.id"],
+            name=op.f("fk_involvement_match_involvement_id_involvement_record"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_involvement_match")),
+        sa.UniqueConstraint("case_id", "involvement_id", name=op.f("uq_involvement_match_case_id")),
+    )
+    with op.batch_alter_table("involvement_match", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_involvement_match_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "involvement_match_key",
+        sa.Column("involvement_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["involvement_id"],
+            ["involvement_record.id"],
+            name=op.f("fk_involvement_match_key_involvement_id_involvement_record"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("involvement_id", "key", name=op.f("pk_involvement_match_key")),
+    )
+    with op.batch_alter_table("involvement_match_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_involvement_match_key_key"), ["key"], unique=False)
+
+    # ### end Alembic commands ###
+
+    need_statement = sa.table(
+        "need_statement",
+        sa.column("domain", sa.String),
+        sa.column("element", sa.String),
+        sa.column("text", sa.String),
+        sa.column("active", sa.Boolean),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    now = datetime.now(UTC)
+    op.bulk_insert(
+        need_statement,
+        [
+            {"domain": domain, "element": element, "text": text, "active": True, "created_at": now}
+            for domain, element, text in NEED_STATEMENTS
+        ],
+    )
+
+
+def downgrade():
+    # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("involvement_match_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_involvement_match_key_key"))
+
+    op.drop_table("involvement_match_key")
+    with op.batch_alter_table("involvement_match", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_involvement_match_case_id"))
+
+    op.drop_table("involvement_match")
+    op.drop_table("consent_agency")
+    with op.batch_alter_table("sharing_without_consent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_without_consent_case_id"))
+
+    op.drop_table("sharing_without_consent")
+    with op.batch_alter_table("match_candidate", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_match_candidate_case_id"))
+
+    op.drop_table("match_candidate")
+    with op.batch_alter_table("involvement_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_involvement_record_service"))
+        batch_op.drop_index(batch_op.f("ix_involvement_record_import_id"))
+
+    op.drop_table("involvement_record")
+    with op.batch_alter_table("consent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_consent_case_id"))
+
+    op.drop_table("consent")
+    with op.batch_alter_table("case_status_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_status_change_case_id"))
+
+    op.drop_table("case_status_change")
+    op.drop_table("case_need")
+    op.drop_table("involvement_import")
+    with op.batch_alter_table("child_match_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_child_match_key_key"))
+
+    op.drop_table("child_match_key")
+    with op.batch_alter_table("caf_case", schema=None) as batch_op:
+        batch_op.drop_index("ix_caf_case_district_status")
+        batch_op.drop_index(batch_op.f("ix_caf_case_referrer_user_id"))
+        batch_op.drop_index(batch_op.f("ix_caf_case_child_id"))
+
+    op.drop_table("caf_case")
+    op.drop_table("child")
+    op.drop_table("need_statement")
+    # ### end Alembic commands ###
