@@ -9,6 +9,7 @@ import itertools
 import os
 import re
 import tempfile
+from datetime import date
 
 os.environ.setdefault("MAF_INSTANCE_PATH", tempfile.mkdtemp(prefix="maf-test-instance-"))
 os.environ["MAF_ENV"] = "test"
@@ -16,11 +17,20 @@ os.environ["MAF_ENV"] = "test"
 import flask_migrate  # noqa: E402
 import pytest  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
+from sqlalchemy import create_engine, make_url, select, text  # noqa: E402
 
 from maf import create_app  # noqa: E402
 from maf.auth import services as auth_services  # noqa: E402
 from maf.auth.models import Role  # noqa: E402
+from maf.cases import services as case_services  # noqa: E402
+from maf.cases.models import (  # noqa: E402
+    ConsentGiver,
+    ConsentKind,
+    ConsentMethod,
+    Gender,
+    NeedStatement,
+    SettingType,
+)
 from maf.directory.models import Agency, AgencyTier, AgencyType, District  # noqa: E402
 from maf.extensions import db  # noqa: E402
 
@@ -149,6 +159,81 @@ def make_user(database):
         return user
 
     return make
+
+
+@pytest.fixture
+def coordinator(make_user, make_district):
+    return make_user(Role.COORDINATOR, name="Priya Shah", districts=[make_district("Charnwood")])
+
+
+@pytest.fixture
+def school(make_agency):
+    return make_agency(name="Loughborough Woodgate High School")
+
+
+@pytest.fixture
+def make_case(coordinator, school):
+    """Record a completed CAF through the intake service, as the coordinator would."""
+
+    def make(
+        given_name="Jessica",
+        family_name="Thompson",
+        date_of_birth=date(2012, 5, 17),
+        postcode="LE11 3TU",
+        *,
+        share_with_forum=True,
+        consent_by=ConsentGiver.PARENT_CARER,
+        assessment_completed_on=date(2026, 11, 2),
+        district=None,
+        user=None,
+        needs=(),
+        **child,
+    ):
+        given_on = assessment_completed_on
+        common = dict(
+            given=True,
+            given_by=consent_by,
+            given_by_name="Karen Thompson",
+            given_on=given_on,
+            method=ConsentMethod.WRITTEN,
+        )
+        consents = [
+            case_services.ConsentDetails(kind=ConsentKind.UNDERTAKE, **common),
+            case_services.ConsentDetails(kind=ConsentKind.RECORD, **common),
+        ]
+        if share_with_forum:
+            consents.append(
+                case_services.ConsentDetails(kind=ConsentKind.SHARE, covers_forum=True, **common)
+            )
+        return case_services.receive_caf(
+            case_services.ChildDetails(
+                given_name=given_name,
+                family_name=family_name,
+                date_of_birth=date_of_birth,
+                gender=child.pop("gender", Gender.FEMALE),
+                postcode=postcode,
+                **child,
+            ),
+            case_services.ReferralDetails(
+                district=district or coordinator.districts[0],
+                referrer_name="Daniel Kowalski",
+                referrer_email="pastoral.lead@example.org",
+                referrer_agency=school,
+                setting_type=SettingType.HIGH_SCHOOL,
+                assessment_completed_on=assessment_completed_on,
+                needs=list(needs),
+                strengths="Loves football",
+            ),
+            consents,
+            user or coordinator,
+        )
+
+    return make
+
+
+@pytest.fixture
+def need_statements(database):
+    return list(db.session.scalars(select(NeedStatement).order_by(NeedStatement.id)))
 
 
 def csrf_token_from(html: str) -> str:

@@ -158,9 +158,15 @@ def can_see_case(user: User, case: Case) -> bool:
 
 
 def case_or_404(case_id: int, *, manage: bool = False) -> Case:
-    """Load a case the current user may see (or manage); any other answers 404."""
+    """Load a case the current user may see (or manage); any other answers 404.
+
+    Every page that shows a case loads it here, so every read is audited here; changes are
+    audited by the services that make them.
+    """
     case = db.session.get(Case, case_id)
     check = manages_case if manage else can_see_case
     if case is None or not check(current_user, case):
         deny(f"case {case_id} out of scope", status=404)
+    if request.method == "GET":
+        audit.record_read(case)
     return case

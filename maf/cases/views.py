@@ -210,9 +210,7 @@ def _render_case(case, status=200, **forms_in_error):
 @bp.route("/<int:case_id>")
 @signed_in
 def show(case_id: int):
-    case = case_or_404(case_id)
-    audit.record_read(case)
-    return _render_case(case)
+    return _render_case(case_or_404(case_id))
 
 
 @bp.route("/<int:case_id>/existing-caf-check", methods=["POST"])

@@ -4,6 +4,7 @@ from sqlalchemy import text
 
 from maf.auth.permissions import public, signed_in
 from maf.dashboard.services import panels_for
+from maf.dbtypes import utcnow
 from maf.extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -12,7 +13,9 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 @signed_in
 def index():
-    return render_template("dashboard/index.html", sections=panels_for(current_user))
+    return render_template(
+        "dashboard/index.html", sections=panels_for(current_user, utcnow().date())
+    )
 
 
 @bp.route("/healthz")

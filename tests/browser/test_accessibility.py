@@ -67,3 +67,63 @@ def test_signed_out_and_error_pages_have_no_axe_violations(
     for path in ("/no-such-page", "/agencies", f"/districts/{districts[1].id}"):
         page.goto(path)
         assert axe_violations() == [], path
+
+
+def _assert_clean(page, axe_violations, label):
+    violations = axe_violations()
+    assert violations == [], f"{label}: {violations}"
+
+
+def test_case_pages_forms_and_their_error_states_have_no_axe_violations(
+    page, coordinator, make_case, make_user, sign_in_as, axe_violations, tmp_path
+):
+    make_case("Jonathan", "Smith")
+    case = make_case("Jon", "Smith")  # has an existing-CAF candidate to decide on
+    share = case.consents[-1]
+    sign_in_as(coordinator)
+    for path in (
+        "/cases/",
+        f"/cases/{case.id}",
+        f"/cases/{case.id}/consents/new",
+        f"/cases/{case.id}/consents/{share.id}/withdraw",
+        f"/cases/{case.id}/sharing-without-consent",
+        f"/cases/{case.id}/withdraw",
+        "/cases/register",
+    ):
+        page.goto(path)
+        _assert_clean(page, axe_violations, path)
+        submit = page.locator("main form button[type=submit], main form input[type=submit]")
+        if path != f"/cases/{case.id}" and submit.count():
+            submit.last.click()  # submitted empty: the error state
+            assert page.locator(".govuk-error-summary").count(), path
+            _assert_clean(page, axe_violations, f"{path} with errors")
+
+    bad_file = tmp_path / "register.csv"
+    bad_file.write_text("given_name,family_name,date_of_birth,service\nAmy,Lee,31/02/2014,CIN\n")
+    page.goto("/cases/register")
+    page.get_by_label("CSV file from the statutory service").set_input_files(str(bad_file))
+    page.get_by_role("button", name="Import").click()
+    assert "Rows with problems" in page.inner_text("main")
+    _assert_clean(page, axe_violations, "register import report")
+
+    page.goto("/cases/new")
+    page.get_by_role("button", name="Continue").click()
+    _assert_clean(page, axe_violations, "safeguarding question unanswered")
+    page.get_by_label("Yes").check()
+    page.get_by_role("button", name="Continue").click()
+    _assert_clean(page, axe_violations, "safeguarding stop")
+    page.goto("/cases/new")
+    page.get_by_label("No").check()
+    page.get_by_role("button", name="Continue").click()
+    _assert_clean(page, axe_violations, "intake form")
+    page.get_by_role("button", name="Save and run the checks").click()
+    assert page.locator(".govuk-error-summary").is_visible()
+    _assert_clean(page, axe_violations, "intake form with errors")
+
+
+def test_need_statements_page_has_no_axe_violations(page, make_user, sign_in_as, axe_violations):
+    sign_in_as(make_user(Role.ADMIN))
+    page.goto("/cases/needs")
+    _assert_clean(page, axe_violations, "need statements")
+    page.get_by_role("button", name="Add need statement").click()
+    _assert_clean(page, axe_violations, "need statements with errors")

@@ -97,3 +97,47 @@ def test_create_user_refuses_a_short_password_and_unknown_district(app, database
     assert unknown.exit_code != 0
     assert "atlantis" in unknown.output
     assert db.session.scalar(select(User).where(User.email == "x@example.org")) is None
+
+
+def _register_file(tmp_path, good_rows: int):
+    lines = ["given_name,family_name,date_of_birth,postcode,service,status,contact"]
+    lines += [
+        f"Child{n},Family{n},2014-01-{1 + n % 28:02d},LE11 3TU,CIN,open,Duty team"
+        for n in range(good_rows)
+    ]
+    lines.append("Bad,Date,31/02/2014,LE11 3TU,CIN,open,")
+    path = tmp_path / "social-care.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_involvement_reports_bad_rows_and_imports_the_rest(app, database, tmp_path):
+    from maf.cases.models import InvolvementRecord
+
+    path = _register_file(tmp_path, 2500)
+    result = app.test_cli_runner().invoke(args=["maf", "import-involvement", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2500 rows; 1 rows not imported." in result.output
+    assert "line 2502:" in result.output
+    assert "Reading" in result.output, "a progress bar for large files"
+    assert db.session.scalar(select(func.count()).select_from(InvolvementRecord)) == 2500
+
+
+def test_import_involvement_all_or_nothing(app, database, tmp_path):
+    from maf.cases.models import InvolvementRecord
+
+    path = _register_file(tmp_path, 10)
+    result = app.test_cli_runner().invoke(
+        args=["maf", "import-involvement", "--all-or-nothing", str(path)]
+    )
+    assert result.exit_code != 0
+    assert "Nothing imported" in result.output
+    assert db.session.scalar(select(func.count()).select_from(InvolvementRecord)) == 0
+
+
+def test_import_involvement_refuses_a_file_without_the_columns(app, database, tmp_path):
+    path = tmp_path / "wrong.csv"
+    path.write_text("name,dob\nAmy Lee,2014-01-01\n")
+    result = app.test_cli_runner().invoke(args=["maf", "import-involvement", str(path)])
+    assert result.exit_code != 0
+    assert "given_name" in result.output

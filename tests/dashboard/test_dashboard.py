@@ -44,3 +44,23 @@ def test_admin_sees_set_up_and_agencies_link(client, make_user, sign_in):
 def test_agencies_link_is_only_for_admins(client, make_user, sign_in):
     sign_in(make_user(Role.COORDINATOR))
     assert 'href="/agencies"' not in client.get("/").text
+
+
+def test_coordinator_dashboard_lists_cafs_waiting_with_their_deadline(
+    client, coordinator, make_case, sign_in
+):
+    case = make_case("Ben", "Ward")
+    sign_in(coordinator)
+    page = client.get("/").text
+    assert f'href="/cases/{case.id}"' in page
+    assert "Ben Ward (case" in page
+    assert "first meeting due by 30 November 2026" in page
+
+
+def test_referrers_see_the_cases_they_referred(client, make_user, make_case, school, sign_in):
+    referrer = make_user(Role.PRACTITIONER, email="pastoral.lead@example.org", agency=school)
+    case = make_case("Amy", "Lee")
+    sign_in(referrer)
+    page = client.get("/").text
+    assert f'href="/cases/{case.id}"' in page
+    assert "Received: checks to do" in page
