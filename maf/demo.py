@@ -4,12 +4,27 @@ Safe to load again: every record is found by its natural key and updated, never 
 All people, schools and addresses are invented.
 """
 
+import io
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from maf.auth import services as auth_services
-from maf.auth.models import Role
+from maf.auth.models import Role, User
+from maf.cases import services as case_services
+from maf.cases.involvement_import import parse_involvement_csv
+from maf.cases.models import (
+    Case,
+    ConsentGiver,
+    ConsentKind,
+    ConsentMethod,
+    Gender,
+    NeedStatement,
+    SettingType,
+    TierOutcome,
+)
+from maf.cases.validation import age_on
 from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 
@@ -158,4 +173,115 @@ def load_demo_data() -> list[DemoUser]:
             agency=agencies[user.agency] if user.agency else None,
         )
     db.session.commit()
+    if db.session.scalar(select(Case.id).limit(1)) is None:
+        _load_demo_cases(districts, agencies)
     return list(USERS)
+
+
+DEMO_REGISTER = """given_name,family_name,date_of_birth,postcode,service,status,contact
+Chloe,Brennan,2016-07-21,LE11 4QP,CIN,open,Charnwood duty team 0116 305 0005
+Marcus,Reid-Okafor,2009-11-02,LE12 9QQ,CAMHS,open,Dr Amira Patel
+Tyler,Briggs,2008-05-30,LE13 0LT,YOS,open,Youth justice officer K. Walsh
+"""
+
+# (given, family, date of birth, postcode, gender, referrer email, days ago, share consent)
+DEMO_CASES = (
+    (
+        "Jonathan",
+        "Reid",
+        date(2014, 3, 9),
+        "LE11 2HX",
+        Gender.MALE,
+        "school.nurse@example.org",
+        70,
+        True,
+    ),
+    (
+        "Amira",
+        "Hussain",
+        date(2011, 2, 2),
+        "LE11 5DE",
+        Gender.FEMALE,
+        "pastoral.lead@example.org",
+        12,
+        True,
+    ),
+    (
+        "Chloe",
+        "Brennan",
+        date(2016, 7, 21),
+        "LE11 4QP",
+        Gender.FEMALE,
+        "school.nurse@example.org",
+        25,
+        True,
+    ),
+    (
+        "Jon",
+        "Reid",
+        date(2014, 3, 9),
+        "LE11 2HX",
+        Gender.MALE,
+        "youth.worker@example.org",
+        4,
+        False,
+    ),
+)
+
+
+def _load_demo_cases(districts: dict[str, District], agencies: dict[str, Agency]) -> None:
+    """A few Charnwood CAFs at different stages, so a new user sees the checks at work."""
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator.charnwood@example.org")
+    )
+    today = date.today()
+    parsed = parse_involvement_csv(io.StringIO(DEMO_REGISTER), today)
+    case_services.import_involvement(parsed, "demo-register.csv", coordinator)
+    cases = []
+    for given, family, born, postcode, gender, referrer_email, days_ago, share in DEMO_CASES:
+        referrer = db.session.scalar(select(User).where(User.email == referrer_email))
+        completed = today - timedelta(days=days_ago)
+        giver = (
+            ConsentGiver.YOUNG_PERSON
+            if age_on(born, completed) >= 12
+            else ConsentGiver.PARENT_CARER
+        )
+        common = dict(
+            given=True,
+            given_by=giver,
+            given_by_name=f"{given} {family}"
+            if giver == ConsentGiver.YOUNG_PERSON
+            else f"Sam {family}",
+            given_on=completed,
+            method=ConsentMethod.WRITTEN,
+        )
+        kinds = [ConsentKind.UNDERTAKE, ConsentKind.RECORD] + ([ConsentKind.SHARE] if share else [])
+        cases.append(
+            case_services.receive_caf(
+                case_services.ChildDetails(given, family, born, gender, postcode=postcode),
+                case_services.ReferralDetails(
+                    district=districts["charnwood"],
+                    referrer_name=referrer.name,
+                    referrer_email=referrer.email,
+                    referrer_agency=referrer.agency,
+                    setting_type=SettingType.HIGH_SCHOOL
+                    if born.year < 2014
+                    else SettingType.HEALTH,
+                    assessment_completed_on=completed,
+                    needs=_demo_needs(),
+                    strengths="Gets on well with a youth worker; enjoys sport.",
+                ),
+                [
+                    case_services.ConsentDetails(kind=kind, covers_forum=True, **common)
+                    for kind in kinds
+                ],
+                coordinator,
+            )
+        )
+    for case in cases[:2]:
+        case_services.record_tier_outcome(case, TierOutcome.NONE_FOUND, "", coordinator)
+    case_services.mark_ready_for_forum(cases[0], coordinator)
+
+
+def _demo_needs() -> list[NeedStatement]:
+    return list(db.session.scalars(select(NeedStatement).order_by(NeedStatement.id).limit(3)))

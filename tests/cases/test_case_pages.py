@@ -219,7 +219,7 @@ def test_tier_outcome_needing_a_reason_is_reported_beside_the_reason(
 
 
 def test_queue_page_highlights_overdue_cases(client, signed_in_coordinator, make_case):
-    make_case("Ben", "Ward", assessment_completed_on=date(2026, 9, 1))
+    case = make_case("Ben", "O'Ward", assessment_completed_on=date(2026, 9, 1))
     page = client.get("/cases/").text
-    assert "Ben Ward" in page
+    assert f'<a class="govuk-link" href="/cases/{case.id}">Ben O&#39;Ward</a>' in page
     assert "Overdue by" in page
