@@ -84,6 +84,8 @@ def _make_sqlite_behave(engine) -> None:
 
 
 def _register_models_and_blueprints(app: Flask) -> None:
+    from maf.agendas import models as _agenda_models  # noqa: F401
+    from maf.agendas.views import bp as agendas_bp
     from maf.audit import models as _audit_models  # noqa: F401  (registers the tables)
     from maf.auth import services as auth_services
     from maf.auth.permissions import public
@@ -92,8 +94,10 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.cases.views import bp as cases_bp
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp
+    from maf.forums import models as _forum_models  # noqa: F401
+    from maf.forums.views import bp as forums_bp
 
-    for blueprint in (auth_bp, dashboard_bp, directory_bp, cases_bp):
+    for blueprint in (auth_bp, dashboard_bp, directory_bp, cases_bp, forums_bp, agendas_bp):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
 

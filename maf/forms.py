@@ -1,15 +1,44 @@
 """Form fields shared by every area, rendered with the GOV.UK Design System macros."""
 
-from datetime import date
+import re
+from datetime import date, time
 
+from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovDateInput,
     GovRadioInput,
     GovSelect,
     GovTextArea,
+    GovTextInput,
 )
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_characters(value):
+    """Pasted text can carry NULs and other control characters that PostgreSQL, XML
+    (.docx, .ics) and email cannot hold; tabs and line breaks are kept."""
+    return _CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """Every MAF form: CSRF from Flask-WTF, and typed text cleaned of control characters."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, StringField | TextAreaField):
+                options["filters"] = [_without_control_characters, *options.get("filters", ())]
+            return unbound_field.bind(form=form, **options)
 
 
 class GovDateField(DateField):
@@ -58,3 +87,29 @@ class GovCheckboxesField(SelectMultipleField):
 
 class GovTextAreaField(TextAreaField):
     widget = GovTextArea()
+
+
+class GovTimeField(StringField):
+    """A time typed as 24-hour hours and minutes; the Design System has no time input."""
+
+    widget = GovTextInput()
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            return
+        match = re.fullmatch(r"(\d{1,2})[:.]?(\d{2})", text)
+        if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError(f"{self.label.text} must be a time like 09:30 or 14:00")
+        self.data = time(int(match.group(1)), int(match.group(2)))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime("%H:%M") if self.data else ""
+
+
+class GovIntegerField(IntegerField):
+    widget = GovTextInput()

@@ -28,11 +28,15 @@ from maf.cases.models import (  # noqa: E402
     ConsentKind,
     ConsentMethod,
     Gender,
+    MatchVerdict,
     NeedStatement,
     SettingType,
+    TierOutcome,
 )
 from maf.directory.models import Agency, AgencyTier, AgencyType, District  # noqa: E402
 from maf.extensions import db  # noqa: E402
+from maf.forums import services as forum_services  # noqa: E402
+from maf.forums.models import Meeting  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
@@ -55,9 +59,21 @@ def reset_database(url: str) -> None:
     admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in its own application context, as a real server does.
+
+    Flask reuses an application context that is already pushed (the test's own), which would
+    share `g` and the database session between requests and hide bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     app = create_app("test")
+    app.test_client_class = IsolatedClient
     reset_database(app.config["SQLALCHEMY_DATABASE_URI"])
     with app.app_context():
         db.engine.dispose()
@@ -89,20 +105,8 @@ def database(app):
             connection.close()
 
 
-class IsolatedClient(FlaskClient):
-    """Runs each request in its own application context, as a real server does.
-
-    Flask reuses an application context that is already pushed (the test's own), which would
-    share `g` and the database session between requests and hide bugs.
-    """
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
 @pytest.fixture
 def client(app, database):
-    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -234,6 +238,65 @@ def make_case(coordinator, school):
 @pytest.fixture
 def need_statements(database):
     return list(db.session.scalars(select(NeedStatement).order_by(NeedStatement.id)))
+
+
+@pytest.fixture
+def make_forum(coordinator, make_user):
+    """A forum for the coordinator's first district, with a chair and the seed's defaults."""
+
+    def make(district=None, name=None, **details):
+        district = district or coordinator.districts[0]
+        chair = details.pop("chair", None) or make_user(Role.CHAIR, name="Margaret Okafor")
+        return forum_services.save_forum(
+            None,
+            forum_services.ForumDetails(
+                district=district,
+                name=name or f"{district.name} multi-agency forum",
+                venue=details.pop("venue", "Loughborough Council Offices, Room 2"),
+                chair=chair,
+                coordinator=coordinator,
+                **details,
+            ),
+            coordinator,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_meeting(make_forum):
+    """A planned meeting; pass `forum` to add another meeting to the same forum."""
+
+    def make(day=date(2027, 1, 12), forum=None, **fields):
+        forum = forum or make_forum()
+        meeting = Meeting(
+            forum=forum,
+            date=day,
+            start_time=fields.pop("start_time", forum.start_time),
+            length_minutes=fields.pop("length_minutes", forum.length_minutes),
+            venue=fields.pop("venue", forum.venue),
+            **fields,
+        )
+        db.session.add(meeting)
+        db.session.commit()
+        return meeting
+
+    return make
+
+
+@pytest.fixture
+def make_ready_case(make_case, coordinator):
+    """A case with both checks done and consent to share with the forum."""
+
+    def make(*args, **kwargs):
+        case = make_case(*args, **kwargs)
+        for candidate in case.match_candidates:  # test children who merely look alike
+            case_services.decide_candidate(case, candidate, MatchVerdict.DIFFERENT, coordinator)
+        case_services.record_tier_outcome(case, TierOutcome.NONE_FOUND, "", coordinator)
+        case_services.mark_ready_for_forum(case, coordinator)
+        return case
+
+    return make
 
 
 def csrf_token_from(html: str) -> str:

@@ -1,10 +1,11 @@
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from maf.forms import Form
 
-class SignInForm(FlaskForm):
+
+class SignInForm(Form):
     email = StringField(
         "Email address",
         widget=GovTextInput(),

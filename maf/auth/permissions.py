@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from maf.audit import services as audit
 from maf.auth import services
@@ -20,6 +20,7 @@ from maf.auth.models import Role, User
 from maf.cases.models import Case
 from maf.directory.models import District
 from maf.extensions import db
+from maf.forums.models import Forum, ForumMember, Meeting
 
 ACCESS_ATTRIBUTE = "maf_access"
 
@@ -170,3 +171,68 @@ def case_or_404(case_id: int, *, manage: bool = False) -> Case:
     if request.method == "GET":
         audit.record_read(case)
     return case
+
+
+# --- forums, meetings and agendas ---------------------------------------------------------
+
+
+def manages_forum(user: User, forum: Forum) -> bool:
+    """Set-up and schedule: admins, and the coordinators of the forum's district."""
+    return user.has_role(Role.ADMIN) or (
+        user.has_role(Role.COORDINATOR) and forum.district_id in {d.id for d in user.districts}
+    )
+
+
+def _belongs_to(user: User, forum: Forum) -> bool:
+    return forum.chair_id == user.id or (
+        db.session.scalar(
+            select(ForumMember.id).where(
+                ForumMember.forum_id == forum.id,
+                ForumMember.user_id == user.id,
+                ForumMember.active,
+            )
+        )
+        is not None
+    )
+
+
+def can_see_forum(user: User, forum: Forum) -> bool:
+    return manages_forum(user, forum) or _belongs_to(user, forum)
+
+
+def manages_agenda(user: User, forum: Forum) -> bool:
+    """Agendas name children, so only the district's coordinators build them (not admins)."""
+    return user.has_role(Role.COORDINATOR) and forum.district_id in {d.id for d in user.districts}
+
+
+def can_see_agenda(user: User, forum: Forum) -> bool:
+    """Seed 004: the agenda goes to the forum's members so each agency can check its records."""
+    return manages_agenda(user, forum) or _belongs_to(user, forum)
+
+
+def forum_or_404(forum_id: int, *, manage: bool = False) -> Forum:
+    forum = db.session.get(Forum, forum_id)
+    check = manages_forum if manage else can_see_forum
+    if forum is None or not check(current_user, forum):
+        deny(f"forum {forum_id} out of scope", status=404)
+    return forum
+
+
+def meeting_or_404(meeting_id: int, *, manage: bool = False) -> Meeting:
+    """A meeting's schedule (date, time, venue), for those who run or belong to its forum."""
+    meeting = db.session.get(Meeting, meeting_id)
+    check = manages_forum if manage else can_see_forum
+    if meeting is None or not check(current_user, meeting.forum):
+        deny(f"meeting {meeting_id} out of scope", status=404)
+    return meeting
+
+
+def agenda_or_404(meeting_id: int, *, manage: bool = False) -> Meeting:
+    """A meeting whose agenda (children's names) the user may see or build; reads audited."""
+    meeting = db.session.get(Meeting, meeting_id)
+    check = manages_agenda if manage else can_see_agenda
+    if meeting is None or not check(current_user, meeting.forum):
+        deny(f"agenda {meeting_id} out of scope", status=404)
+    if request.method == "GET":
+        audit.record_read(meeting)
+    return meeting

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
@@ -28,6 +27,7 @@ from maf.cases.validation import (
 )
 from maf.dbtypes import utcnow
 from maf.forms import (
+    Form,
     GovCheckboxesField,
     GovDateField,
     GovRadioField,
@@ -72,7 +72,7 @@ def _not_in_future(form, field):
         raise ValidationError(f"{field.label.text} must be today or in the past")
 
 
-class SafeguardingForm(FlaskForm):
+class SafeguardingForm(Form):
     concern = GovRadioField(
         "Is there a concern that the child is suffering, or is likely to suffer, significant harm?",
         choices=[("yes", "Yes"), ("no", "No")],
@@ -81,7 +81,7 @@ class SafeguardingForm(FlaskForm):
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     # The child
     given_name = _text("Given name", 100)
     family_name = _text("Family name", 100)
@@ -222,7 +222,7 @@ class IntakeForm(FlaskForm):
             raise ValidationError("Select who the family agreed the assessment can be shared with")
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     kind = GovRadioField(
         "Consent to",
         choices=ConsentKind.choices(),
@@ -259,7 +259,7 @@ class ConsentForm(FlaskForm):
             raise ValidationError("Select who the assessment can be shared with")
 
 
-class WithdrawConsentForm(FlaskForm):
+class WithdrawConsentForm(Form):
     withdrawn_on = GovDateField(
         "Date consent was withdrawn",
         validators=[InputRequired(message="Enter the date consent was withdrawn"), _not_in_future],
@@ -274,7 +274,7 @@ class WithdrawConsentForm(FlaskForm):
     )
 
 
-class SharingWithoutConsentForm(FlaskForm):
+class SharingWithoutConsentForm(Form):
     decided_by_name = _text("Who decided to share", 200, required="Enter who decided to share")
     decided_on = GovDateField(
         "Date of the decision",
@@ -294,7 +294,7 @@ class SharingWithoutConsentForm(FlaskForm):
             raise ValidationError("Enter why the information is being shared without consent")
 
 
-class VerdictForm(FlaskForm):
+class VerdictForm(Form):
     verdict = GovRadioField(
         "Is this the same child?",
         choices=MatchVerdict.choices(),
@@ -302,7 +302,7 @@ class VerdictForm(FlaskForm):
     )
 
 
-class TierOutcomeForm(FlaskForm):
+class TierOutcomeForm(Form):
     outcome = GovRadioField(
         "Outcome of the tier 3/4 check",
         choices=TierOutcome.choices(),
@@ -319,12 +319,12 @@ class TierOutcomeForm(FlaskForm):
     submit = SubmitField("Save the outcome", widget=GovSubmitInput())
 
 
-class WithdrawCaseForm(FlaskForm):
+class WithdrawCaseForm(Form):
     reason = _long_text("Why is the CAF being withdrawn?", 2000)
     submit = SubmitField("Withdraw the CAF", widget=GovSubmitInput())
 
 
-class NeedStatementForm(FlaskForm):
+class NeedStatementForm(Form):
     domain = GovRadioField(
         "Domain", choices=Domain.choices(), validators=[InputRequired(message="Select the domain")]
     )
@@ -335,7 +335,7 @@ class NeedStatementForm(FlaskForm):
     submit = SubmitField("Add need statement", widget=GovSubmitInput())
 
 
-class InvolvementImportForm(FlaskForm):
+class InvolvementImportForm(Form):
     file = FileField(
         "CSV file from the statutory service",
         widget=GovFileInput(),

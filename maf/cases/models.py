@@ -214,6 +214,9 @@ class Case(db.Model):
     tier_outcome: Mapped[TierOutcome | None] = mapped_column(str_enum(TierOutcome))
     tier_outcome_reason: Mapped[str] = mapped_column(Text, default="")
     tier_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the forum (3-monthly reviews, seed 002 C1); carry-forward proposes the case for
+    # the first meeting on or after it.
+    next_review_on: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -223,3 +223,15 @@ def test_queue_page_highlights_overdue_cases(client, signed_in_coordinator, make
     page = client.get("/cases/").text
     assert f'<a class="govuk-link" href="/cases/{case.id}">Ben O&#39;Ward</a>' in page
     assert "Overdue by" in page
+
+
+def test_pasted_control_characters_are_dropped_not_fatal(client, signed_in_coordinator, school):
+    """PostgreSQL cannot store NUL and XML documents cannot hold most control characters."""
+    _screened(client)
+    data = _intake_data(
+        client, school, given_name="Amy\x00\x0b", strengths="Line one\nLine\ttwo\x07"
+    )
+    assert client.post("/cases/new/details", data=data).status_code == 302
+    case = db.session.scalar(select(Case))
+    assert case.child.given_name == "Amy"
+    assert case.strengths == "Line one\nLine\ttwo"

@@ -1,0 +1,1 @@
+"""Agenda items, timed slots, carry-forward and the agenda document."""

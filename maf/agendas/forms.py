@@ -1,0 +1,29 @@
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
+from wtforms import HiddenField, StringField
+from wtforms.validators import Email, InputRequired, Length, Optional
+
+from maf.agendas.models import ItemKind
+from maf.forms import Form
+
+
+class AddItemForm(Form):
+    case_id = HiddenField(validators=[InputRequired()])
+    kind = HiddenField(validators=[InputRequired()])
+    presenter_name = StringField(
+        "Presenter", widget=GovTextInput(), validators=[Optional(), Length(max=200)]
+    )
+    presenter_email = StringField(
+        "Presenter's email",
+        widget=GovTextInput(),
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(
+                message="Enter an email address like name@example.org", check_deliverability=False
+            ),
+        ],
+    )
+
+    def validate_kind(self, field):
+        if field.data not in {kind.value for kind in ItemKind}:
+            field.errors.append("Choose how to add the case")

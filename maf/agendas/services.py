@@ -1,0 +1,432 @@
+"""Building a meeting's agenda: adding, ordering and deferring items, timed slots,
+capacity, and the reviews carried forward from earlier meetings."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
+
+from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
+from maf.audit import services as audit
+from maf.auth.models import User
+from maf.cases import services as case_services
+from maf.cases.models import Case, CaseStatus, Child
+from maf.dbtypes import utcnow
+from maf.extensions import db
+from maf.forums.models import Meeting
+from maf.forums.services import EDITABLE_STATUSES, next_meeting, previous_meeting
+
+
+class AgendaError(Exception):
+    """A rule refused the change; the message is for the coordinator."""
+
+
+# --- timed slots -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts: time
+    ends: time
+    item: AgendaItem | None = None  # None for a break
+    minutes: int = 0
+
+
+def _at(day_start: datetime, minutes: int) -> time:
+    return (day_start + timedelta(minutes=minutes)).time()
+
+
+def compute_slots(
+    start: time, durations: list[int], breaks: list[tuple[time, int]]
+) -> list[tuple[int | None, time, time]]:
+    """Times for items run back to back from `start`.
+
+    A break is taken before the first item that would otherwise run past the break's start
+    time (or start at it), so the forum never runs through a planned break. Returns
+    (item index or None for a break, starts, ends) in order.
+    """
+    origin = datetime.combine(date.min, start)
+    offsets = [
+        (int((datetime.combine(date.min, at) - origin).total_seconds() // 60), minutes)
+        for at, minutes in sorted(breaks)
+        if at > start
+    ]
+    slots: list[tuple[int | None, time, time]] = []
+    now = 0
+    for index, duration in enumerate(durations):
+        while offsets and now + duration > offsets[0][0]:
+            _, break_minutes = offsets.pop(0)
+            slots.append((None, _at(origin, now), _at(origin, now + break_minutes)))
+            now += break_minutes
+        slots.append((index, _at(origin, now), _at(origin, now + duration)))
+        now += duration
+    return slots
+
+
+def _minutes(meeting: Meeting, item: AgendaItem) -> int:
+    forum = meeting.forum
+    return forum.new_case_minutes if item.kind == ItemKind.NEW_CASE else forum.review_minutes
+
+
+@dataclass(frozen=True)
+class TimedAgenda:
+    meeting: Meeting
+    slots: list[Slot]
+    total_minutes: int
+    new_cases: int
+    reviews: int
+
+    @property
+    def ends(self) -> time:
+        return self.slots[-1].ends if self.slots else self.meeting.start_time
+
+    @property
+    def new_case_capacity(self) -> int:
+        return self.meeting.forum.new_case_capacity
+
+    @property
+    def review_capacity(self) -> int:
+        return self.meeting.forum.review_capacity
+
+    @property
+    def warnings(self) -> list[str]:
+        meeting = self.meeting
+        warnings = []
+        if self.total_minutes > meeting.length_minutes:
+            over = self.total_minutes - meeting.length_minutes
+            warnings.append(
+                f"The agenda runs {over} minutes over the meeting's {meeting.length_minutes} "
+                f"minutes: move items to the next meeting"
+            )
+        if self.new_cases > self.new_case_capacity:
+            warnings.append(
+                f"{self.new_cases} new cases: more than the forum's {self.new_case_capacity}"
+            )
+        if self.reviews > self.review_capacity:
+            warnings.append(f"{self.reviews} reviews: more than the forum's {self.review_capacity}")
+        return warnings
+
+
+def scheduled_items(meeting: Meeting) -> list[AgendaItem]:
+    return list(
+        db.session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id, AgendaItem.status == ItemStatus.SCHEDULED)
+            .options(
+                selectinload(AgendaItem.case).selectinload(Case.child).selectinload(Child.school),
+                selectinload(AgendaItem.case).selectinload(Case.referrer_agency),
+            )
+            .order_by(AgendaItem.position)
+        )
+    )
+
+
+def timed_agenda(meeting: Meeting) -> TimedAgenda:
+    items = scheduled_items(meeting)
+    durations = [_minutes(meeting, item) for item in items]
+    breaks = [(b.starts_at, b.minutes) for b in meeting.forum.breaks]
+    slots = [
+        Slot(
+            starts,
+            ends,
+            items[index] if index is not None else None,
+            durations[index] if index is not None else _span(starts, ends),
+        )
+        for index, starts, ends in compute_slots(meeting.start_time, durations, breaks)
+    ]
+    new_cases = sum(1 for item in items if item.kind == ItemKind.NEW_CASE)
+    return TimedAgenda(
+        meeting=meeting,
+        slots=slots,
+        total_minutes=sum(slot.minutes for slot in slots),
+        new_cases=new_cases,
+        reviews=len(items) - new_cases,
+    )
+
+
+def _span(starts: time, ends: time) -> int:
+    return int(
+        (datetime.combine(date.min, ends) - datetime.combine(date.min, starts)).total_seconds()
+        // 60
+    )
+
+
+# --- changing the agenda -----------------------------------------------------------------
+
+
+def _lock_agenda(meeting: Meeting) -> None:
+    """Take the meeting's write lock before reading what is on its agenda.
+
+    The UPDATE row-locks the meeting on PostgreSQL and takes SQLite's write lock, so two
+    coordinators adding to the last free slot at once are served one after the other and
+    the second sees the first's item.
+    """
+    try:
+        db.session.execute(
+            update(Meeting)
+            .where(Meeting.id == meeting.id)
+            .values(agenda_version=Meeting.agenda_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as error:
+        # SQLite refuses a second writer whose snapshot is stale instead of queueing it;
+        # anything else (a lost connection) is a real fault and is not dressed up.
+        if "locked" not in str(error.orig):
+            raise
+        raise AgendaError(
+            "Someone else changed this agenda at the same moment: look at it again and retry"
+        ) from error
+
+
+def _lock_case(case: Case) -> None:
+    """Row-lock the case and re-read it, so the same case added to two meetings at once is
+    judged on its status after the other coordinator's change."""
+    db.session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(case)
+
+
+def _require_editable(meeting: Meeting) -> None:
+    if meeting.status not in EDITABLE_STATUSES:
+        raise AgendaError(
+            f"The agenda of a meeting that is {meeting.status.label.lower()} cannot be changed"
+        )
+
+
+def _count(meeting: Meeting, kinds) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AgendaItem)
+        .where(
+            AgendaItem.meeting_id == meeting.id,
+            AgendaItem.status == ItemStatus.SCHEDULED,
+            AgendaItem.kind.in_(kinds),
+        )
+    )
+
+
+def _require_room(meeting: Meeting, kind: ItemKind) -> None:
+    forum = meeting.forum
+    if kind == ItemKind.NEW_CASE:
+        if _count(meeting, [ItemKind.NEW_CASE]) >= forum.new_case_capacity:
+            raise AgendaError(
+                f"This meeting already has {_plural(forum.new_case_capacity, 'new case')}, "
+                f"the forum's limit: add the case to a later meeting"
+            )
+    elif _count(meeting, [ItemKind.REVIEW, ItemKind.SIGN_OFF]) >= forum.review_capacity:
+        raise AgendaError(
+            f"This meeting already has {_plural(forum.review_capacity, 'review')}, the forum's "
+            f"limit: add the review to a later meeting"
+        )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _require_eligible(meeting: Meeting, case: Case, kind: ItemKind) -> None:
+    if case.district_id != meeting.forum.district_id:
+        raise AgendaError("This case belongs to another district's forum")
+    # Seed 003 §4.12: every discussion at the forum shares the assessment with its members.
+    try:
+        case_services.require_forum_sharing_consent(case)
+    except case_services.CaseError as error:
+        raise AgendaError(str(error)) from None
+    if kind == ItemKind.NEW_CASE and case.status != CaseStatus.READY_FOR_FORUM:
+        raise AgendaError(
+            "Only a case that is ready for a forum (both checks done, consent to share) can be "
+            f"added as a new case; this one is {case.status.label.lower()}"
+        )
+    if kind != ItemKind.NEW_CASE and case.status not in (CaseStatus.OPEN, CaseStatus.ON_AGENDA):
+        raise AgendaError(
+            f"Only an open case can be reviewed or signed off; this one is "
+            f"{case.status.label.lower()}"
+        )
+
+
+def _place(
+    meeting: Meeting,
+    case: Case,
+    kind: ItemKind,
+    presenter_name: str,
+    presenter_email: str,
+    user: User,
+    moved_from: AgendaItem | None = None,
+) -> AgendaItem:
+    """Add the item at the end; the caller holds the meeting's lock."""
+    existing = db.session.scalar(
+        select(AgendaItem).where(AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id)
+    )
+    if existing is not None and existing.status == ItemStatus.SCHEDULED:
+        raise AgendaError("This case is already on this meeting's agenda")
+    _require_room(meeting, kind)
+    last = db.session.scalar(
+        select(func.max(AgendaItem.position)).where(
+            AgendaItem.meeting_id == meeting.id, AgendaItem.status == ItemStatus.SCHEDULED
+        )
+    )
+    item = existing or AgendaItem(meeting=meeting, case=case)
+    item.kind, item.status, item.position = kind, ItemStatus.SCHEDULED, (last or 0) + 1
+    item.presenter_name, item.presenter_email = presenter_name.strip(), presenter_email.strip()
+    item.added_by_id, item.moved_from = user.id, moved_from
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def add_to_agenda(
+    meeting: Meeting,
+    case: Case,
+    kind: ItemKind,
+    user: User,
+    presenter_name: str = "",
+    presenter_email: str = "",
+) -> AgendaItem:
+    """Put a case on the agenda; the gate and capacity are checked in the same transaction,
+    under the meeting's lock and then the case's (always in that order)."""
+    _require_editable(meeting)
+    _lock_agenda(meeting)
+    _lock_case(case)
+    _require_eligible(meeting, case, kind)
+    if kind == ItemKind.NEW_CASE and not presenter_name.strip():
+        presenter_name, presenter_email = case.referrer_name, case.referrer_email
+    item = _place(meeting, case, kind, presenter_name, presenter_email, user)
+    if kind == ItemKind.NEW_CASE:
+        case_services.change_status(case, CaseStatus.ON_AGENDA, user, f"Meeting {meeting.id}")
+    audit.record("agenda_item_added", meeting, user=user, detail=f"case {case.id}: {kind}")
+    db.session.commit()
+    return item
+
+
+def remove_from_agenda(item: AgendaItem, user: User) -> None:
+    _require_editable(item.meeting)
+    _lock_agenda(item.meeting)
+    item.status = ItemStatus.REMOVED
+    if item.kind == ItemKind.NEW_CASE and item.case.status == CaseStatus.ON_AGENDA:
+        case_services.change_status(
+            item.case, CaseStatus.READY_FOR_FORUM, user, "Taken off the agenda"
+        )
+    audit.record("agenda_item_removed", item.meeting, user=user, detail=f"case {item.case_id}")
+    db.session.commit()
+
+
+def move_item(item: AgendaItem, offset: int, user: User) -> None:
+    """Swap the item with its neighbour above (-1) or below (+1)."""
+    _require_editable(item.meeting)
+    _lock_agenda(item.meeting)
+    items = scheduled_items(item.meeting)
+    index = items.index(item)
+    other = index + offset
+    if 0 <= other < len(items):
+        neighbour = items[other]
+        item.position, neighbour.position = neighbour.position, item.position
+        audit.record("agenda_reordered", item.meeting, user=user, detail=f"case {item.case_id}")
+    db.session.commit()
+
+
+def move_to_next_meeting(item: AgendaItem, user: User) -> AgendaItem:
+    """Defer an item that does not fit; the old item keeps a link to where it went."""
+    _require_editable(item.meeting)
+    target = next_meeting(item.meeting)
+    if target is None:
+        raise AgendaError(
+            "There is no later meeting of this forum to move it to: add the next meeting first"
+        )
+    _lock_agenda(item.meeting)
+    _require_editable(target)
+    _lock_agenda(target)
+    moved = _place(
+        target,
+        item.case,
+        item.kind,
+        item.presenter_name,
+        item.presenter_email,
+        user,
+        moved_from=item,
+    )
+    item.status = ItemStatus.MOVED
+    audit.record(
+        "agenda_item_moved",
+        item.meeting,
+        user=user,
+        detail=f"case {item.case_id} to meeting {target.id}",
+    )
+    db.session.commit()
+    return moved
+
+
+# --- what could go on the agenda ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    case: Case
+    reasons: tuple[str, ...]
+
+
+def ready_queue(meeting: Meeting) -> list[Case]:
+    """The district's cases that are ready for a forum, oldest assessment first."""
+    return list(
+        db.session.scalars(
+            select(Case)
+            .where(
+                Case.district_id == meeting.forum.district_id,
+                Case.status == CaseStatus.READY_FOR_FORUM,
+            )
+            .options(selectinload(Case.child))
+            .order_by(Case.assessment_completed_on, Case.id)
+        )
+    )
+
+
+def _on_this_agenda(meeting: Meeting) -> set[int]:
+    return {item.case_id for item in scheduled_items(meeting)}
+
+
+def review_proposals(meeting: Meeting) -> list[Proposal]:
+    """Reviews carried forward: open cases due a review by this meeting, and every case
+    discussed at the previous meeting (the lead professional reports back, seed 004)."""
+    reasons: dict[int, list[str]] = {}
+    due = db.session.scalars(
+        select(Case.id).where(
+            Case.district_id == meeting.forum.district_id,
+            Case.status.in_([CaseStatus.OPEN, CaseStatus.ON_AGENDA]),
+            Case.next_review_on <= meeting.date,
+        )
+    )
+    for case_id in due:
+        reasons.setdefault(case_id, []).append("Review due by this meeting")
+    previous = previous_meeting(meeting)
+    if previous is not None:
+        for item in scheduled_items(previous):
+            if item.case.status in (CaseStatus.OPEN, CaseStatus.ON_AGENDA):
+                reasons.setdefault(item.case_id, []).append(
+                    f"Discussed at the meeting on {previous.date:%-d %B %Y}"
+                )
+    for case_id in _on_this_agenda(meeting):
+        reasons.pop(case_id, None)
+    cases = db.session.scalars(
+        select(Case).where(Case.id.in_(reasons)).options(selectinload(Case.child)).order_by(Case.id)
+    )
+    return [Proposal(case, tuple(reasons[case.id])) for case in cases]
+
+
+def sign_off_candidates(meeting: Meeting) -> list[Case]:
+    """Open cases of the district that could be closed at this meeting."""
+    on_agenda = _on_this_agenda(meeting)
+    return [
+        case
+        for case in db.session.scalars(
+            select(Case)
+            .where(Case.district_id == meeting.forum.district_id, Case.status == CaseStatus.OPEN)
+            .options(selectinload(Case.child))
+            .order_by(Case.id)
+        )
+        if case.id not in on_agenda
+    ]

@@ -1,0 +1,151 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from maf.agendas import services
+from maf.agendas.document import agenda_document
+from maf.agendas.forms import AddItemForm
+from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
+from maf.audit import services as audit
+from maf.auth.models import Role
+from maf.auth.permissions import agenda_or_404, roles_required, signed_in
+from maf.cases.models import Case
+from maf.extensions import db
+from maf.forums.services import active_members, next_meeting
+
+bp = Blueprint("agendas", __name__)
+
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _render_builder(meeting, status=200, error=None, error_case_id=None, form=None):
+    return (
+        render_template(
+            "agendas/builder.html",
+            meeting=meeting,
+            agenda=services.timed_agenda(meeting),
+            ready=services.ready_queue(meeting),
+            proposals=services.review_proposals(meeting),
+            sign_offs=services.sign_off_candidates(meeting),
+            next_meeting=next_meeting(meeting),
+            error=error,
+            error_case_id=error_case_id,
+            form=form,
+        ),
+        status,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/build")
+@roles_required(Role.COORDINATOR)
+def build(meeting_id: int):
+    return _render_builder(agenda_or_404(meeting_id, manage=True))
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/items", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def add_item(meeting_id: int):
+    meeting = agenda_or_404(meeting_id, manage=True)
+    form = AddItemForm()
+    if not form.validate_on_submit():
+        return _render_builder(meeting, 400, "Choose a case to add", form=form)
+    case = db.session.get(Case, int(form.case_id.data)) if form.case_id.data.isdigit() else None
+    if case is None:
+        return _render_builder(meeting, 400, "That case no longer exists")
+    try:
+        services.add_to_agenda(
+            meeting,
+            case,
+            ItemKind(form.kind.data),
+            current_user,
+            form.presenter_name.data or "",
+            form.presenter_email.data or "",
+        )
+    except services.AgendaError as error:
+        db.session.rollback()
+        return _render_builder(meeting, 409, str(error), error_case_id=case.id)
+    flash(f"{case.child.full_name} added to the agenda.")
+    return redirect(url_for("agendas.build", meeting_id=meeting.id))
+
+
+def _item_or_404(item_id: int) -> AgendaItem | None:
+    """A scheduled item on an agenda the coordinator builds; scoping answers 404."""
+    item = db.session.get(AgendaItem, item_id)
+    agenda_or_404(item.meeting_id if item else 0, manage=True)
+    return item if item.status == ItemStatus.SCHEDULED else None
+
+
+def _change_item(item_id: int, change, message: str | None = None):
+    item = _item_or_404(item_id)
+    if item is None:
+        return redirect(url_for("dashboard.index"))
+    meeting = item.meeting
+    try:
+        result = change(item)
+    except services.AgendaError as error:
+        db.session.rollback()
+        return _render_builder(meeting, 409, str(error), error_case_id=item.case_id)
+    if message:
+        flash(message.format(item=item, result=result))
+    return redirect(url_for("agendas.build", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
+
+
+@bp.route("/agenda-items/<int:item_id>/up", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def move_up(item_id: int):
+    return _change_item(item_id, lambda item: services.move_item(item, -1, current_user))
+
+
+@bp.route("/agenda-items/<int:item_id>/down", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def move_down(item_id: int):
+    return _change_item(item_id, lambda item: services.move_item(item, +1, current_user))
+
+
+@bp.route("/agenda-items/<int:item_id>/remove", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def remove(item_id: int):
+    return _change_item(
+        item_id,
+        lambda item: services.remove_from_agenda(item, current_user),
+        "{item.case.child.full_name} taken off the agenda.",
+    )
+
+
+@bp.route("/agenda-items/<int:item_id>/defer", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def defer(item_id: int):
+    return _change_item(
+        item_id,
+        lambda item: services.move_to_next_meeting(item, current_user),
+        "{item.case.child.full_name} moved to the meeting on {result.meeting.date:%-d %B %Y}.",
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda")
+@signed_in
+def show(meeting_id: int):
+    meeting = agenda_or_404(meeting_id)
+    return render_template(
+        "agendas/agenda.html",
+        meeting=meeting,
+        agenda=services.timed_agenda(meeting),
+        members=active_members(meeting.forum),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda.docx")
+@signed_in
+def download(meeting_id: int):
+    meeting = agenda_or_404(meeting_id)
+    audit.record("agenda_downloaded", meeting)
+    db.session.commit()
+    filename = f"agenda-{meeting.forum.district.name}-{meeting.date:%Y-%m-%d}.docx"
+    return (
+        agenda_document(meeting),
+        200,
+        {
+            "Content-Type": DOCX_MIMETYPE,
+            "Content-Disposition": f'attachment; filename="{filename.replace(" ", "-").lower()}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,160 @@
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from wtforms import StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from maf.forms import (
+    Form,
+    GovCheckboxesField,
+    GovDateField,
+    GovIntegerField,
+    GovRadioField,
+    GovSelectField,
+    GovTextAreaField,
+    GovTimeField,
+)
+from maf.forums.models import MemberRole
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+WEEKS = [(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (-1, "Last")]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def _minutes(label, low, high, default):
+    return GovIntegerField(
+        label,
+        default=default,
+        validators=[
+            InputRequired(message=f"Enter {label.lower()}"),
+            NumberRange(low, high, message=f"{label} must be between {low} and {high}"),
+        ],
+    )
+
+
+class ForumForm(Form):
+    district = GovSelectField("District", coerce=int)
+    name = StringField(
+        "Forum name",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter the forum's name"), Length(max=200)],
+    )
+    venue = StringField(
+        "Usual venue",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter the usual venue"), Length(max=300)],
+    )
+    chair = GovSelectField("Independent chair", coerce=int)
+    coordinator = GovSelectField("CAF coordinator", coerce=int)
+    week_of_month = GovSelectField("Week of the month", coerce=int, choices=WEEKS, default=2)
+    weekday = GovSelectField("Day", coerce=int, choices=list(enumerate(WEEKDAYS)), default=1)
+    months = GovCheckboxesField(
+        "Months it meets in",
+        coerce=int,
+        choices=[(number, name) for number, name in enumerate(MONTHS, start=1)],
+        default=[1, 4, 7, 10],
+        validators=[InputRequired(message="Select the months the forum meets in")],
+    )
+    start_time = GovTimeField(
+        "Usual start time", default=None, validators=[InputRequired(message="Enter the start time")]
+    )
+    length_minutes = _minutes("Length in minutes", 30, 600, 240)
+    new_case_minutes = _minutes("Minutes for a new case", 5, 120, 20)
+    review_minutes = _minutes("Minutes for a review", 1, 60, 5)
+    new_case_capacity = _minutes("New cases a meeting can take", 1, 30, 10)
+    review_capacity = _minutes("Reviews a meeting can take", 0, 100, 30)
+    break_1_starts_at = GovTimeField("First break starts at (optional)", validators=[Optional()])
+    break_1_minutes = GovIntegerField(
+        "First break length in minutes", validators=[Optional(), NumberRange(5, 120)]
+    )
+    break_2_starts_at = GovTimeField("Second break starts at (optional)", validators=[Optional()])
+    break_2_minutes = GovIntegerField(
+        "Second break length in minutes", validators=[Optional(), NumberRange(5, 120)]
+    )
+    submit = SubmitField("Save forum", widget=GovSubmitInput())
+
+    def _break_pair(self, starts, minutes):
+        if bool(starts.data) != bool(minutes.data):
+            raise ValidationError("Enter both the start time and the length of the break")
+
+    # On both fields of a pair: Optional() stops the chain of whichever one is blank.
+    def validate_break_1_starts_at(self, field):
+        self._break_pair(field, self.break_1_minutes)
+
+    def validate_break_1_minutes(self, field):
+        self._break_pair(self.break_1_starts_at, field)
+
+    def validate_break_2_starts_at(self, field):
+        self._break_pair(field, self.break_2_minutes)
+
+    def validate_break_2_minutes(self, field):
+        self._break_pair(self.break_2_starts_at, field)
+
+
+class MemberForm(Form):
+    name = StringField(
+        "Name",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter the member's name"), Length(max=200)],
+    )
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired(message="Enter the member's email address"),
+            Length(max=254),
+            Email(
+                message="Enter an email address in the correct format, like name@example.org",
+                check_deliverability=False,
+            ),
+        ],
+    )
+    agency = GovSelectField("Agency", coerce=int)
+    role = GovRadioField(
+        "Membership",
+        choices=MemberRole.choices(),
+        default=MemberRole.STANDING.value,
+        validators=[InputRequired(message="Select standing member or observer")],
+    )
+    submit = SubmitField("Add member", widget=GovSubmitInput())
+
+
+class ScheduleForm(Form):
+    year = GovIntegerField(
+        "Year",
+        validators=[
+            InputRequired(message="Enter the year"),
+            NumberRange(2000, 2100, message="Enter a year like 2027"),
+        ],
+    )
+    submit = SubmitField("Add the year's meetings", widget=GovSubmitInput())
+
+
+class MeetingForm(Form):
+    date = GovDateField("Date", validators=[InputRequired(message="Enter the date")])
+    start_time = GovTimeField(
+        "Start time", validators=[InputRequired(message="Enter the start time")]
+    )
+    venue = StringField(
+        "Venue",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter the venue"), Length(max=300)],
+    )
+    reason = GovTextAreaField("Reason for the change", validators=[Length(max=1000)])
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
+class CancelMeetingForm(Form):
+    reason = GovTextAreaField("Why is the meeting cancelled?", validators=[Length(max=1000)])
+    submit = SubmitField("Cancel the meeting", widget=GovSubmitInput())

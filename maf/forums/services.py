@@ -1,0 +1,339 @@
+"""Forum set-up, membership and the meeting schedule."""
+
+from dataclasses import dataclass, field
+from datetime import date, time
+
+from dateutil.rrule import MONTHLY, rrule, weekday
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from maf.audit import services as audit
+from maf.auth.models import User
+from maf.auth.permissions import restrict_to_visible_districts
+from maf.auth.services import normalise_email
+from maf.directory.models import Agency, District
+from maf.extensions import db
+from maf.forums.models import (
+    Forum,
+    ForumBreak,
+    ForumMember,
+    Meeting,
+    MeetingChange,
+    MeetingStatus,
+    MemberRole,
+)
+
+
+class ForumError(Exception):
+    """A rule refused the change; the message is for the coordinator."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class ForumDetails:
+    district: District
+    name: str
+    venue: str
+    chair: User | None = None
+    coordinator: User | None = None
+    weekday: int = 1
+    week_of_month: int = 2
+    months: list[int] = field(default_factory=lambda: [1, 4, 7, 10])
+    start_time: time = time(9, 30)
+    length_minutes: int = 240
+    new_case_minutes: int = 20
+    review_minutes: int = 5
+    new_case_capacity: int = 10
+    review_capacity: int = 30
+    breaks: list[tuple[time, int]] = field(default_factory=list)
+
+
+def save_forum(forum: Forum | None, details: ForumDetails, user: User) -> Forum:
+    duplicate = db.session.scalar(
+        select(Forum).where(
+            Forum.name == details.name.strip(), Forum.id != (forum.id if forum else -1)
+        )
+    )
+    if duplicate is not None:
+        raise ForumError("A forum with this name already exists", field="name")
+    for starts_at, _minutes in details.breaks:
+        if starts_at <= details.start_time:
+            raise ForumError(
+                "A break must start after the meeting starts", field="break_1_starts_at"
+            )
+    if forum is None:
+        forum = Forum()
+        db.session.add(forum)
+    for name, value in vars(details).items():
+        if name == "months":
+            forum.months = ",".join(str(m) for m in sorted(set(value)))
+        elif name == "breaks":
+            forum.breaks = [ForumBreak(starts_at=s, minutes=m) for s, m in sorted(value)]
+        else:
+            setattr(forum, name, value.strip() if isinstance(value, str) else value)
+    db.session.flush()
+    audit.record("forum_saved", forum, user=user)
+    db.session.commit()
+    return forum
+
+
+def forums_visible_to(user: User) -> list[Forum]:
+    """Forums the user runs (by district), chairs, or belongs to."""
+    managed = restrict_to_visible_districts(select(Forum), Forum.district_id, user)
+    ids = set(db.session.scalars(managed.with_only_columns(Forum.id)))
+    ids |= set(db.session.scalars(select(Forum.id).where(Forum.chair_id == user.id)))
+    ids |= set(
+        db.session.scalars(
+            select(ForumMember.forum_id).where(ForumMember.user_id == user.id, ForumMember.active)
+        )
+    )
+    return list(
+        db.session.scalars(
+            select(Forum)
+            .where(Forum.id.in_(ids))
+            .options(selectinload(Forum.district))
+            .order_by(Forum.name)
+        )
+    )
+
+
+# --- membership --------------------------------------------------------------------------
+
+
+def add_member(
+    forum: Forum, *, name: str, email: str, agency: Agency, role: MemberRole, user: User
+) -> ForumMember:
+    email = normalise_email(email)
+    member = db.session.scalar(
+        select(ForumMember).where(ForumMember.forum_id == forum.id, ForumMember.email == email)
+    )
+    if member is not None and member.active:
+        raise ForumError(f"{email} is already a member of this forum", field="email")
+    if member is None:
+        member = ForumMember(forum=forum, email=email)
+        db.session.add(member)
+    member.name, member.agency, member.role, member.active = name.strip(), agency, role, True
+    member.user = db.session.scalar(select(User).where(User.email == email))
+    db.session.flush()
+    audit.record("forum_member_added", forum, user=user, detail=f"member {member.id}")
+    db.session.commit()
+    return member
+
+
+def remove_member(member: ForumMember, user: User) -> None:
+    """Kept inactive rather than deleted, so past circulation records still name them."""
+    member.active = False
+    audit.record("forum_member_removed", member.forum, user=user, detail=f"member {member.id}")
+    db.session.commit()
+
+
+def active_members(forum: Forum) -> list[ForumMember]:
+    return list(
+        db.session.scalars(
+            select(ForumMember)
+            .where(ForumMember.forum_id == forum.id, ForumMember.active)
+            .options(selectinload(ForumMember.agency))
+            .order_by(ForumMember.name)
+        )
+    )
+
+
+def is_member(user: User, forum: Forum) -> bool:
+    return (
+        db.session.scalar(
+            select(ForumMember.id).where(
+                ForumMember.forum_id == forum.id, ForumMember.user_id == user.id, ForumMember.active
+            )
+        )
+        is not None
+    )
+
+
+# --- the schedule ------------------------------------------------------------------------
+
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEK_NAMES = {1: "First", 2: "Second", 3: "Third", 4: "Fourth", -1: "Last"}
+
+
+def pattern_text(forum: Forum) -> str:
+    """'Second Tuesday of January, April, July and October, 09:30 for 4 hours'."""
+    months = [date(2000, month, 1).strftime("%B") for month in forum.month_numbers]
+    month_list = ", ".join(months[:-1]) + f" and {months[-1]}" if len(months) > 1 else months[0]
+    hours, minutes = divmod(forum.length_minutes, 60)
+    length = (
+        f"{hours} hours" + (f" {minutes} minutes" if minutes else "")
+        if hours
+        else f"{minutes} minutes"
+    )
+    return (
+        f"{_WEEK_NAMES[forum.week_of_month]} {_WEEKDAY_NAMES[forum.weekday]} of {month_list}, "
+        f"{forum.start_time:%H:%M} for {length}"
+    )
+
+
+def breaks_text(forum: Forum) -> str:
+    return ", ".join(f"{b.starts_at:%H:%M} for {b.minutes} minutes" for b in forum.breaks)
+
+
+def meeting_dates(forum: Forum, year: int) -> list[date]:
+    """The forum's pattern for a year, e.g. the second Tuesday of January, April, July and
+    October (seed 004: forums meet about four times a year)."""
+    rule = rrule(
+        MONTHLY,
+        dtstart=date(year, 1, 1),
+        until=date(year, 12, 31),
+        bymonth=forum.month_numbers,
+        byweekday=weekday(forum.weekday, forum.week_of_month),
+    )
+    return [occurrence.date() for occurrence in rule]
+
+
+def generate_schedule(forum: Forum, year: int, user: User) -> list[Meeting]:
+    """Create the year's meetings; a month that already has a meeting is left alone, so a
+    meeting moved to another day is not created twice."""
+    taken = {(m.date.year, m.date.month) for m in forum.meetings}
+    created = []
+    for day in meeting_dates(forum, year):
+        if (day.year, day.month) in taken:
+            continue
+        meeting = Meeting(
+            forum=forum,
+            date=day,
+            start_time=forum.start_time,
+            length_minutes=forum.length_minutes,
+            venue=forum.venue,
+        )
+        db.session.add(meeting)
+        created.append(meeting)
+    db.session.flush()
+    for meeting in created:
+        _record_change(
+            meeting, "created", "", _describe(meeting), "Generated from the pattern", user
+        )
+    audit.record("schedule_generated", forum, user=user, detail=f"{year}: {len(created)} meetings")
+    db.session.commit()
+    return created
+
+
+def _describe(meeting: Meeting) -> str:
+    return f"{meeting.date:%-d %B %Y} at {meeting.start_time:%H:%M}, {meeting.venue}"
+
+
+def _record_change(meeting, what, before, after, reason, user) -> None:
+    db.session.add(
+        MeetingChange(
+            meeting=meeting,
+            what=what,
+            before=before[:300],
+            after=after[:300],
+            reason=reason,
+            changed_by_id=user.id,
+        )
+    )
+
+
+EDITABLE_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
+
+
+def reschedule_meeting(
+    meeting: Meeting, *, day: date, start_time: time, venue: str, reason: str, user: User
+) -> None:
+    if meeting.status not in EDITABLE_STATUSES:
+        raise ForumError(f"A meeting that is {meeting.status.label.lower()} cannot be changed")
+    changes = [
+        ("date", f"{meeting.date:%-d %B %Y}", f"{day:%-d %B %Y}", meeting.date != day),
+        (
+            "start time",
+            f"{meeting.start_time:%H:%M}",
+            f"{start_time:%H:%M}",
+            meeting.start_time != start_time,
+        ),
+        ("venue", meeting.venue, venue.strip(), meeting.venue != venue.strip()),
+    ]
+    changed = [(what, before, after) for what, before, after, differs in changes if differs]
+    if not changed:
+        raise ForumError("Nothing has changed", field="date")
+    for what, before, after in changed:
+        _record_change(meeting, what, before, after, reason.strip(), user)
+    meeting.date, meeting.start_time, meeting.venue = day, start_time, venue.strip()
+    audit.record("meeting_changed", meeting, user=user, detail=", ".join(c[0] for c in changed))
+    db.session.commit()
+
+
+MEETING_TRANSITIONS = {
+    MeetingStatus.PLANNED: {MeetingStatus.AGENDA_CIRCULATED, MeetingStatus.CANCELLED},
+    MeetingStatus.AGENDA_CIRCULATED: {MeetingStatus.HELD, MeetingStatus.CANCELLED},
+    MeetingStatus.HELD: {MeetingStatus.MINUTES_CIRCULATED},
+    MeetingStatus.MINUTES_CIRCULATED: set(),
+    MeetingStatus.CANCELLED: set(),
+}
+
+
+def meeting_actions(meeting: Meeting) -> frozenset[str]:
+    """What can still be done to a meeting, so pages offer only what will work."""
+    if meeting.status == MeetingStatus.CANCELLED:
+        return frozenset()
+    actions = {"view_agenda"}
+    if meeting.status in EDITABLE_STATUSES:
+        actions |= {"build_agenda", "change", "cancel"}
+    return frozenset(actions)
+
+
+def change_meeting_status(
+    meeting: Meeting, to: MeetingStatus, user: User, reason: str = ""
+) -> None:
+    if to not in MEETING_TRANSITIONS[meeting.status]:
+        raise ForumError(
+            f"A meeting that is {meeting.status.label.lower()} cannot become {to.label.lower()}"
+        )
+    _record_change(meeting, "status", meeting.status.label, to.label, reason, user)
+    audit.record("meeting_status", meeting, user=user, detail=f"{meeting.status} -> {to}")
+    meeting.status = to
+
+
+def cancel_meeting(meeting: Meeting, reason: str, user: User) -> None:
+    from maf.agendas.services import scheduled_items
+
+    if not reason.strip():
+        raise ForumError("Enter why the meeting is cancelled", field="reason")
+    if scheduled_items(meeting):
+        raise ForumError(
+            "Move the items on this meeting's agenda to another meeting before cancelling it",
+            field="reason",
+        )
+    change_meeting_status(meeting, MeetingStatus.CANCELLED, user, reason.strip())
+    db.session.commit()
+
+
+def upcoming_meetings(forum: Forum, after: date) -> list[Meeting]:
+    return [m for m in forum.meetings if m.date >= after and m.status != MeetingStatus.CANCELLED]
+
+
+def next_meeting(meeting: Meeting) -> Meeting | None:
+    return db.session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.forum_id == meeting.forum_id,
+            Meeting.date > meeting.date,
+            Meeting.status.in_(EDITABLE_STATUSES),
+        )
+        .order_by(Meeting.date)
+        .limit(1)
+    )
+
+
+def previous_meeting(meeting: Meeting) -> Meeting | None:
+    return db.session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.forum_id == meeting.forum_id,
+            Meeting.date < meeting.date,
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
+        .order_by(Meeting.date.desc())
+        .limit(1)
+    )

@@ -1,0 +1,252 @@
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from maf.auth.models import Role, User, UserRole
+from maf.auth.permissions import (
+    can_see_agenda,
+    forum_or_404,
+    manages_agenda,
+    manages_forum,
+    meeting_or_404,
+    roles_required,
+    signed_in,
+)
+from maf.dbtypes import utcnow
+from maf.directory.models import Agency, District
+from maf.extensions import db
+from maf.forums import forms, services
+from maf.forums.models import ForumMember, MemberRole
+
+bp = Blueprint("forums", __name__)
+
+
+def _people_with(role: Role) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == role, User.active)
+            .order_by(User.name)
+        )
+    )
+
+
+def _attach_error(form, error, default_field):
+    field = getattr(form, error.field or default_field)
+    field.errors = [*field.errors, str(error)]
+
+
+@bp.route("/forums")
+@signed_in
+def index():
+    return render_template("forums/index.html", forums=services.forums_visible_to(current_user))
+
+
+def _forum_form(forum=None) -> forms.ForumForm:
+    form = forms.ForumForm(obj=forum)
+    districts = (
+        db.session.scalars(select(District).order_by(District.name)).all()
+        if current_user.has_role(Role.ADMIN)
+        else current_user.districts
+    )
+    form.district.choices = [(d.id, d.name) for d in districts]
+    form.chair.choices = [(0, "Not chosen yet")] + [
+        (u.id, u.name) for u in _people_with(Role.CHAIR)
+    ]
+    form.coordinator.choices = [(0, "Not chosen yet")] + [
+        (u.id, u.name) for u in _people_with(Role.COORDINATOR)
+    ]
+    if forum is not None and not form.is_submitted():
+        form.months.data = forum.month_numbers
+        form.district.data, form.chair.data = forum.district_id, forum.chair_id or 0
+        form.coordinator.data = forum.coordinator_id or 0
+        for number, forum_break in enumerate(forum.breaks[:2], start=1):
+            getattr(form, f"break_{number}_starts_at").data = forum_break.starts_at
+            getattr(form, f"break_{number}_minutes").data = forum_break.minutes
+    return form
+
+
+def _details(form) -> services.ForumDetails:
+    breaks = [
+        (getattr(form, f"break_{n}_starts_at").data, getattr(form, f"break_{n}_minutes").data)
+        for n in (1, 2)
+        if getattr(form, f"break_{n}_starts_at").data
+    ]
+    return services.ForumDetails(
+        district=db.session.get(District, form.district.data),
+        name=form.name.data,
+        venue=form.venue.data,
+        chair=db.session.get(User, form.chair.data) if form.chair.data else None,
+        coordinator=db.session.get(User, form.coordinator.data) if form.coordinator.data else None,
+        weekday=form.weekday.data,
+        week_of_month=form.week_of_month.data,
+        months=form.months.data,
+        start_time=form.start_time.data,
+        length_minutes=form.length_minutes.data,
+        new_case_minutes=form.new_case_minutes.data,
+        review_minutes=form.review_minutes.data,
+        new_case_capacity=form.new_case_capacity.data,
+        review_capacity=form.review_capacity.data,
+        breaks=breaks,
+    )
+
+
+@bp.route("/forums/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def create():
+    form = _forum_form()
+    if form.validate_on_submit():
+        try:
+            forum = services.save_forum(None, _details(form), current_user)
+        except services.ForumError as error:
+            db.session.rollback()
+            _attach_error(form, error, "name")
+        else:
+            flash("Forum saved. Add its members and its meetings below.")
+            return redirect(url_for("forums.show", forum_id=forum.id))
+    return render_template("forums/form.html", form=form, forum=None)
+
+
+@bp.route("/forums/<int:forum_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def edit(forum_id: int):
+    forum = forum_or_404(forum_id, manage=True)
+    form = _forum_form(forum)
+    if form.validate_on_submit():
+        try:
+            services.save_forum(forum, _details(form), current_user)
+        except services.ForumError as error:
+            db.session.rollback()
+            _attach_error(form, error, "name")
+        else:
+            flash("Forum saved.")
+            return redirect(url_for("forums.show", forum_id=forum.id))
+    return render_template("forums/form.html", form=form, forum=forum)
+
+
+def _member_form() -> forms.MemberForm:
+    form = forms.MemberForm()
+    form.agency.choices = [
+        (a.id, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))
+    ]
+    return form
+
+
+def _render_forum(forum, member_form=None, schedule_form=None, status=200):
+    return (
+        render_template(
+            "forums/show.html",
+            forum=forum,
+            manages=manages_forum(current_user, forum),
+            builds_agendas=manages_agenda(current_user, forum),
+            sees_agendas=can_see_agenda(current_user, forum),
+            members=services.active_members(forum),
+            pattern=services.pattern_text(forum),
+            breaks_text=services.breaks_text(forum),
+            meetings=[(meeting, services.meeting_actions(meeting)) for meeting in forum.meetings],
+            today=utcnow().date(),
+            member_form=member_form or _member_form(),
+            schedule_form=schedule_form
+            or forms.ScheduleForm(formdata=None, year=utcnow().year + 1),
+        ),
+        status,
+    )
+
+
+@bp.route("/forums/<int:forum_id>")
+@signed_in
+def show(forum_id: int):
+    return _render_forum(forum_or_404(forum_id))
+
+
+@bp.route("/forums/<int:forum_id>/members", methods=["POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def add_member(forum_id: int):
+    forum = forum_or_404(forum_id, manage=True)
+    form = _member_form()
+    if form.validate_on_submit():
+        try:
+            services.add_member(
+                forum,
+                name=form.name.data,
+                email=form.email.data,
+                agency=db.session.get(Agency, form.agency.data),
+                role=MemberRole(form.role.data),
+                user=current_user,
+            )
+        except services.ForumError as error:
+            db.session.rollback()
+            _attach_error(form, error, "email")
+        else:
+            flash(f"{form.name.data} added to the forum.")
+            return redirect(url_for("forums.show", forum_id=forum.id, _anchor="members"))
+    return _render_forum(forum, member_form=form, status=400)
+
+
+@bp.route("/forums/<int:forum_id>/members/<int:member_id>/remove", methods=["POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def remove_member(forum_id: int, member_id: int):
+    forum = forum_or_404(forum_id, manage=True)
+    member = db.session.get(ForumMember, member_id)
+    if member is not None and member.forum_id == forum.id and member.active:
+        services.remove_member(member, current_user)
+        flash(f"{member.name} no longer receives this forum's papers.")
+    return redirect(url_for("forums.show", forum_id=forum.id, _anchor="members"))
+
+
+@bp.route("/forums/<int:forum_id>/schedule", methods=["POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def generate_schedule(forum_id: int):
+    forum = forum_or_404(forum_id, manage=True)
+    form = forms.ScheduleForm()
+    if not form.validate_on_submit():
+        return _render_forum(forum, schedule_form=form, status=400)
+    created = services.generate_schedule(forum, form.year.data, current_user)
+    flash(
+        f"{len(created)} meetings added for {form.year.data}."
+        if created
+        else f"Every month of the pattern in {form.year.data} already has a meeting."
+    )
+    return redirect(url_for("forums.show", forum_id=forum.id, _anchor="meetings"))
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def edit_meeting(meeting_id: int):
+    meeting = meeting_or_404(meeting_id, manage=True)
+    form = forms.MeetingForm(obj=meeting)
+    if form.validate_on_submit():
+        try:
+            services.reschedule_meeting(
+                meeting,
+                day=form.date.data,
+                start_time=form.start_time.data,
+                venue=form.venue.data,
+                reason=form.reason.data or "",
+                user=current_user,
+            )
+        except services.ForumError as error:
+            db.session.rollback()
+            _attach_error(form, error, "date")
+        else:
+            flash("Meeting changed. The change is kept in its history.")
+            return redirect(url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings"))
+    return render_template("forums/meeting_form.html", form=form, meeting=meeting)
+
+
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def cancel_meeting(meeting_id: int):
+    meeting = meeting_or_404(meeting_id, manage=True)
+    form = forms.CancelMeetingForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_meeting(meeting, form.reason.data or "", current_user)
+        except services.ForumError as error:
+            db.session.rollback()
+            _attach_error(form, error, "reason")
+        else:
+            flash("Meeting cancelled.")
+            return redirect(url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings"))
+    return render_template("forums/cancel.html", form=form, meeting=meeting)
