@@ -9,6 +9,7 @@ from maf.auth.models import Role, User
 from maf.cases.models import Case
 from maf.cases.services import coordinator_queue
 from maf.extensions import db
+from maf.forums.models import Forum, ForumMember, Meeting, MeetingStatus
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,34 @@ def _case_row(case: Case, note: str = "") -> Row:
     )
 
 
+# Which page each meetings panel links to.
+_MEETING_PANELS = {
+    "next_meetings": "agendas.build",
+    "chaired_meetings": "agendas.show",
+    "agendas": "agendas.show",
+}
+
+
+def _upcoming_meetings(user: User, key: str, today: date, limit: int = 5) -> list[Meeting]:
+    statement = (
+        select(Meeting)
+        .join(Forum)
+        .where(Meeting.date >= today, Meeting.status != MeetingStatus.CANCELLED)
+        .options(selectinload(Meeting.forum))
+        .order_by(Meeting.date)
+        .limit(limit)
+    )
+    if key == "next_meetings":
+        statement = statement.where(Forum.district_id.in_([d.id for d in user.districts]))
+    elif key == "chaired_meetings":
+        statement = statement.where(Forum.chair_id == user.id)
+    else:
+        statement = statement.join(ForumMember, ForumMember.forum_id == Forum.id).where(
+            ForumMember.user_id == user.id, ForumMember.active
+        )
+    return list(db.session.scalars(statement))
+
+
 def _rows_for(user: User, panel: Panel, today: date) -> tuple[Row, ...]:
     if panel.key == "awaiting_checks":
         return tuple(
@@ -97,6 +126,15 @@ def _rows_for(user: User, panel: Panel, today: date) -> tuple[Row, ...]:
                 + (" – overdue" if entry.overdue else ""),
             )
             for entry in coordinator_queue(user, today)["awaiting_checks"]
+        )
+    if panel.key in _MEETING_PANELS:
+        return tuple(
+            Row(
+                f"{meeting.forum.name}: {meeting.date:%A %-d %B %Y}",
+                url_for(_MEETING_PANELS[panel.key], meeting_id=meeting.id),
+                meeting.status.label,
+            )
+            for meeting in _upcoming_meetings(user, panel.key, today)
         )
     if panel.key == "my_cases":
         cases = db.session.scalars(

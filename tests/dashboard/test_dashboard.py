@@ -64,3 +64,40 @@ def test_referrers_see_the_cases_they_referred(client, make_user, make_case, sch
     page = client.get("/").text
     assert f'href="/cases/{case.id}"' in page
     assert "Received: checks to do" in page
+
+
+def test_meetings_appear_for_coordinator_chair_and_members(
+    app, client, coordinator, make_meeting, make_user, make_agency, sign_in
+):
+    from datetime import date
+
+    from maf.forums.models import MemberRole
+    from maf.forums.services import add_member
+    from tests.conftest import PASSWORD, submit
+
+    meeting = make_meeting(date(2027, 1, 12))
+    member = make_user(Role.PRACTITIONER, email="member@example.org")
+    add_member(
+        meeting.forum,
+        name="Member",
+        email=member.email,
+        agency=make_agency(),
+        role=MemberRole.STANDING,
+        user=coordinator,
+    )
+    expected = {
+        coordinator: f"/meetings/{meeting.id}/agenda/build",
+        meeting.forum.chair: f"/meetings/{meeting.id}/agenda",
+        member: f"/meetings/{meeting.id}/agenda",
+    }
+    for user, href in expected.items():
+        browser = app.test_client()
+        submit(browser, "/sign-in", {"email": user.email, "password": PASSWORD})
+        page = browser.get("/").text
+        assert f'href="{href}"' in page, user.email
+        assert "Tuesday 12 January 2027" in page
+    outsider = app.test_client()
+    submit(
+        outsider, "/sign-in", {"email": make_user(Role.PRACTITIONER).email, "password": PASSWORD}
+    )
+    assert "12 January 2027" not in outsider.get("/").text
