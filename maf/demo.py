@@ -6,10 +6,12 @@ All people, schools and addresses are invented.
 
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
+from maf.agendas import services as agenda_services
+from maf.agendas.models import ItemKind
 from maf.auth import services as auth_services
 from maf.auth.models import Role, User
 from maf.cases import services as case_services
@@ -27,6 +29,8 @@ from maf.cases.models import (
 from maf.cases.validation import age_on
 from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
+from maf.forums import services as forum_services
+from maf.forums.models import Forum, MemberRole
 
 DEMO_PASSWORD = "demo-forum-password-2026"  # noqa: S105 - printed for demo sign-in only
 
@@ -173,9 +177,65 @@ def load_demo_data() -> list[DemoUser]:
             agency=agencies[user.agency] if user.agency else None,
         )
     db.session.commit()
+    if db.session.scalar(select(Forum.id).limit(1)) is None:
+        _load_demo_forums(districts, agencies)
     if db.session.scalar(select(Case.id).limit(1)) is None:
         _load_demo_cases(districts, agencies)
     return list(USERS)
+
+
+# (name, email, agency) of agency attendees; those with accounts are linked by email.
+DEMO_MEMBERS = (
+    (
+        "Zoë Brennan",
+        "school.nurse@example.org",
+        "Leicestershire Partnership NHS Trust: School Nursing",
+    ),
+    ("Daniel Kowalski", "pastoral.lead@example.org", "Loughborough Woodgate High School"),
+    ("Aisha Rahman", "youth.worker@example.org", "Charnwood Youth Service"),
+    (
+        "Sgt Paul Dennis",
+        "paul.dennis@police.example.org",
+        "Leicestershire Police: Neighbourhood Policing",
+    ),
+    ("Rachel Greaves", "rachel.greaves@example.org", "Leicestershire Children's Social Care"),
+    ("Hannah Moss", "hannah.moss@example.org", "Family Support Partnership (voluntary sector)"),
+)
+
+
+def _load_demo_forums(districts: dict[str, District], agencies: dict[str, Agency]) -> None:
+    """A forum in each district meeting quarterly, with this year's and next year's meetings."""
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    chair = db.session.scalar(select(User).where(User.email == "chair@example.org"))
+    year = date.today().year
+    for slug, district in districts.items():
+        coordinator = db.session.scalar(
+            select(User).where(User.districts.contains(district), User.email.like("coordinator.%"))
+        )
+        forum = forum_services.save_forum(
+            None,
+            forum_services.ForumDetails(
+                district=district,
+                name=f"{district.name} multi-agency forum",
+                venue=f"{district.name} council offices, committee room",
+                chair=chair,
+                coordinator=coordinator,
+                months=[1, 4, 7, 10] if slug != "melton" else [2, 5, 8, 11],
+                breaks=[(time(11, 0), 15)],
+            ),
+            admin,
+        )
+        for name, email, agency in DEMO_MEMBERS:
+            forum_services.add_member(
+                forum,
+                name=name,
+                email=email,
+                agency=agencies[agency],
+                role=MemberRole.STANDING,
+                user=admin,
+            )
+        for schedule_year in (year, year + 1):
+            forum_services.generate_schedule(forum, schedule_year, admin)
 
 
 DEMO_REGISTER = """given_name,family_name,date_of_birth,postcode,service,status,contact
@@ -281,6 +341,11 @@ def _load_demo_cases(districts: dict[str, District], agencies: dict[str, Agency]
     for case in cases[:2]:
         case_services.record_tier_outcome(case, TierOutcome.NONE_FOUND, "", coordinator)
     case_services.mark_ready_for_forum(cases[0], coordinator)
+    case_services.mark_ready_for_forum(cases[1], coordinator)
+    forum = db.session.scalar(select(Forum).where(Forum.district == districts["charnwood"]))
+    upcoming = forum_services.upcoming_meetings(forum, today)
+    if upcoming:
+        agenda_services.add_to_agenda(upcoming[0], cases[0], ItemKind.NEW_CASE, coordinator)
 
 
 def _demo_needs() -> list[NeedStatement]:

@@ -20,6 +20,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,6 +40,12 @@ class Form(FlaskForm):
             if issubclass(unbound_field.field_class, StringField | TextAreaField):
                 options["filters"] = [_without_control_characters, *options.get("filters", ())]
             return unbound_field.bind(form=form, **options)
+
+
+def attach_error(form, error, default_field: str) -> None:
+    """Show a service's refusal beside the field it concerns (and so in the error summary)."""
+    field = getattr(form, error.field or default_field)
+    field.errors = [*field.errors, str(error)]
 
 
 class GovDateField(DateField):
@@ -79,6 +86,15 @@ class GovRadioField(RadioField):
 
 class GovSelectField(SelectField):
     widget = GovSelect()
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            # WTForms says "Not a valid choice."; say which choice is missing.
+            raise ValidationError(
+                f"Select the {self.label.text[0].lower()}{self.label.text[1:]}"
+            ) from None
 
 
 class GovCheckboxesField(SelectMultipleField):

@@ -14,13 +14,14 @@ from maf.auth.models import User
 from maf.cases import services as case_services
 from maf.cases.models import Case, CaseStatus, Child
 from maf.dbtypes import utcnow
+from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting
 from maf.forums.services import EDITABLE_STATUSES, next_meeting, previous_meeting
 
 
-class AgendaError(Exception):
-    """A rule refused the change; the message is for the coordinator."""
+class AgendaError(DomainError):
+    """A rule about agendas refused the change."""
 
 
 # --- timed slots -------------------------------------------------------------------------

@@ -42,16 +42,12 @@ from maf.cases.models import (
 from maf.cases.validation import age_on
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
+from maf.errors import DomainError
 from maf.extensions import db
 
 
-class CaseError(Exception):
-    """A domain rule refused the change. The message is written for the coordinator;
-    `field` names the form field it belongs beside, where there is one."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class CaseError(DomainError):
+    """A rule about cases, consent or the checks refused the change."""
 
 
 # --- status ------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from maf.cases.models import (
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, AgencyType
 from maf.extensions import db
+from maf.forms import attach_error
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -56,11 +57,6 @@ def _agencies(types=None) -> list[Agency]:
 def _choices(objects, blank: str | None = None):
     choices = [(obj.id, obj.name) for obj in objects]
     return [(0, blank), *choices] if blank else choices
-
-
-def _attach_error(form, error: services.CaseError, default_field: str) -> None:
-    field = getattr(form, error.field or default_field)
-    field.errors = [*field.errors, str(error)]
 
 
 # --- the coordinator's queue -------------------------------------------------------------
@@ -118,7 +114,7 @@ def intake():
             case = services.receive_caf(*_intake_details(form), current_user)
         except services.CaseError as error:
             db.session.rollback()
-            _attach_error(form, error, "consent_given_by")
+            attach_error(form, error, "consent_given_by")
         else:
             session.pop("safeguarding_screened", None)
             flash(f"CAF received as case {case.id}. Both checks have run: see the results below.")
@@ -260,7 +256,7 @@ def record_tier_outcome(case_id: int):
             )
         except services.CaseError as error:
             db.session.rollback()
-            _attach_error(form, error, "reason")
+            attach_error(form, error, "reason")
         else:
             return redirect(url_for("cases.show", case_id=case.id, _anchor="tier-check"))
     return _render_case(case, 400, tier_form=form)
@@ -299,7 +295,7 @@ def withdraw(case_id: int):
             services.withdraw(case, form.reason.data or "", current_user)
         except services.CaseError as error:
             db.session.rollback()
-            _attach_error(form, error, "reason")
+            attach_error(form, error, "reason")
         else:
             flash("The CAF has been withdrawn.")
             return redirect(url_for("cases.show", case_id=case.id))
@@ -330,7 +326,7 @@ def add_consent(case_id: int):
             services.record_consent(case, details, current_user)
         except services.CaseError as error:
             db.session.rollback()
-            _attach_error(form, error, "given_by")
+            attach_error(form, error, "given_by")
         else:
             flash("Consent recorded.")
             return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
@@ -352,7 +348,7 @@ def withdraw_consent(case_id: int, consent_id: int):
             )
         except services.CaseError as error:
             db.session.rollback()
-            _attach_error(form, error, "withdrawn_on")
+            attach_error(form, error, "withdrawn_on")
         else:
             flash("The withdrawal of consent has been recorded.")
             return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
@@ -432,7 +428,7 @@ def need_statements():
             )
         except services.CaseError as error:
             db.session.rollback()
-            _attach_error(form, error, "text")
+            attach_error(form, error, "text")
         else:
             flash("Need statement added.")
             return redirect(url_for("cases.need_statements"))

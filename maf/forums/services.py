@@ -12,6 +12,7 @@ from maf.auth.models import User
 from maf.auth.permissions import restrict_to_visible_districts
 from maf.auth.services import normalise_email
 from maf.directory.models import Agency, District
+from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import (
     Forum,
@@ -24,12 +25,8 @@ from maf.forums.models import (
 )
 
 
-class ForumError(Exception):
-    """A rule refused the change; the message is for the coordinator."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class ForumError(DomainError):
+    """A rule about forums, members or meetings refused the change."""
 
 
 @dataclass

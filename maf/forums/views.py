@@ -15,6 +15,7 @@ from maf.auth.permissions import (
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
 from maf.extensions import db
+from maf.forms import attach_error
 from maf.forums import forms, services
 from maf.forums.models import ForumMember, MemberRole
 
@@ -30,11 +31,6 @@ def _people_with(role: Role) -> list[User]:
             .order_by(User.name)
         )
     )
-
-
-def _attach_error(form, error, default_field):
-    field = getattr(form, error.field or default_field)
-    field.errors = [*field.errors, str(error)]
 
 
 @bp.route("/forums")
@@ -101,7 +97,7 @@ def create():
             forum = services.save_forum(None, _details(form), current_user)
         except services.ForumError as error:
             db.session.rollback()
-            _attach_error(form, error, "name")
+            attach_error(form, error, "name")
         else:
             flash("Forum saved. Add its members and its meetings below.")
             return redirect(url_for("forums.show", forum_id=forum.id))
@@ -118,7 +114,7 @@ def edit(forum_id: int):
             services.save_forum(forum, _details(form), current_user)
         except services.ForumError as error:
             db.session.rollback()
-            _attach_error(form, error, "name")
+            attach_error(form, error, "name")
         else:
             flash("Forum saved.")
             return redirect(url_for("forums.show", forum_id=forum.id))
@@ -177,7 +173,7 @@ def add_member(forum_id: int):
             )
         except services.ForumError as error:
             db.session.rollback()
-            _attach_error(form, error, "email")
+            attach_error(form, error, "email")
         else:
             flash(f"{form.name.data} added to the forum.")
             return redirect(url_for("forums.show", forum_id=forum.id, _anchor="members"))
@@ -228,7 +224,7 @@ def edit_meeting(meeting_id: int):
             )
         except services.ForumError as error:
             db.session.rollback()
-            _attach_error(form, error, "date")
+            attach_error(form, error, "date")
         else:
             flash("Meeting changed. The change is kept in its history.")
             return redirect(url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings"))
@@ -245,7 +241,7 @@ def cancel_meeting(meeting_id: int):
             services.cancel_meeting(meeting, form.reason.data or "", current_user)
         except services.ForumError as error:
             db.session.rollback()
-            _attach_error(form, error, "reason")
+            attach_error(form, error, "reason")
         else:
             flash("Meeting cancelled.")
             return redirect(url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings"))

@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from maf.auth.models import Role
 
@@ -61,7 +62,7 @@ def test_signed_out_and_error_pages_have_no_axe_violations(
     page.goto("/sign-in")
     assert axe_violations() == []
     sign_in_as(make_user(Role.COORDINATOR), password="wrong password")
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert axe_violations() == [], "sign-in page showing errors"
     sign_in_as(make_user(Role.PRACTITIONER, districts=districts[:1]))
     for path in ("/no-such-page", "/agencies", f"/districts/{districts[1].id}"):
@@ -95,7 +96,7 @@ def test_case_pages_forms_and_their_error_states_have_no_axe_violations(
         submit = page.locator("main form button[type=submit], main form input[type=submit]")
         if path != f"/cases/{case.id}" and submit.count():
             submit.last.click()  # submitted empty: the error state
-            assert page.locator(".govuk-error-summary").count(), path
+            expect(page.locator(".govuk-error-summary")).to_be_visible()
             _assert_clean(page, axe_violations, f"{path} with errors")
 
     bad_file = tmp_path / "register.csv"
@@ -117,7 +118,7 @@ def test_case_pages_forms_and_their_error_states_have_no_axe_violations(
     page.get_by_role("button", name="Continue").click()
     _assert_clean(page, axe_violations, "intake form")
     page.get_by_role("button", name="Save and run the checks").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     _assert_clean(page, axe_violations, "intake form with errors")
 
 
@@ -127,3 +128,48 @@ def test_need_statements_page_has_no_axe_violations(page, make_user, sign_in_as,
     _assert_clean(page, axe_violations, "need statements")
     page.get_by_role("button", name="Add need statement").click()
     _assert_clean(page, axe_violations, "need statements with errors")
+
+
+def test_forum_and_agenda_pages_have_no_axe_violations(
+    page, coordinator, make_meeting, make_ready_case, make_user, sign_in_as, axe_violations
+):
+    from datetime import date
+
+    from maf.agendas.models import ItemKind
+    from maf.agendas.services import add_to_agenda
+
+    first = make_meeting(date(2027, 1, 12))
+    make_meeting(date(2027, 4, 13), forum=first.forum)
+    add_to_agenda(first, make_ready_case("Amy", "Lee"), ItemKind.NEW_CASE, coordinator)
+    make_ready_case("Ben", "Ward", date(2014, 3, 2), "LE12 2BB")
+    make_user(Role.CHAIR, name="Another Chair")
+    sign_in_as(coordinator)
+    forum_id = first.forum_id
+    for path in (
+        "/forums",
+        f"/forums/{forum_id}",
+        f"/forums/{forum_id}/edit",
+        "/forums/new",
+        f"/meetings/{first.id}/edit",
+        f"/meetings/{first.id}/cancel",
+        f"/meetings/{first.id}/agenda/build",
+        f"/meetings/{first.id}/agenda",
+    ):
+        page.goto(path)
+        _assert_clean(page, axe_violations, path)
+
+    page.goto("/forums/new")
+    page.get_by_role("button", name="Save forum").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    _assert_clean(page, axe_violations, "forum form with errors")
+
+    page.goto(f"/forums/{forum_id}")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    _assert_clean(page, axe_violations, "add member with errors")
+
+    page.goto(f"/meetings/{first.id}/cancel")
+    page.get_by_label("Why is the meeting cancelled?").fill("Chair unwell")
+    page.get_by_role("button", name="Cancel the meeting").click()
+    expect(page.get_by_text("Move the items on this meeting's agenda").first).to_be_visible()
+    _assert_clean(page, axe_violations, "cancel refused")
