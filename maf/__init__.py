@@ -91,6 +91,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.auth.permissions import public
     from maf.auth.views import bp as auth_bp
     from maf.cases import models as _case_models  # noqa: F401
+    from maf.circulation import models as _circulation_models  # noqa: F401
     from maf.cases.views import bp as cases_bp
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp

@@ -43,6 +43,8 @@ class Forum(db.Model):
     review_minutes: Mapped[int] = mapped_column(default=5)
     new_case_capacity: Mapped[int] = mapped_column(default=10)
     review_capacity: Mapped[int] = mapped_column(default=30)
+    # The real mailbox invitations come from, so replies and acceptances reach a person.
+    organiser_email: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     district: Mapped[District] = relationship()
@@ -110,6 +112,9 @@ class Meeting(db.Model):
     # Bumped by every change to the agenda; the UPDATE that bumps it also serialises
     # coordinators adding to the same agenda at once.
     agenda_version: Mapped[int] = mapped_column(default=0)
+    # iCalendar SEQUENCE of the meeting's event: bumped by every change of date, time,
+    # venue or status, so calendars update the event they hold instead of adding one.
+    calendar_sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     forum: Mapped[Forum] = relationship(back_populates="meetings")

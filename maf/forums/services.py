@@ -257,6 +257,7 @@ def reschedule_meeting(
     for what, before, after in changed:
         _record_change(meeting, what, before, after, reason.strip(), user)
     meeting.date, meeting.start_time, meeting.venue = day, start_time, venue.strip()
+    meeting.calendar_sequence += 1
     audit.record("meeting_changed", meeting, user=user, detail=", ".join(c[0] for c in changed))
     db.session.commit()
 
@@ -288,6 +289,8 @@ def change_meeting_status(
             f"A meeting that is {meeting.status.label.lower()} cannot become {to.label.lower()}"
         )
     _record_change(meeting, "status", meeting.status.label, to.label, reason, user)
+    if to == MeetingStatus.CANCELLED:
+        meeting.calendar_sequence += 1
     audit.record("meeting_status", meeting, user=user, detail=f"{meeting.status} -> {to}")
     meeting.status = to
 

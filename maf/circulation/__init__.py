@@ -1,0 +1,1 @@
+"""The outbox, calendar invitations and personal calendar feeds."""
