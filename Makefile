@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) maf demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	MAF_SCHEDULER_IN_APP=true $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -63,6 +63,14 @@ class Config:
 
     HSTS = False
 
+    # Links in emails and calendar events point here; invitations' UIDs use its host name.
+    BASE_URL = os.environ.get("MAF_BASE_URL", "http://127.0.0.1:5000")
+    # Coordinators are reminded when an agenda is not circulated this many working days before.
+    AGENDA_REMINDER_WORKING_DAYS = _int("MAF_AGENDA_REMINDER_WORKING_DAYS", 5)
+    # Run the scheduled jobs inside the web app (`make run` sets it); production runs
+    # `flask maf scheduler` as its own process instead.
+    SCHEDULER_IN_APP = _bool("MAF_SCHEDULER_IN_APP", False)
+
     # What the safeguarding screen tells a coordinator to do instead of a CAF (seed 002 A1).
     SAFEGUARDING_ADVICE = os.environ.get(
         "MAF_SAFEGUARDING_ADVICE",
@@ -70,9 +78,32 @@ class Config:
         "care duty team, or call 999 if a child is in immediate danger.",
     )
 
+    # Outgoing mail (maf.circulation.outbox). "smtp" hands each message to the server below;
+    # "file" writes it to <instance>/outbox/<timestamp>-<id>.eml instead of sending it, so
+    # `make run` shows what would have gone (the development and test default).
+    MAIL_TRANSPORT = os.environ.get("MAF_MAIL_TRANSPORT", "smtp")
+    MAIL_FROM = os.environ.get("MAF_MAIL_FROM", "MAF <maf-no-reply@localhost>")
+    # The bare address of MAIL_FROM, e.g. an invitation's organiser when a forum has none.
+    MAIL_FROM_ADDRESS = MAIL_FROM.rpartition("<")[2].rstrip(">").strip()
+    SMTP_HOST = os.environ.get("MAF_SMTP_HOST", "localhost")
+    SMTP_PORT = _int("MAF_SMTP_PORT", 25)
+    # none (plain, e.g. a relay on localhost), starttls (upgrade on the port) or ssl (TLS from
+    # the first byte, usually port 465). starttls and ssl verify the server's certificate.
+    SMTP_SECURITY = os.environ.get("MAF_SMTP_SECURITY", "none")
+    SMTP_USERNAME = os.environ.get("MAF_SMTP_USERNAME", "")  # empty: no AUTH
+    SMTP_PASSWORD = os.environ.get("MAF_SMTP_PASSWORD", "")
+    SMTP_TIMEOUT_SECONDS = _int("MAF_SMTP_TIMEOUT_SECONDS", 30)
+    # A message that keeps failing temporarily (tried again 1, 2, 4, 8... minutes later, at most
+    # 6 hours apart) is marked failed after this many attempts; a coordinator can retry it.
+    MAIL_MAX_ATTEMPTS = _int("MAF_MAIL_MAX_ATTEMPTS", 8)
+    # A message still "being sent" this long after a sender claimed it was left by a sender
+    # that died mid-send: it becomes "not known whether it was sent" and is never resent by itself.
+    MAIL_LEASE_MINUTES = _int("MAF_MAIL_LEASE_MINUTES", 15)
+
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("MAF_SECRET_KEY") or _development_secret_key()
+    MAIL_TRANSPORT = os.environ.get("MAF_MAIL_TRANSPORT", "file")
 
 
 class TestConfig(Config):
@@ -84,6 +115,8 @@ class TestConfig(Config):
     # Cheap hashing keeps the suite fast; production cost is set above.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8192
+    # Never mail anyone from a test run; the outbox tests point "smtp" at their own server.
+    MAIL_TRANSPORT = "file"
 
 
 class ProductionConfig(Config):

@@ -58,6 +58,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from maf.cli import maf_cli
 
     app.cli.add_command(maf_cli)
+    if app.config["SCHEDULER_IN_APP"] and not app.testing:
+        from maf.jobs import start_in_app
+
+        start_in_app(app)
     return app
 
 
@@ -91,14 +95,23 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.auth.permissions import public
     from maf.auth.views import bp as auth_bp
     from maf.cases import models as _case_models  # noqa: F401
-    from maf.circulation import models as _circulation_models  # noqa: F401
     from maf.cases.views import bp as cases_bp
+    from maf.circulation import models as _circulation_models  # noqa: F401
+    from maf.circulation.views import bp as circulation_bp
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp
     from maf.forums import models as _forum_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
 
-    for blueprint in (auth_bp, dashboard_bp, directory_bp, cases_bp, forums_bp, agendas_bp):
+    for blueprint in (
+        auth_bp,
+        dashboard_bp,
+        directory_bp,
+        cases_bp,
+        forums_bp,
+        agendas_bp,
+        circulation_bp,
+    ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
 

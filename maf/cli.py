@@ -103,3 +103,23 @@ def import_involvement_command(file: Path, all_or_nothing: bool):
             f"Nothing imported: {len(parsed.errors)} rows have problems (--all-or-nothing)"
         )
     click.echo(f"Imported {batch.rows_imported} rows; {batch.rows_rejected} rows not imported.")
+
+
+@maf_cli.command("scheduler")
+def scheduler_command():
+    """Run the scheduled jobs (outbox sender, reminders) in this process until stopped."""
+    from flask import current_app
+
+    from maf.jobs import run_forever
+
+    click.echo("Scheduler waiting for the lease; only one scheduler runs the jobs at a time.")
+    run_forever(current_app._get_current_object())
+
+
+@maf_cli.command("send-outbox")
+def send_outbox_command():
+    """Send the waiting emails once, now."""
+    from maf.circulation.outbox import send_pending
+
+    report = send_pending(worker="cli")
+    click.echo(str(report))

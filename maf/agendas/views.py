@@ -9,6 +9,7 @@ from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, roles_required, signed_in
 from maf.cases.models import Case
+from maf.circulation.services import changes_not_circulated
 from maf.extensions import db
 from maf.forums.services import active_members, next_meeting
 
@@ -27,6 +28,7 @@ def _render_builder(meeting, status=200, error=None, error_case_id=None, form=No
             proposals=services.review_proposals(meeting),
             sign_offs=services.sign_off_candidates(meeting),
             next_meeting=next_meeting(meeting),
+            uncirculated_changes=changes_not_circulated(meeting),
             error=error,
             error_case_id=error_case_id,
             form=form,

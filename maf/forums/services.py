@@ -295,7 +295,9 @@ def change_meeting_status(
     meeting.status = to
 
 
-def cancel_meeting(meeting: Meeting, reason: str, user: User) -> None:
+def cancel_meeting(meeting: Meeting, reason: str, user: User, commit: bool = True) -> None:
+    """Cancel a meeting with nothing left on its agenda. `commit=False` lets the caller send
+    the calendar cancellations in the same transaction."""
     from maf.agendas.services import scheduled_items
 
     if not reason.strip():
@@ -306,7 +308,8 @@ def cancel_meeting(meeting: Meeting, reason: str, user: User) -> None:
             field="reason",
         )
     change_meeting_status(meeting, MeetingStatus.CANCELLED, user, reason.strip())
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def upcoming_meetings(forum: Forum, after: date) -> list[Meeting]:

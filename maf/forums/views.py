@@ -12,6 +12,7 @@ from maf.auth.permissions import (
     roles_required,
     signed_in,
 )
+from maf.circulation import services as circulation
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
 from maf.extensions import db
@@ -238,11 +239,15 @@ def cancel_meeting(meeting_id: int):
     form = forms.CancelMeetingForm()
     if form.validate_on_submit():
         try:
-            services.cancel_meeting(meeting, form.reason.data or "", current_user)
+            sent = circulation.cancel_meeting(meeting, form.reason.data or "", current_user)
         except services.ForumError as error:
             db.session.rollback()
             attach_error(form, error, "reason")
         else:
-            flash("Meeting cancelled.")
+            flash(
+                f"Meeting cancelled. {sent} calendar cancellations are on their way."
+                if sent
+                else "Meeting cancelled."
+            )
             return redirect(url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings"))
     return render_template("forums/cancel.html", form=form, meeting=meeting)

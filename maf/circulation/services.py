@@ -1,0 +1,543 @@
+"""Circulating a meeting's agenda and invitations, keeping calendars up to date, reminders,
+and the personal calendar feed.
+
+Nothing here puts a child's personal data into an email subject or body, an invitation or a
+feed: those travel to personal calendars and phones. Only the attached agenda document and
+the pages behind sign-in name children.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from maf.agendas.document import agenda_document
+from maf.agendas.models import AgendaItem
+from maf.agendas.services import Slot, timed_agenda
+from maf.audit import services as audit
+from maf.auth.models import User, new_session_token
+from maf.cases.deadlines import add_working_days, working_days_between
+from maf.circulation import calendar, outbox
+from maf.circulation.models import Invitation, InvitationKind, OutboxMessage
+from maf.errors import DomainError
+from maf.extensions import db
+from maf.forums import services as forum_services
+from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
+
+LONDON = ZoneInfo("Europe/London")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class CirculationError(DomainError):
+    """A rule about circulation refused the action."""
+
+
+# --- building events ---------------------------------------------------------------------
+
+
+def _link(path: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _uid(kind: str, number: int) -> str:
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "maf"
+    return f"{kind}-{number}@{host}"
+
+
+def meeting_uid(meeting: Meeting) -> str:
+    return _uid("meeting", meeting.id)
+
+
+def slot_uid(item: AgendaItem) -> str:
+    return _uid("slot", item.id)
+
+
+def _organiser(forum: Forum) -> tuple[str, str]:
+    if forum.organiser_email:
+        return forum.organiser_email, f"{forum.name} coordinator"
+    if forum.coordinator is not None:
+        return forum.coordinator.email, forum.coordinator.name
+    return current_app.config["MAIL_FROM_ADDRESS"], forum.name
+
+
+def _meeting_times(meeting: Meeting) -> tuple[datetime, datetime]:
+    starts = datetime.combine(meeting.date, meeting.start_time, LONDON)
+    return starts, starts + timedelta(minutes=meeting.length_minutes)
+
+
+def _agenda_link(meeting: Meeting) -> str:
+    return _link(f"/meetings/{meeting.id}/agenda")
+
+
+def meeting_event(
+    meeting: Meeting, attendees=(), cancelled: bool = False
+) -> calendar.CalendarEvent:
+    starts, ends = _meeting_times(meeting)
+    organiser_email, organiser_name = _organiser(meeting.forum)
+    return calendar.CalendarEvent(
+        uid=meeting_uid(meeting),
+        sequence=meeting.calendar_sequence,
+        summary=meeting.forum.name,
+        description=(
+            f"Meeting of the {meeting.forum.name}. Sign in to MAF to read the agenda: "
+            f"{_agenda_link(meeting)}"
+        ),
+        location=meeting.venue,
+        url=_agenda_link(meeting),
+        starts=starts,
+        ends=ends,
+        organizer_email=organiser_email,
+        organizer_name=organiser_name,
+        cancelled=cancelled,
+        attendees=tuple(attendees),
+    )
+
+
+def slot_event(
+    item: AgendaItem, slot: Slot, sequence: int, cancelled=False
+) -> calendar.CalendarEvent:
+    meeting = item.meeting
+    organiser_email, organiser_name = _organiser(meeting.forum)
+    starts = datetime.combine(meeting.date, slot.starts, LONDON)
+    ends = datetime.combine(meeting.date, slot.ends, LONDON)
+    return calendar.CalendarEvent(
+        uid=slot_uid(item),
+        sequence=sequence,
+        summary=f"Presenting at the {meeting.forum.name}",
+        description=(
+            f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}. Sign in to "
+            f"MAF to read the agenda: {_agenda_link(meeting)}"
+        ),
+        location=meeting.venue,
+        url=_agenda_link(meeting),
+        starts=starts,
+        ends=ends,
+        organizer_email=organiser_email,
+        organizer_name=organiser_name,
+        cancelled=cancelled,
+        related_to=meeting_uid(meeting),
+        attendees=(calendar.Attendee(item.presenter_email, item.presenter_name),),
+    )
+
+
+# --- recipients --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    role: str
+    user_id: int | None = None
+
+
+def recipients(meeting: Meeting) -> list[Recipient]:
+    """The forum's members and its chair: everyone who receives the agenda."""
+    forum = meeting.forum
+    people = {
+        member.email: Recipient(
+            member.email,
+            member.name,
+            "OPT-PARTICIPANT" if member.role == MemberRole.OBSERVER else "REQ-PARTICIPANT",
+            member.user_id,
+        )
+        for member in forum_services.active_members(forum)
+    }
+    if forum.chair is not None:
+        people[forum.chair.email] = Recipient(
+            forum.chair.email, forum.chair.name, "CHAIR", forum.chair_id
+        )
+    return sorted(people.values(), key=lambda person: person.name)
+
+
+# --- emails --------------------------------------------------------------------------------
+
+
+def _when(meeting: Meeting) -> str:
+    return f"{meeting.date:%A %-d %B %Y} at {meeting.start_time:%H:%M}"
+
+
+def _email(template: str, **context) -> tuple[str, str]:
+    return (
+        render_template(f"circulation/email/{template}.txt", **context),
+        render_template(f"circulation/email/{template}.html", **context),
+    )
+
+
+def _queue(
+    meeting, person, key, subject, template, *, method=None, event=None, attachments=(), **context
+):
+    text, html = _email(
+        template,
+        meeting=meeting,
+        person=person,
+        agenda_link=_agenda_link(meeting),
+        when=_when(meeting),
+        **context,
+    )
+    return outbox.enqueue(
+        dedupe_key=key,
+        recipient_email=person.email,
+        recipient_name=person.name,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        calendar=calendar.invitation(event, method) if event is not None else None,
+        calendar_method=method,
+        attachments=attachments,
+        meeting_id=meeting.id,
+    )
+
+
+def _already_queued(dedupe_key: str) -> bool:
+    return (
+        db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+        is not None
+    )
+
+
+def _invitation(uid: str, email: str) -> Invitation | None:
+    return db.session.scalar(
+        select(Invitation).where(Invitation.uid == uid, Invitation.email == email)
+    )
+
+
+@dataclass
+class CirculationReport:
+    agendas: int = 0
+    meeting_updates: int = 0
+    slot_invitations: int = 0
+    cancellations: int = 0
+    recipients: set[str] = field(default_factory=set)
+
+    @property
+    def messages(self) -> int:
+        return self.agendas + self.meeting_updates + self.slot_invitations + self.cancellations
+
+
+def circulate(meeting: Meeting, user: User) -> CirculationReport:
+    """Send each member the agenda and an invitation, each presenter an invitation for their
+    slot; on a re-circulation, send only what changed since. One transaction: the outbox rows
+    are saved with the meeting's new status or not at all."""
+    if meeting.status not in forum_services.EDITABLE_STATUSES:
+        raise CirculationError(
+            f"The agenda of a meeting that is {meeting.status.label.lower()} cannot be circulated"
+        )
+    report = CirculationReport()
+    agenda = timed_agenda(meeting)
+    document = outbox.Attachment(
+        f"agenda-{meeting.date:%Y-%m-%d}.docx", DOCX, agenda_document(meeting)
+    )
+    people = recipients(meeting)
+    attendees = [calendar.Attendee(p.email, p.name, p.role) for p in people]
+    for person in people:
+        _circulate_to_member(meeting, person, attendees, document, report)
+    _cancel_for_former_members(meeting, {p.email for p in people}, report)
+    _circulate_slots(meeting, agenda, report)
+    if meeting.status == MeetingStatus.PLANNED:
+        forum_services.change_meeting_status(meeting, MeetingStatus.AGENDA_CIRCULATED, user)
+    audit.record("agenda_circulated", meeting, user=user, detail=f"{report.messages} messages")
+    db.session.commit()
+    return report
+
+
+def _circulate_to_member(meeting, person, attendees, document, report) -> None:
+    uid = meeting_uid(meeting)
+    invitation = _invitation(uid, person.email)
+    event = meeting_event(meeting, [a for a in attendees if a.email == person.email])
+    calendar_due = (
+        invitation is None
+        or invitation.cancelled
+        or (invitation.sequence < meeting.calendar_sequence)
+    )
+    agenda_key = f"agenda:{meeting.id}:v{meeting.agenda_version}:{person.email}"
+    if not _already_queued(agenda_key):
+        subject = f"Agenda: {meeting.forum.name}, {meeting.date:%-d %B %Y}"
+        if invitation is not None and not invitation.cancelled:
+            subject = f"Updated agenda: {meeting.forum.name}, {meeting.date:%-d %B %Y}"
+        _queue(
+            meeting,
+            person,
+            agenda_key,
+            subject,
+            "agenda",
+            method="REQUEST" if calendar_due else None,
+            event=event if calendar_due else None,
+            attachments=[document],
+        )
+        report.agendas += 1
+    elif calendar_due:
+        _queue(
+            meeting,
+            person,
+            f"meeting:{meeting.id}:seq{meeting.calendar_sequence}:{person.email}",
+            f"Changed: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+            "meeting_changed",
+            method="REQUEST",
+            event=event,
+        )
+        report.meeting_updates += 1
+    else:
+        return
+    report.recipients.add(person.email)
+    if invitation is None:
+        invitation = Invitation(
+            meeting_id=meeting.id, kind=InvitationKind.MEETING, uid=uid, email=person.email
+        )
+        db.session.add(invitation)
+    invitation.name, invitation.user_id, invitation.cancelled = person.name, person.user_id, False
+    invitation.sequence = meeting.calendar_sequence
+
+
+def _cancel_for_former_members(meeting: Meeting, current: set[str], report) -> None:
+    for invitation in _open_invitations(meeting, InvitationKind.MEETING):
+        if invitation.email not in current:
+            person = Recipient(invitation.email, invitation.name, "REQ-PARTICIPANT")
+            event = meeting_event(
+                meeting, [calendar.Attendee(person.email, person.name)], cancelled=True
+            )
+            _queue(
+                meeting,
+                person,
+                f"meeting-cancel:{meeting.id}:{person.email}:{invitation.sequence}",
+                f"No longer invited: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+                "removed",
+                method="CANCEL",
+                event=event,
+            )
+            invitation.cancelled = True
+            report.cancellations += 1
+
+
+def _open_invitations(meeting: Meeting, kind: InvitationKind) -> list[Invitation]:
+    return list(
+        db.session.scalars(
+            select(Invitation).where(
+                Invitation.meeting_id == meeting.id,
+                Invitation.kind == kind,
+                Invitation.cancelled.is_(False),
+            )
+        )
+    )
+
+
+def _circulate_slots(meeting: Meeting, agenda, report) -> None:
+    """Presenters get their own event for their slot; a moved or removed slot is updated or
+    cancelled in their calendar, and nobody else's."""
+    current = {}
+    for slot in agenda.slots:
+        item = slot.item
+        if item is None or not item.presenter_email:
+            continue
+        uid = slot_uid(item)
+        current[(uid, item.presenter_email)] = True
+        invitation = _invitation(uid, item.presenter_email)
+        times = (slot.starts, slot.ends)
+        if invitation is not None and not invitation.cancelled:
+            unchanged = (invitation.starts_at, invitation.ends_at) == times and (
+                invitation.sequence >= meeting.calendar_sequence
+            )
+            if unchanged:
+                continue
+            sequence = max(invitation.sequence + 1, meeting.calendar_sequence)
+        else:
+            sequence = meeting.calendar_sequence if invitation is None else invitation.sequence + 1
+        person = Recipient(item.presenter_email, item.presenter_name, "REQ-PARTICIPANT")
+        _queue(
+            meeting,
+            person,
+            f"slot:{item.id}:seq{sequence}:{person.email}",
+            f"Your slot: {meeting.forum.name}, {meeting.date:%-d %B %Y} at {slot.starts:%H:%M}",
+            "slot",
+            method="REQUEST",
+            event=slot_event(item, slot, sequence),
+            slot=slot,
+        )
+        if invitation is None:
+            invitation = Invitation(
+                meeting_id=meeting.id,
+                agenda_item_id=item.id,
+                kind=InvitationKind.SLOT,
+                uid=uid,
+                email=person.email,
+            )
+            db.session.add(invitation)
+        invitation.name, invitation.sequence, invitation.cancelled = person.name, sequence, False
+        invitation.starts_at, invitation.ends_at = times
+        report.slot_invitations += 1
+        report.recipients.add(person.email)
+    for invitation in _open_invitations(meeting, InvitationKind.SLOT):
+        if (invitation.uid, invitation.email) not in current:
+            _cancel_slot(meeting, invitation)
+            report.cancellations += 1
+
+
+def _cancel_slot(meeting: Meeting, invitation: Invitation) -> None:
+    item = db.session.get(AgendaItem, invitation.agenda_item_id)
+    sequence = invitation.sequence + 1
+    slot = Slot(invitation.starts_at, invitation.ends_at, item)
+    person = Recipient(invitation.email, invitation.name, "REQ-PARTICIPANT")
+    _queue(
+        meeting,
+        person,
+        f"slot-cancel:{item.id}:seq{sequence}:{person.email}",
+        f"Slot cancelled: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+        "slot_cancelled",
+        method="CANCEL",
+        event=slot_event(item, slot, sequence, cancelled=True),
+        slot=slot,
+    )
+    invitation.sequence, invitation.cancelled = sequence, True
+
+
+def cancel_meeting(meeting: Meeting, reason: str, user: User) -> int:
+    """Cancel the meeting and, in the same transaction, send METHOD:CANCEL to everyone who
+    holds an invitation for it or for a slot in it. Returns how many were sent."""
+    forum_services.cancel_meeting(meeting, reason, user, commit=False)
+    sent = 0
+    for invitation in _open_invitations(meeting, InvitationKind.MEETING):
+        person = Recipient(invitation.email, invitation.name, "REQ-PARTICIPANT")
+        event = meeting_event(
+            meeting, [calendar.Attendee(person.email, person.name)], cancelled=True
+        )
+        _queue(
+            meeting,
+            person,
+            f"meeting-cancel:{meeting.id}:{person.email}:{meeting.calendar_sequence}",
+            f"Cancelled: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+            "meeting_cancelled",
+            method="CANCEL",
+            event=event,
+        )
+        invitation.sequence, invitation.cancelled = meeting.calendar_sequence, True
+        sent += 1
+    for invitation in _open_invitations(meeting, InvitationKind.SLOT):
+        _cancel_slot(meeting, invitation)
+        sent += 1
+    db.session.commit()
+    return sent
+
+
+def changes_not_circulated(meeting: Meeting) -> bool:
+    """Whether the meeting or its agenda changed since invitations last went out."""
+    invitations = _open_invitations(meeting, InvitationKind.MEETING)
+    if not invitations or meeting.status != MeetingStatus.AGENDA_CIRCULATED:
+        return False
+    behind = any(i.sequence < meeting.calendar_sequence for i in invitations)
+    agenda_sent = all(
+        _already_queued(f"agenda:{meeting.id}:v{meeting.agenda_version}:{i.email}")
+        for i in invitations
+    )
+    return behind or not agenda_sent
+
+
+def delivery_log(meeting: Meeting) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.meeting_id == meeting.id)
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        )
+    )
+
+
+def retry_message(message: OutboxMessage, user: User) -> None:
+    outbox.retry(message)
+    audit.record("email_retried", message, user=user)
+    db.session.commit()
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+
+def queue_reminders(today: date) -> int:
+    """Coordinators: an agenda not circulated N working days before its meeting. Members: the
+    meeting is on the next working day. Each reminder is queued once (dedupe keys)."""
+    queued = 0
+    days = current_app.config["AGENDA_REMINDER_WORKING_DAYS"]
+    upcoming = db.session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.date >= today,
+            Meeting.date <= add_working_days(today, days),
+            Meeting.status.in_(forum_services.EDITABLE_STATUSES),
+        )
+        .options(selectinload(Meeting.forum))
+    )
+    tomorrow = add_working_days(today, 1)
+    for meeting in upcoming:
+        coordinator = meeting.forum.coordinator
+        if meeting.status == MeetingStatus.PLANNED and coordinator is not None:
+            person = Recipient(coordinator.email, coordinator.name, "REQ-PARTICIPANT")
+            left = working_days_between(today, meeting.date)
+            queued += (
+                _queue(
+                    meeting,
+                    person,
+                    f"reminder:circulate:{meeting.id}",
+                    f"Agenda not yet circulated: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+                    "reminder_coordinator",
+                    working_days_left=left,
+                )
+                is not None
+            )
+        if meeting.status == MeetingStatus.AGENDA_CIRCULATED and meeting.date == tomorrow:
+            for person in recipients(meeting):
+                queued += (
+                    _queue(
+                        meeting,
+                        person,
+                        f"reminder:members:{meeting.id}:{person.email}",
+                        f"Tomorrow: {meeting.forum.name}",
+                        "reminder_member",
+                    )
+                    is not None
+                )
+    db.session.commit()
+    return queued
+
+
+# --- the personal calendar feed ------------------------------------------------------------
+
+
+def user_by_calendar_token(token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.calendar_token == token, User.active))
+
+
+def reset_calendar_token(user: User) -> None:
+    user.calendar_token = new_session_token()
+    audit.record("calendar_token_reset", user, user=user)
+    db.session.commit()
+
+
+def calendar_feed(user: User) -> bytes:
+    """The meetings and slots this person was invited to, as they stand now."""
+    invitations = db.session.scalars(
+        select(Invitation).where((Invitation.user_id == user.id) | (Invitation.email == user.email))
+    )
+    events = []
+    for invitation in invitations:
+        meeting = db.session.get(Meeting, invitation.meeting_id)
+        if invitation.kind == InvitationKind.MEETING:
+            events.append(
+                meeting_event(
+                    meeting,
+                    cancelled=invitation.cancelled or meeting.status == MeetingStatus.CANCELLED,
+                )
+            )
+        else:
+            item = db.session.get(AgendaItem, invitation.agenda_item_id)
+            slot = Slot(invitation.starts_at, invitation.ends_at, item)
+            events.append(
+                slot_event(
+                    item,
+                    slot,
+                    invitation.sequence,
+                    cancelled=invitation.cancelled or meeting.status == MeetingStatus.CANCELLED,
+                )
+            )
+    return calendar.feed(events, f"MAF meetings for {user.name}")

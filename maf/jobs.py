@@ -1,0 +1,110 @@
+"""Scheduled jobs (APScheduler 3, jobs kept in the database): the outbox sender and the
+reminders. Only the holder of the database lease runs them, so starting a second scheduler
+(a second server, a restart that overlaps) never sends twice."""
+
+import os
+import socket
+import time as clock
+from datetime import timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+
+from maf.circulation import outbox
+from maf.circulation.models import SchedulerLease
+from maf.circulation.services import queue_reminders
+from maf.dbtypes import utcnow
+from maf.extensions import db
+
+LEASE_NAME = "scheduler"
+LEASE_SECONDS = 90
+_app: Flask | None = None  # the app the jobs run in; jobs are stored by name, not closure
+_holder = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holds_lease(holder: str = _holder, seconds: int = LEASE_SECONDS) -> bool:
+    """Take or renew the lease; true while this process is the one active scheduler."""
+    now = utcnow()
+    expires = now + timedelta(seconds=seconds)
+    renewed = db.session.execute(
+        update(SchedulerLease)
+        .where(
+            SchedulerLease.name == LEASE_NAME,
+            (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now),
+        )
+        .values(holder=holder, expires_at=expires)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not renewed:
+        try:
+            db.session.execute(
+                insert(SchedulerLease).values(name=LEASE_NAME, holder=holder, expires_at=expires)
+            )
+        except IntegrityError:
+            db.session.rollback()
+            return False
+    db.session.commit()
+    return True
+
+
+def _run(job) -> None:
+    with _app.app_context():
+        if holds_lease():
+            job()
+
+
+def send_outbox() -> None:
+    _run(lambda: outbox.send_pending(worker=_holder))
+
+
+def send_reminders() -> None:
+    _run(lambda: queue_reminders(utcnow().date()))
+
+
+def build_scheduler(app: Flask) -> BackgroundScheduler:
+    global _app
+    _app = app
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"])},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        timezone="Europe/London",
+    )
+    scheduler.add_job(
+        "maf.jobs:send_outbox", "interval", seconds=30, id="send_outbox", replace_existing=True
+    )
+    scheduler.add_job(
+        "maf.jobs:send_reminders",
+        "cron",
+        hour=7,
+        minute=30,
+        id="send_reminders",
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def start_in_app(app: Flask) -> None:
+    """`make run`: the scheduler lives in the web process (only in the reloader's child)."""
+    if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return
+    build_scheduler(app).start()
+
+
+def run_forever(app: Flask) -> None:  # pragma: no cover - exercised by `flask maf scheduler`
+    """Production: its own process. Waits for the lease, then runs the jobs."""
+    scheduler = build_scheduler(app)
+    scheduler.start(paused=True)
+    try:
+        while True:
+            with app.app_context():
+                active = holds_lease()
+            if active and scheduler.state == 2:  # paused
+                scheduler.resume()
+            elif not active and scheduler.state == 1:  # running
+                scheduler.pause()
+            clock.sleep(LEASE_SECONDS / 3)
+    finally:
+        scheduler.shutdown(wait=False)
