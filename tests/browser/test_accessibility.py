@@ -154,6 +154,8 @@ def test_forum_and_agenda_pages_have_no_axe_violations(
         f"/meetings/{first.id}/cancel",
         f"/meetings/{first.id}/agenda/build",
         f"/meetings/{first.id}/agenda",
+        f"/meetings/{first.id}/deliveries",
+        "/account/calendar",
     ):
         page.goto(path)
         _assert_clean(page, axe_violations, path)
@@ -167,6 +169,11 @@ def test_forum_and_agenda_pages_have_no_axe_violations(
     page.get_by_role("button", name="Add member").click()
     expect(page.locator(".govuk-error-summary")).to_be_visible()
     _assert_clean(page, axe_violations, "add member with errors")
+
+    page.goto(f"/meetings/{first.id}/agenda/build")
+    page.get_by_role("button", name="Circulate the agenda").click()
+    expect(page.get_by_role("table", name="Who was sent what, and when")).to_be_visible()
+    _assert_clean(page, axe_violations, "delivery log")
 
     page.goto(f"/meetings/{first.id}/cancel")
     page.get_by_label("Why is the meeting cancelled?").fill("Chair unwell")
