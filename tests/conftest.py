@@ -70,6 +70,43 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+def drop_database(url) -> None:
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_scratch_app(app, tmp_path):
+    """Apps on their own fresh databases, for tests that need real commits from several
+    connections at once (which the rolled-back `database` fixture cannot give)."""
+    made = []
+
+    def make(name: str, migrate: bool = True, **config):
+        url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        if url.get_backend_name() == "sqlite":
+            scratch_url = make_url(f"sqlite:///{tmp_path / f'{name}.sqlite'}")
+        else:
+            scratch_url = url.set(database=f"{url.database}_{name}")
+        rendered = scratch_url.render_as_string(hide_password=False)
+        reset_database(rendered)
+        scratch = create_app("test", SQLALCHEMY_DATABASE_URI=rendered, **config)
+        made.append((scratch, scratch_url))
+        if migrate:
+            with scratch.app_context():
+                flask_migrate.upgrade()
+        return scratch
+
+    yield make
+    for scratch, scratch_url in made:
+        with scratch.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if scratch_url.get_backend_name() != "sqlite":
+            drop_database(scratch_url)
+
+
 @pytest.fixture(scope="session")
 def app():
     app = create_app("test")

@@ -16,12 +16,10 @@ import threading
 import time
 from datetime import date
 
-import flask_migrate
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
-from maf import create_app
 from maf.agendas import services as agenda_services
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.agendas.services import AgendaError, add_to_agenda
@@ -42,7 +40,7 @@ from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Meeting
-from tests.conftest import PASSWORD, reset_database
+from tests.conftest import PASSWORD
 
 # How long the first coordinator's transaction may wait for the second to block on its lock.
 BLOCK_TIMEOUT = 3.0
@@ -167,39 +165,14 @@ def _build_last_slot_scenario() -> dict[str, int]:
     }
 
 
-def _drop_database(url) -> None:
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture
-def last_slot(app, tmp_path):
+def last_slot(make_scratch_app):
     """A migrated scratch database holding the committed scenario: (app, ids)."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        scratch_url = make_url(f"sqlite:///{tmp_path / 'concurrency.sqlite'}")
-    else:
-        scratch_url = url.set(database=f"{url.database}_concurrency")
-    rendered = scratch_url.render_as_string(hide_password=False)
-    reset_database(rendered)
-    scratch = create_app("test", SQLALCHEMY_DATABASE_URI=rendered)
-    try:
-        with scratch.app_context():
-            flask_migrate.upgrade()
-            ids = _build_last_slot_scenario()
-            db.session.remove()
-        yield scratch, ids
-    finally:
-        with scratch.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if scratch_url.get_backend_name() != "sqlite":
-            _drop_database(scratch_url)
-
-
-# --- the race ----------------------------------------------------------------------------
+    scratch = make_scratch_app("concurrency")
+    with scratch.app_context():
+        ids = _build_last_slot_scenario()
+        db.session.remove()
+    return scratch, ids
 
 
 def _waiting_on_a_lock(connection) -> list[str]:

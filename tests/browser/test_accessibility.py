@@ -24,7 +24,13 @@ def _crawl(page, axe_violations, start: str = "/") -> dict[str, list]:
             failures[path] = violations
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
             parts = urlsplit(href)
-            if parts.netloc == urlsplit(page.url).netloc and not parts.path.startswith("/static"):
+            downloads = (".ics", ".docx", ".csv")
+            same_site = parts.netloc == urlsplit(page.url).netloc
+            if (
+                same_site
+                and not parts.path.startswith("/static")
+                and not parts.path.endswith(downloads)
+            ):
                 queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     assert seen, "nothing was crawled"
     return failures

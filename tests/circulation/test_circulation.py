@@ -248,3 +248,29 @@ def test_calendar_feed_follows_the_token(app, client, meeting, agenda, coordinat
     services.reset_calendar_token(zoe)
     assert client.get(f"/calendar/{old}.ics").status_code == 404
     assert client.get(f"/calendar/{zoe.calendar_token}.ics").status_code == 200
+
+
+def test_real_invitations_read_right_in_icaljs_and_vobject_summer_and_winter(
+    meeting, agenda, coordinator, make_meeting
+):
+    """A 09:30 meeting on a July date is 08:30 UTC; on a January date, 09:30 UTC."""
+    from datetime import UTC
+
+    from tests.circulation.test_calendar import icaljs, vobject_read
+
+    winter = make_meeting(date(2027, 1, 12), forum=meeting.forum)
+    services.circulate(meeting, coordinator)
+    services.circulate(winter, coordinator)
+    chair = meeting.forum.chair.email
+    for each, expected in ((meeting, "2027-07-13T08:30:00"), (winter, "2027-01-12T09:30:00")):
+        message = next(
+            m for m in _messages() if m.meeting_id == each.id and m.recipient_email == chair
+        )
+        data = message.calendar.encode()
+        parsed = icaljs(data)
+        (event,) = parsed["events"]
+        assert parsed["method"] == "REQUEST"
+        assert event["start"].startswith(expected) and event["uid"] == services.meeting_uid(each)
+        vevent = vobject_read(data).vevent
+        assert vevent.dtstart.value.astimezone(UTC).isoformat().startswith(expected)
+        assert int(vevent.sequence.value) == 0

@@ -13,17 +13,14 @@ import threading
 from datetime import timedelta
 
 import docx
-import flask_migrate
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
-from maf import create_app
 from maf.circulation import outbox
 from maf.circulation.models import DeliveryStatus, OutboxMessage
 from maf.circulation.outbox import Attachment, OutboxError, enqueue, retry, send_pending
 from maf.dbtypes import utcnow
 from maf.extensions import db
-from tests.conftest import reset_database
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CALENDAR = (
@@ -368,34 +365,10 @@ def test_only_failed_or_uncertain_messages_can_be_retried(database, smtp_server)
 # --- two senders at once --------------------------------------------------------------------
 
 
-def _drop_database(url) -> None:
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture
-def scratch_app(app, tmp_path, smtp_server):
+def scratch_app(make_scratch_app, smtp_server):
     """An app on its own migrated database, where commits are real, mailing the test server."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        scratch_url = make_url(f"sqlite:///{tmp_path / 'outbox.sqlite'}")
-    else:
-        scratch_url = url.set(database=f"{url.database}_outbox")
-    rendered = scratch_url.render_as_string(hide_password=False)
-    reset_database(rendered)
-    scratch = create_app("test", SQLALCHEMY_DATABASE_URI=rendered, **smtp_server.mail_config)
-    try:
-        with scratch.app_context():
-            flask_migrate.upgrade()
-        yield scratch
-    finally:
-        with scratch.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if scratch_url.get_backend_name() != "sqlite":
-            _drop_database(scratch_url)
+    return make_scratch_app("outbox", **smtp_server.mail_config)
 
 
 def test_two_senders_at_once_deliver_every_message_exactly_once(

@@ -3,27 +3,17 @@
 import flask_migrate
 import pytest
 from alembic import command as alembic_command
-from sqlalchemy import inspect, make_url
+from sqlalchemy import inspect
 
-from maf import create_app
 from maf.extensions import db
-from tests.conftest import reset_database
 
 
 @pytest.fixture
-def scratch_app(app, tmp_path):
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        scratch_url = f"sqlite:///{tmp_path / 'scratch.sqlite'}"
-    else:
-        scratch_url = url.set(database=f"{url.database}_scratch").render_as_string(
-            hide_password=False
-        )
-    reset_database(scratch_url)
-    scratch = create_app("test", SQLALCHEMY_DATABASE_URI=scratch_url)
+def scratch_app(make_scratch_app):
+    """An app on an empty database: the migrations under test build its schema."""
+    scratch = make_scratch_app("migrations", migrate=False)
     with scratch.app_context():
         yield scratch
-        db.engine.dispose()
 
 
 def test_upgrade_from_empty_then_down_and_up_again(scratch_app):
