@@ -101,6 +101,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp
     from maf.forums import models as _forum_models  # noqa: F401
+    from maf.outcomes import models as _outcome_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
 
     for blueprint in (

@@ -331,7 +331,7 @@ def move_item(item: AgendaItem, offset: int, user: User) -> None:
     db.session.commit()
 
 
-def move_to_next_meeting(item: AgendaItem, user: User) -> AgendaItem:
+def move_to_next_meeting(item: AgendaItem, user: User, commit: bool = True) -> AgendaItem:
     """Defer an item that does not fit; the old item keeps a link to where it went."""
     _require_editable(item.meeting)
     target = next_meeting(item.meeting)
@@ -358,7 +358,8 @@ def move_to_next_meeting(item: AgendaItem, user: User) -> AgendaItem:
         user=user,
         detail=f"case {item.case_id} to meeting {target.id}",
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return moved
 
 

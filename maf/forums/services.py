@@ -263,7 +263,10 @@ def reschedule_meeting(
 
 
 MEETING_TRANSITIONS = {
-    MeetingStatus.PLANNED: {MeetingStatus.AGENDA_CIRCULATED, MeetingStatus.CANCELLED},
+    # A meeting can be held without its agenda having gone out through MAF.
+    MeetingStatus.PLANNED: {
+        MeetingStatus.AGENDA_CIRCULATED, MeetingStatus.HELD, MeetingStatus.CANCELLED
+    },
     MeetingStatus.AGENDA_CIRCULATED: {MeetingStatus.HELD, MeetingStatus.CANCELLED},
     MeetingStatus.HELD: {MeetingStatus.MINUTES_CIRCULATED},
     MeetingStatus.MINUTES_CIRCULATED: set(),

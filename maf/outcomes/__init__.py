@@ -1,0 +1,2 @@
+"""The meeting record: attendance, outcomes, lead professionals, actions, minutes and
+progress updates."""
