@@ -103,6 +103,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.forums import models as _forum_models  # noqa: F401
     from maf.outcomes import models as _outcome_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
+    from maf.outcomes.views import bp as outcomes_bp
 
     for blueprint in (
         auth_bp,
@@ -112,6 +113,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         forums_bp,
         agendas_bp,
         circulation_bp,
+        outcomes_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

@@ -236,3 +236,17 @@ def agenda_or_404(meeting_id: int, *, manage: bool = False) -> Meeting:
     if request.method == "GET":
         audit.record_read(meeting)
     return meeting
+
+
+def records_meeting(user: User, forum: Forum) -> bool:
+    """The meeting record is kept by the forum's chair or the district's coordinators."""
+    return forum.chair_id == user.id or manages_agenda(user, forum)
+
+
+def meeting_record_or_404(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not records_meeting(current_user, meeting.forum):
+        deny(f"meeting record {meeting_id} out of scope", status=404)
+    if request.method == "GET":
+        audit.record_read(meeting)
+    return meeting

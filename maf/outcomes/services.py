@@ -369,3 +369,29 @@ def last_outcome(case: Case) -> ItemRecord | None:
         .order_by(Meeting.date.desc())
         .limit(1)
     )
+
+
+def lead_proposal(record: ItemRecord) -> LeadProposal | None:
+    return db.session.scalar(select(LeadProposal).where(LeadProposal.item_record_id == record.id))
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """What the forum needs in front of it for an item: the case's last decision, its lead
+    professional and what is still to do."""
+
+    last_outcome: ItemRecord | None
+    lead: LeadProfessional | None
+    outstanding: list[Action]
+
+
+def review_context(item: AgendaItem) -> ReviewContext:
+    case = item.case
+    previous = last_outcome(case)
+    if previous is not None and previous.agenda_item_id == item.id:
+        previous = None  # this meeting's own decision is not "the last outcome"
+    return ReviewContext(
+        previous,
+        current_lead(case),
+        [a for a in outstanding_actions(case) if a.agenda_item_id != item.id],
+    )
