@@ -92,7 +92,7 @@ def _case_row(case: Case, note: str = "") -> Row:
 # Which page each meetings panel links to.
 _MEETING_PANELS = {
     "next_meetings": "agendas.build",
-    "chaired_meetings": "agendas.show",
+    "chaired_meetings": "outcomes.record",
     "agendas": "agendas.show",
 }
 

@@ -280,7 +280,9 @@ def meeting_actions(meeting: Meeting) -> frozenset[str]:
         return frozenset()
     actions = {"view_agenda"}
     if meeting.status in EDITABLE_STATUSES:
-        actions |= {"build_agenda", "change", "cancel"}
+        actions |= {"build_agenda", "change", "cancel", "record"}
+    else:
+        actions.add("minutes")
     return frozenset(actions)
 
 

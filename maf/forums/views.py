@@ -9,6 +9,7 @@ from maf.auth.permissions import (
     manages_agenda,
     manages_forum,
     meeting_or_404,
+    records_meeting,
     roles_required,
     signed_in,
 )
@@ -137,6 +138,7 @@ def _render_forum(forum, member_form=None, schedule_form=None, status=200):
             forum=forum,
             manages=manages_forum(current_user, forum),
             builds_agendas=manages_agenda(current_user, forum),
+            records=records_meeting(current_user, forum),
             sees_agendas=can_see_agenda(current_user, forum),
             members=services.active_members(forum),
             pattern=services.pattern_text(forum),

@@ -143,3 +143,11 @@ class AttendanceForm(Form):
         description="One a line: name, then a comma and their agency",
         validators=[Length(max=3000)],
     )
+
+
+class CorrectionForm(Form):
+    note = GovTextAreaField(
+        "What needs correcting?",
+        description="Recorded with the new version, so readers know what changed",
+        validators=[Length(max=2000)],
+    )

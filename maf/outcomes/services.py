@@ -190,6 +190,11 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
             and current_lead(item.case) is None
         ):
             raise OutcomeError("Record the lead professional the forum agreed", field="lead_name")
+    if outcome == Outcome.DEFER and forums.next_meeting(item.meeting) is None:
+        raise OutcomeError(
+            "There is no later meeting of this forum to defer to: add the next meeting first",
+            field="outcome",
+        )
     for action in details.actions:
         if action.due_on < item.meeting.date:
             raise OutcomeError("An action's due date must be after the meeting", field="actions")
@@ -258,13 +263,16 @@ def complete_meeting(meeting: Meeting, user: User) -> Minutes:
     All or nothing: an item without an outcome stops it."""
     _require_recording(meeting)
     items = agendas.scheduled_items(meeting)
-    missing = [item for item in items if (record_for(item) or ItemRecord()).outcome is None]
+    missing = [item for item in items if getattr(record_for(item), "outcome", None) is None]
     if missing:
         raise OutcomeError(
             f"Record an outcome for every item first: {len(missing)} still to do", field="items"
         )
     for item in items:
-        _apply(item, record_for(item), user)
+        try:
+            _apply(item, record_for(item), user)
+        except DomainError as error:  # e.g. the next meeting filled up before a deferral
+            raise OutcomeError(f"{item.case.child.full_name}: {error}", field="items") from None
     forums.change_meeting_status(meeting, MeetingStatus.HELD, user)
     minutes = Minutes(meeting_id=meeting.id, version=1)
     db.session.add(minutes)

@@ -4,14 +4,16 @@ from sqlalchemy import select
 
 from maf.agendas.models import AgendaItem, ItemStatus
 from maf.agendas.services import timed_agenda
+from maf.agendas.views import DOCX_MIMETYPE
+from maf.audit import services as audit
 from maf.auth.permissions import meeting_record_or_404, signed_in
 from maf.directory.models import Agency
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.forums.services import active_members
-from maf.outcomes import services
-from maf.outcomes.forms import AttendanceForm, ItemRecordForm
-from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Outcome
+from maf.outcomes import minutes, services
+from maf.outcomes.forms import AttendanceForm, CorrectionForm, ItemRecordForm
+from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Minutes, Outcome
 
 bp = Blueprint("outcomes", __name__)
 
@@ -192,3 +194,101 @@ def complete(meeting_id: int):
         "minutes are ready."
     )
     return redirect(url_for("outcomes.record", meeting_id=meeting.id))
+
+
+# --- minutes -------------------------------------------------------------------------------
+
+
+def _minutes_of_meeting(minutes_id: int) -> Minutes:
+    found = db.session.get(Minutes, minutes_id)
+    meeting_record_or_404(found.meeting_id if found else 0)
+    return found
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes")
+@signed_in
+def minutes_page(meeting_id: int):
+    meeting = meeting_record_or_404(meeting_id)
+    return render_template(
+        "outcomes/minutes.html",
+        meeting=meeting,
+        versions=minutes.versions(meeting),
+        current=minutes.current_minutes(meeting),
+        form=CorrectionForm(formdata=None),
+    )
+
+
+@bp.route("/minutes/<int:minutes_id>.docx")
+@signed_in
+def minutes_download(minutes_id: int):
+    found = _minutes_of_meeting(minutes_id)
+    audit.record("minutes_downloaded", found)
+    db.session.commit()
+    filename = f"minutes-{found.meeting.date:%Y-%m-%d}-v{found.version}.docx"
+    return (
+        minutes.document_of(found),
+        200,
+        {
+            "Content-Type": DOCX_MIMETYPE,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _minutes_action(minutes_id: int, action, message: str):
+    found = _minutes_of_meeting(minutes_id)
+    try:
+        result = action(found)
+    except minutes.MinutesError as error:
+        db.session.rollback()
+        flash(str(error))
+    else:
+        flash(message.format(result=result, minutes=found))
+    return redirect(url_for("outcomes.minutes_page", meeting_id=found.meeting_id))
+
+
+@bp.route("/minutes/<int:minutes_id>/approve", methods=["POST"])
+@signed_in
+def approve_minutes(minutes_id: int):
+    return _minutes_action(
+        minutes_id,
+        lambda found: minutes.approve(found, current_user),
+        "Version {minutes.version} of the minutes is approved.",
+    )
+
+
+@bp.route("/minutes/<int:minutes_id>/circulate", methods=["POST"])
+@signed_in
+def circulate_minutes(minutes_id: int):
+    return _minutes_action(
+        minutes_id,
+        lambda found: minutes.circulate(found, current_user),
+        "The minutes are on their way to {result} people.",
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes/correct", methods=["POST"])
+@signed_in
+def correct_minutes(meeting_id: int):
+    meeting = meeting_record_or_404(meeting_id)
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        try:
+            new = minutes.correct(meeting, form.note.data or "", current_user)
+        except minutes.MinutesError as error:
+            db.session.rollback()
+            attach_error(form, error, "note")
+        else:
+            flash(f"Version {new.version} started as a draft; earlier versions stay as they were.")
+            return redirect(url_for("outcomes.minutes_page", meeting_id=meeting.id))
+    return (
+        render_template(
+            "outcomes/minutes.html",
+            meeting=meeting,
+            versions=minutes.versions(meeting),
+            current=minutes.current_minutes(meeting),
+            form=form,
+        ),
+        400,
+    )

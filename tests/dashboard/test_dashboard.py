@@ -87,7 +87,7 @@ def test_meetings_appear_for_coordinator_chair_and_members(
     )
     expected = {
         coordinator: f"/meetings/{meeting.id}/agenda/build",
-        meeting.forum.chair: f"/meetings/{meeting.id}/agenda",
+        meeting.forum.chair: f"/meetings/{meeting.id}/record",
         member: f"/meetings/{meeting.id}/agenda",
     }
     for user, href in expected.items():
