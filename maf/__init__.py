@@ -101,8 +101,10 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp
     from maf.forums import models as _forum_models  # noqa: F401
-    from maf.outcomes import models as _outcome_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
+    from maf.outcomes import models as _outcome_models  # noqa: F401
+    from maf.outcomes.followup_views import bp as followup_bp
+    from maf.outcomes.progress_views import bp as progress_bp
     from maf.outcomes.views import bp as outcomes_bp
 
     for blueprint in (
@@ -114,6 +116,8 @@ def _register_models_and_blueprints(app: Flask) -> None:
         agendas_bp,
         circulation_bp,
         outcomes_bp,
+        progress_bp,
+        followup_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

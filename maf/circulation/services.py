@@ -27,6 +27,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
+from maf.outcomes.progress import request_updates
 
 LONDON = ZoneInfo("Europe/London")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -212,6 +213,7 @@ class CirculationReport:
     meeting_updates: int = 0
     slot_invitations: int = 0
     cancellations: int = 0
+    progress_requests: int = 0
     recipients: set[str] = field(default_factory=set)
 
     @property
@@ -242,6 +244,9 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
         forum_services.change_meeting_status(meeting, MeetingStatus.AGENDA_CIRCULATED, user)
     audit.record("agenda_circulated", meeting, user=user, detail=f"{report.messages} messages")
     db.session.commit()
+    # Lead professionals of the reviews are asked for their progress update (seed 004: the
+    # LP reports at the next meeting); their own transaction, after the agenda has gone.
+    report.progress_requests = request_updates(meeting, user)
     return report
 
 

@@ -265,7 +265,9 @@ def reschedule_meeting(
 MEETING_TRANSITIONS = {
     # A meeting can be held without its agenda having gone out through MAF.
     MeetingStatus.PLANNED: {
-        MeetingStatus.AGENDA_CIRCULATED, MeetingStatus.HELD, MeetingStatus.CANCELLED
+        MeetingStatus.AGENDA_CIRCULATED,
+        MeetingStatus.HELD,
+        MeetingStatus.CANCELLED,
     },
     MeetingStatus.AGENDA_CIRCULATED: {MeetingStatus.HELD, MeetingStatus.CANCELLED},
     MeetingStatus.HELD: {MeetingStatus.MINUTES_CIRCULATED},

@@ -11,7 +11,7 @@ from maf.directory.models import Agency
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.forums.services import active_members
-from maf.outcomes import minutes, services
+from maf.outcomes import minutes, progress, services
 from maf.outcomes.forms import AttendanceForm, CorrectionForm, ItemRecordForm
 from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Minutes, Outcome
 
@@ -113,9 +113,15 @@ def _render_record(meeting, forms=None, error=None, status=200):
             meeting=meeting,
             agenda=agenda,
             items=[
-                (item, forms.get(item.id) or _item_form(item), services.review_context(item))
+                (
+                    item,
+                    forms.get(item.id) or _item_form(item),
+                    services.review_context(item),
+                    progress.update_for(item.case, meeting),
+                )
                 for item in items
             ],
+            answered_questions=progress.answered_questions,
             members=active_members(meeting.forum),
             attendance=attendance,
             statuses=AttendanceStatus,

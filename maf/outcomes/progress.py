@@ -1,0 +1,326 @@
+"""The lead professional's progress update for a review (seed 004: the LP reports progress at the
+next meeting), with the outcomes questionnaire for children and young people (seed 004
+Appendix 3).
+
+The request email names no child: it goes to inboxes and phones. The form behind sign-in does.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+from maf.agendas.models import AgendaItem, ItemKind
+from maf.agendas.services import scheduled_items
+from maf.audit import services as audit
+from maf.auth.models import User
+from maf.auth.permissions import manages_case
+from maf.auth.services import normalise_email
+from maf.cases.models import Case
+from maf.circulation import outbox
+from maf.dbtypes import utcnow
+from maf.errors import DomainError
+from maf.extensions import db
+from maf.forums.models import Meeting
+from maf.forums.services import EDITABLE_STATUSES
+from maf.outcomes.models import (
+    Action,
+    ActionProgress,
+    ActionProgressStatus,
+    ActionStatus,
+    LeadKind,
+    LeadProfessional,
+    ProgressAnswer,
+    ProgressUpdate,
+    QuestionnaireAnswer,
+)
+from maf.outcomes.services import current_lead, outstanding_actions
+
+# Seed 004 Appendix 3, "How Have You Been Doing?": question n is QUESTIONS[n - 1].
+QUESTIONS = (
+    "Do you think you are getting on well?",
+    "How are you getting on with your family?",
+    "How are you getting on with your teachers and helpers?",
+    "How do you get along with children and young people?",
+    "Are you organised in school and at home? (such as coming to school with the right "
+    "equipment and books)",
+    "How do you feel about asking for help?",
+    "How do you feel about your future?",
+)
+
+REVIEW_KINDS = (ItemKind.REVIEW, ItemKind.SIGN_OFF)
+
+
+class ProgressError(DomainError):
+    """A rule about progress updates refused the change."""
+
+
+def _link(path: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _dedupe_key(case: Case, meeting: Meeting) -> str:
+    return f"progress:{case.id}:{meeting.id}"
+
+
+# --- asking for updates ------------------------------------------------------------------
+
+
+def update_for(case: Case, meeting: Meeting) -> ProgressUpdate | None:
+    return db.session.scalar(
+        select(ProgressUpdate).where(
+            ProgressUpdate.case_id == case.id, ProgressUpdate.meeting_id == meeting.id
+        )
+    )
+
+
+def request_updates(meeting: Meeting, user: User) -> int:
+    """Ask the LP of every case due a review or sign-off at this meeting for an update.
+
+    Safe to call again (on every re-circulation): an update and its email are made once per
+    case and meeting. Returns how many emails were queued now.
+    """
+    if meeting.status not in EDITABLE_STATUSES:
+        raise ProgressError(
+            f"Updates cannot be asked for a meeting that is {meeting.status.label.lower()}"
+        )
+    queued = 0
+    for item in scheduled_items(meeting):
+        if item.kind not in REVIEW_KINDS:
+            continue
+        lead = current_lead(item.case)
+        if lead is None:
+            continue
+        progress = update_for(item.case, meeting)
+        if progress is None:
+            progress = ProgressUpdate(
+                case_id=item.case_id, meeting_id=meeting.id, lead_professional_id=lead.id
+            )
+            db.session.add(progress)
+            db.session.flush()
+        # A parent, carer or young person leading the case has no account to open the form
+        # with: the coordinator takes their update and enters it.
+        if lead.kind == LeadKind.PRACTITIONER and lead.email:
+            queued += _queue_request(progress, item, lead) is not None
+    audit.record("progress_requested", meeting, user=user, detail=f"{queued} emails")
+    db.session.commit()
+    return queued
+
+
+def _queue_request(progress: ProgressUpdate, item: AgendaItem, lead: LeadProfessional):
+    meeting = item.meeting
+    context = dict(
+        meeting=meeting,
+        person=lead,
+        case_id=item.case_id,
+        kind=item.kind,
+        when=f"{meeting.date:%A %-d %B %Y} at {meeting.start_time:%H:%M}",
+        link=_link(f"/progress/{progress.id}"),
+    )
+    return outbox.enqueue(
+        dedupe_key=_dedupe_key(item.case, meeting),
+        recipient_email=lead.email,
+        recipient_name=lead.name,
+        subject=f"Progress update needed before the {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+        text_body=render_template("outcomes/email/progress_request.txt", **context),
+        html_body=render_template("outcomes/email/progress_request.html", **context),
+        meeting_id=meeting.id,
+    )
+
+
+# --- who may report ----------------------------------------------------------------------
+
+
+def _is_lead(user: User, lead: LeadProfessional | None) -> bool:
+    if lead is None:
+        return False
+    # An LP recorded before their account existed is known only by email.
+    return lead.user_id == user.id or (
+        bool(lead.email) and normalise_email(lead.email) == normalise_email(user.email)
+    )
+
+
+def may_report(user: User, progress: ProgressUpdate) -> bool:
+    """The LP asked (or the case's LP now, should it have changed since) and the coordinators
+    of the case's district."""
+    return (
+        _is_lead(user, progress.lead_professional)
+        or _is_lead(user, current_lead(progress.case))
+        or manages_case(user, progress.case)
+    )
+
+
+def is_open(progress: ProgressUpdate) -> bool:
+    """Until the meeting is held the LP may change what they sent."""
+    return progress.meeting.status in EDITABLE_STATUSES
+
+
+# --- the update --------------------------------------------------------------------------
+
+
+def reportable_actions(progress: ProgressUpdate) -> list[Action]:
+    """The case's open actions, and those this update already reported (so a "Done" can be
+    taken back). Actions agreed at the meeting itself are for the next update."""
+    this_meeting = set(
+        db.session.scalars(
+            select(AgendaItem.id).where(AgendaItem.meeting_id == progress.meeting_id)
+        )
+    )
+    reported = [row.action for row in progress.action_progress]
+    actions = {action.id: action for action in [*outstanding_actions(progress.case), *reported]}
+    return sorted(
+        (action for action in actions.values() if action.agenda_item_id not in this_meeting),
+        key=lambda action: (action.due_on, action.id),
+    )
+
+
+@dataclass(frozen=True)
+class ActionReport:
+    action: Action
+    status: ActionProgressStatus
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: ProgressAnswer
+    comment: str = ""
+
+
+@dataclass
+class ProgressDetails:
+    actions: list[ActionReport]
+    answers: dict[int, Answer]  # question number (1 to 7) to its answer
+    summary: str
+    further_comments: str = ""
+
+
+def _check(progress: ProgressUpdate, details: ProgressDetails) -> None:
+    if not is_open(progress):
+        raise ProgressError(
+            "The update can no longer be changed: the meeting is over or cancelled", field="summary"
+        )
+    expected = [action.id for action in reportable_actions(progress)]
+    reported = [report.action.id for report in details.actions]
+    for action_id in expected:
+        if action_id not in reported:
+            raise ProgressError(
+                "Select whether this action is done, in progress or not started",
+                field=f"action_{action_id}",
+            )
+    if sorted(reported) != sorted(expected):
+        raise ProgressError("Report each of this case's open actions once", field="summary")
+    for number in range(1, len(QUESTIONS) + 1):
+        if number not in details.answers:
+            raise ProgressError(
+                f"Select how the child or young person answered question {number}",
+                field=f"question_{number}",
+            )
+    if not details.summary.strip():
+        raise ProgressError("Enter a summary of progress since the last meeting", field="summary")
+
+
+def _lock(progress: ProgressUpdate) -> None:
+    """Take the update's row lock, then read everything afresh, so the LP and a coordinator
+    saving at the same moment are served one after the other."""
+    try:
+        db.session.execute(
+            update(ProgressUpdate)
+            .where(ProgressUpdate.id == progress.id)
+            .values(submitted_by_id=ProgressUpdate.submitted_by_id)
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as error:
+        # SQLite refuses a writer whose snapshot is stale instead of queueing it.
+        if "locked" not in str(error.orig):
+            raise
+        raise ProgressError(
+            "Someone else saved this update at the same moment: look at it again and retry",
+            field="summary",
+        ) from error
+    db.session.expire_all()
+
+
+def submit_update(progress: ProgressUpdate, details: ProgressDetails, user: User) -> None:
+    """Save the update (again, if it was sent before); an action reported done is marked
+    done, and one no longer reported done is opened again."""
+    _lock(progress)
+    _check(progress, details)
+    now = utcnow()
+    rows = {row.action_id: row for row in progress.action_progress}
+    for report in details.actions:
+        action = report.action
+        row = rows.pop(action.id, None)
+        was_done = row is not None and row.status == ActionProgressStatus.DONE
+        if row is None:
+            row = ActionProgress(action=action)
+            progress.action_progress.append(row)
+        row.status, row.note = report.status, report.note.strip()
+        if report.status == ActionProgressStatus.DONE and action.status == ActionStatus.OPEN:
+            action.status, action.done_at, action.done_by_id = ActionStatus.DONE, now, user.id
+            audit.record("action_done", action, user=user, detail=f"progress {progress.id}")
+        elif (
+            report.status != ActionProgressStatus.DONE
+            and was_done
+            and action.status == ActionStatus.DONE
+        ):
+            action.status, action.done_at, action.done_by_id = ActionStatus.OPEN, None, None
+            audit.record("action_reopened", action, user=user, detail=f"progress {progress.id}")
+    for row in rows.values():
+        progress.action_progress.remove(row)
+    # Answers are changed in place: replacing them would insert before deleting and trip the
+    # one-answer-per-question constraint.
+    answers = {row.question: row for row in progress.answers}
+    for number, given in details.answers.items():
+        row = answers.get(number)
+        if row is None:
+            row = QuestionnaireAnswer(question=number)
+            progress.answers.append(row)
+        row.answer, row.comment = given.answer, given.comment.strip()
+    progress.summary = details.summary.strip()
+    progress.further_comments = details.further_comments.strip()
+    first = progress.submitted_at is None
+    progress.submitted_at, progress.submitted_by_id = now, user.id
+    audit.record(
+        "progress_submitted" if first else "progress_changed",
+        progress.case,
+        user=user,
+        detail=f"progress {progress.id}, meeting {progress.meeting_id}",
+    )
+    db.session.commit()
+
+
+# --- showing updates ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    number: int
+    question: str
+    answer: ProgressAnswer
+    comment: str
+
+
+def answered_questions(progress: ProgressUpdate) -> list[AnsweredQuestion]:
+    return [
+        AnsweredQuestion(row.question, QUESTIONS[row.question - 1], row.answer, row.comment)
+        for row in sorted(progress.answers, key=lambda row: row.question)
+    ]
+
+
+def latest_update(case: Case) -> ProgressUpdate | None:
+    """The case's most recent update that was sent, by meeting date."""
+    return db.session.scalar(
+        select(ProgressUpdate)
+        .join(Meeting, ProgressUpdate.meeting_id == Meeting.id)
+        .where(ProgressUpdate.case_id == case.id, ProgressUpdate.submitted_at.is_not(None))
+        .order_by(Meeting.date.desc(), ProgressUpdate.id.desc())
+        .limit(1)
+    )
+
+
+def latest_answers(case: Case) -> list[AnsweredQuestion]:
+    """The questionnaire as last answered for the case; empty when it never was."""
+    progress = latest_update(case)
+    return answered_questions(progress) if progress is not None else []
