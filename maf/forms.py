@@ -44,7 +44,7 @@ class Form(FlaskForm):
 
 def attach_error(form, error, default_field: str) -> None:
     """Show a service's refusal beside the field it concerns (and so in the error summary)."""
-    field = getattr(form, error.field or default_field)
+    field = getattr(form, error.field or default_field, None) or getattr(form, default_field)
     field.errors = [*field.errors, str(error)]
 
 

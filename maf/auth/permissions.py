@@ -149,13 +149,26 @@ def manages_case(user: User, case: Case) -> bool:
 
 
 def can_see_case(user: User, case: Case) -> bool:
-    """Case detail is for the district's coordinators and the practitioner who referred it.
+    """Case detail is for the district's coordinators, the chair of its forum, the practitioner
+    who referred it and its current lead professional.
 
     Admins see no case detail they have no part in.
     """
-    return manages_case(user, case) or (
-        case.referrer_user_id is not None and case.referrer_user_id == user.id
+    from maf.outcomes.models import LeadProfessional  # outcomes build on this module
+
+    if manages_case(user, case) or case.referrer_user_id == user.id:
+        return True
+    chairs = select(Forum.id).where(
+        Forum.district_id == case.district_id, Forum.chair_id == user.id
     )
+    if db.session.scalar(chairs.limit(1)) is not None:
+        return True
+    leads = select(LeadProfessional.id).where(
+        LeadProfessional.case_id == case.id,
+        LeadProfessional.ends_on.is_(None),
+        (LeadProfessional.user_id == user.id) | (LeadProfessional.email == user.email),
+    )
+    return db.session.scalar(leads.limit(1)) is not None
 
 
 def case_or_404(case_id: int, *, manage: bool = False) -> Case:

@@ -197,7 +197,9 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
         )
     for action in details.actions:
         if action.due_on < item.meeting.date:
-            raise OutcomeError("An action's due date must be after the meeting", field="actions")
+            raise OutcomeError(
+                "An action's due date must be after the meeting", field="action_1_due"
+            )
 
 
 def record_for(item: AgendaItem) -> ItemRecord | None:

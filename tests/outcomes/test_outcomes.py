@@ -245,3 +245,21 @@ def test_saving_an_item_with_bad_input_keeps_what_was_typed(
     assert response.status_code == 400
     assert "Long discussion typed in the room" in response.text
     assert "Enter who will do it" in response.text
+
+
+def test_the_lead_professional_and_the_chair_can_read_the_case(
+    app, january, make_ready_case, make_user, coordinator
+):
+    from maf.auth.models import Role
+    from tests.conftest import PASSWORD, submit
+
+    lead = make_user(Role.PRACTITIONER, email="zoe@example.org")
+    stranger = make_user(Role.PRACTITIONER, districts=coordinator.districts)
+    case = make_ready_case()
+    item = agendas.add_to_agenda(january, case, NEW, coordinator)
+    services.save_item_record(item, _continue(january, lead=_lead()), coordinator)
+    services.complete_meeting(january, coordinator)
+    for user, status in ((lead, 200), (january.forum.chair, 200), (stranger, 404)):
+        browser = app.test_client()
+        submit(browser, "/sign-in", {"email": user.email, "password": PASSWORD})
+        assert browser.get(f"/cases/{case.id}").status_code == status, user.email
