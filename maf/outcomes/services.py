@@ -195,10 +195,10 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
             "There is no later meeting of this forum to defer to: add the next meeting first",
             field="outcome",
         )
-    for action in details.actions:
+    for number, action in enumerate(details.actions, start=1):
         if action.due_on < item.meeting.date:
             raise OutcomeError(
-                "An action's due date must be after the meeting", field="action_1_due"
+                "An action's due date must be after the meeting", field=f"action_{number}_due"
             )
 
 
