@@ -104,15 +104,14 @@ def agenda_document(meeting: Meeting) -> bytes:
 
 
 def lead_professional(item: AgendaItem) -> str:
-    """Who leads the work with the child, for a review or sign-off.
+    """Who leads the work with the child. A new case's lead professional is agreed at the
+    meeting itself, so its cell stays empty until then."""
+    from maf.outcomes.services import current_lead, describe_lead  # outcomes build on agendas
 
-    Lead professionals are allocated at meetings by a later feature; until then the agenda
-    says so rather than leaving the column looking forgotten. A new case's lead professional
-    is agreed at the meeting itself, so its cell stays empty.
-    """
-    if item.kind == ItemKind.NEW_CASE:
-        return ""
-    return "Not yet allocated"
+    lead = current_lead(item.case)
+    if lead is None:
+        return "" if item.kind == ItemKind.NEW_CASE else "Not yet allocated"
+    return describe_lead(lead)
 
 
 def long_date(day: date) -> str:

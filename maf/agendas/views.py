@@ -12,6 +12,7 @@ from maf.cases.models import Case
 from maf.circulation.services import changes_not_circulated
 from maf.extensions import db
 from maf.forums.services import active_members, next_meeting
+from maf.outcomes.services import current_lead, describe_lead, outstanding_actions
 
 bp = Blueprint("agendas", __name__)
 
@@ -25,12 +26,16 @@ def _render_builder(meeting, status=200, error=None, error_case_id=None, form=No
             meeting=meeting,
             agenda=services.timed_agenda(meeting),
             ready=services.ready_queue(meeting),
-            proposals=services.review_proposals(meeting),
+            proposals=[
+                (proposal, current_lead(proposal.case), outstanding_actions(proposal.case))
+                for proposal in services.review_proposals(meeting)
+            ],
             sign_offs=services.sign_off_candidates(meeting),
             next_meeting=next_meeting(meeting),
             uncirculated_changes=changes_not_circulated(meeting),
             error=error,
             error_case_id=error_case_id,
+            describe_lead=describe_lead,
             form=form,
         ),
         status,

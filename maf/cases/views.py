@@ -35,6 +35,7 @@ from maf.dbtypes import utcnow
 from maf.directory.models import Agency, AgencyType
 from maf.extensions import db
 from maf.forms import attach_error
+from maf.outcomes.services import current_lead, describe_lead, lead_history
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -191,6 +192,9 @@ def _render_case(case, status=200, **forms_in_error):
                 (candidate, services.open_case_of(candidate.child, excluding=case))
                 for candidate in case.match_candidates
             ],
+            current_lead=current_lead,
+            describe_lead=describe_lead,
+            lead_history=lead_history(case),
             earlier_involvement=services.earlier_involvement(case),
             forum_consent=services.forum_sharing_consent(case),
             checks_complete=services.checks_complete(case),

@@ -320,6 +320,13 @@ def current_lead(case: Case) -> LeadProfessional | None:
     )
 
 
+def describe_lead(lead: LeadProfessional) -> str:
+    """'Zoë Brennan, School Nursing', or 'Karen Lee (parent or carer)'."""
+    if lead.kind != LeadKind.PRACTITIONER:
+        return f"{lead.name} ({lead.kind.label.lower()})"
+    return f"{lead.name}, {lead.agency.name}" if lead.agency else lead.name
+
+
 def _end_lead(case: Case, on: date) -> None:
     lead = current_lead(case)
     if lead is not None:

@@ -186,3 +186,60 @@ def test_forum_and_agenda_pages_have_no_axe_violations(
     page.get_by_role("button", name="Cancel the meeting").click()
     expect(page.get_by_text("Move the items on this meeting's agenda").first).to_be_visible()
     _assert_clean(page, axe_violations, "cancel refused")
+
+
+def test_follow_up_pages_have_no_axe_violations(
+    page,
+    coordinator,
+    make_forum,
+    make_meeting,
+    make_ready_case,
+    make_user,
+    sign_in_as,
+    axe_violations,
+):
+    from datetime import date
+
+    from maf.agendas.models import ItemKind
+    from maf.agendas.services import add_to_agenda
+    from maf.outcomes import services as outcomes
+    from maf.outcomes.models import LeadKind, Outcome
+    from maf.outcomes.progress import request_updates, update_for
+
+    lead = make_user(Role.PRACTITIONER, email="zoe@example.org", name="Zoë Brennan")
+    forum = make_forum()
+    january = make_meeting(date(2027, 1, 12), forum=forum)
+    april = make_meeting(date(2027, 4, 6), forum=forum)
+    case = make_ready_case()
+    item = add_to_agenda(january, case, ItemKind.NEW_CASE, coordinator)
+    outcomes.save_item_record(
+        item,
+        outcomes.ItemDetails(
+            outcome=Outcome.CONTINUE,
+            next_review_on=date(2027, 4, 6),
+            lead=outcomes.LeadDetails(LeadKind.PRACTITIONER, lead.name, True, lead.email),
+            actions=[
+                outcomes.ActionDetails("Health check", lead.name, date(2027, 2, 1), lead.email)
+            ],
+        ),
+        coordinator,
+    )
+    outcomes.complete_meeting(january, coordinator)
+    add_to_agenda(april, case, ItemKind.REVIEW, coordinator)
+    request_updates(april, coordinator)
+    update = update_for(case, april)
+    assert update is not None
+
+    sign_in_as(lead)
+    for path in ("/actions", "/my-cases", f"/cases/{case.id}/timeline", f"/progress/{update.id}"):
+        page.goto(path)
+        _assert_clean(page, axe_violations, path)
+    page.get_by_role("button", name="Send the update").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    _assert_clean(page, axe_violations, "progress form with errors")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in_as(coordinator)
+    for path in ("/cases/breaches", f"/cases/{case.id}", f"/meetings/{april.id}/record"):
+        page.goto(path)
+        _assert_clean(page, axe_violations, path)

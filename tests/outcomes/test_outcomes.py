@@ -263,3 +263,32 @@ def test_the_lead_professional_and_the_chair_can_read_the_case(
         browser = app.test_client()
         submit(browser, "/sign-in", {"email": user.email, "password": PASSWORD})
         assert browser.get(f"/cases/{case.id}").status_code == status, user.email
+
+
+def test_the_next_agenda_shows_the_lead_professional_and_outstanding_actions(
+    client, sign_in, january, april, make_ready_case, make_agency, coordinator
+):
+    """Carry forward (seed 004): the review arrives with its LP and what is still to do."""
+    import io
+
+    import docx
+
+    from maf.agendas.document import agenda_document
+
+    nursing = make_agency(name="School Nursing")
+    case = make_ready_case()
+    item = agendas.add_to_agenda(january, case, NEW, coordinator)
+    action = services.ActionDetails("Health check", "Zoë Brennan", date(2027, 2, 1))
+    services.save_item_record(
+        item, _continue(january, lead=_lead(agency=nursing), actions=[action]), coordinator
+    )
+    services.complete_meeting(january, coordinator)
+    sign_in(coordinator)
+    page = client.get(f"/meetings/{april.id}/agenda/build").text
+    assert "Lead professional: Zoë Brennan, School Nursing" in page
+    assert "Health check (Zoë Brennan, due 1 February 2027)" in page
+    agendas.add_to_agenda(april, case, REVIEW, coordinator)
+    document = docx.Document(io.BytesIO(agenda_document(april)))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert "Zoë Brennan, School Nursing" in cells
+    assert "Zoë Brennan, School Nursing" in client.get(f"/cases/{case.id}").text
