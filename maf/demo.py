@@ -31,6 +31,8 @@ from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, MemberRole
+from maf.outcomes import services as outcome_services
+from maf.outcomes.models import LeadKind, Outcome
 
 DEMO_PASSWORD = "demo-forum-password-2026"  # noqa: S105 - printed for demo sign-in only
 
@@ -343,9 +345,41 @@ def _load_demo_cases(districts: dict[str, District], agencies: dict[str, Agency]
     case_services.mark_ready_for_forum(cases[0], coordinator)
     case_services.mark_ready_for_forum(cases[1], coordinator)
     forum = db.session.scalar(select(Forum).where(Forum.district == districts["charnwood"]))
+    past = [m for m in forum.meetings if m.date < today]
+    if past:
+        _record_demo_meeting(past[-1], cases[0], coordinator)
     upcoming = forum_services.upcoming_meetings(forum, today)
     if upcoming:
-        agenda_services.add_to_agenda(upcoming[0], cases[0], ItemKind.NEW_CASE, coordinator)
+        agenda_services.add_to_agenda(upcoming[0], cases[1], ItemKind.NEW_CASE, coordinator)
+
+
+def _record_demo_meeting(meeting, case, coordinator) -> None:
+    """The last meeting, held: the case continues with the school nurse as lead professional,
+    so the demo shows actions, a lead professional's cases and draft minutes."""
+    nurse = db.session.scalar(select(User).where(User.email == "school.nurse@example.org"))
+    item = agenda_services.add_to_agenda(meeting, case, ItemKind.NEW_CASE, coordinator)
+    outcome_services.save_item_record(
+        item,
+        outcome_services.ItemDetails(
+            outcome=Outcome.CONTINUE,
+            discussion="School, school nursing and the youth service agreed a joint plan.",
+            next_review_on=outcome_services.propose_next_review(meeting),
+            lead=outcome_services.LeadDetails(
+                LeadKind.PRACTITIONER, nurse.name, True, nurse.email, nurse.agency
+            ),
+            actions=[
+                outcome_services.ActionDetails(
+                    "Offer a health and wellbeing check",
+                    nurse.name,
+                    meeting.date + timedelta(days=28),
+                    nurse.email,
+                    nurse.agency,
+                )
+            ],
+        ),
+        coordinator,
+    )
+    outcome_services.complete_meeting(meeting, coordinator)
 
 
 def _demo_needs() -> list[NeedStatement]:
