@@ -8,6 +8,8 @@ import contextvars
 import itertools
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 from datetime import date
 
@@ -358,6 +360,35 @@ def sign_in(client):
         return submit(client, "/sign-in", {"email": user.email, "password": password}, **kwargs)
 
     return do_sign_in
+
+
+def converted_to_pdf(document: bytes, tmp_path) -> bytes:
+    """Open a .docx in LibreOffice, as a council's reader would, and return the PDF it makes.
+    LibreOffice is required in CI (CI=true) and optional on a developer's machine."""
+    office = shutil.which("libreoffice") or shutil.which("soffice")
+    if office is None:
+        message = "LibreOffice is not installed, so the document could not be opened"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    source = tmp_path / "document.docx"
+    source.write_bytes(document)
+    subprocess.run(
+        [
+            office,
+            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return (tmp_path / "document.pdf").read_bytes()
 
 
 def pytest_report_header(config):

@@ -3,9 +3,6 @@ records (seed 004). It is read back with python-docx, and converted by LibreOffi
 LibreOffice is installed, to show that it opens in an office suite."""
 
 import io
-import os
-import shutil
-import subprocess
 from datetime import date, time
 from types import SimpleNamespace
 
@@ -23,6 +20,7 @@ from maf.directory.models import AgencyType
 from maf.extensions import db
 from maf.forums.models import MemberRole
 from maf.forums.services import add_member, remove_member
+from tests.conftest import converted_to_pdf
 
 
 @pytest.fixture
@@ -328,32 +326,4 @@ def test_characters_xml_cannot_hold_are_dropped_not_fatal(
 
 
 def test_libreoffice_converts_the_agenda_to_pdf(agenda, tmp_path):
-    office = shutil.which("libreoffice") or shutil.which("soffice")
-    if office is None:
-        message = "LibreOffice is not installed, so the agenda could not be converted to PDF"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    source = tmp_path / "agenda.docx"
-    source.write_bytes(agenda_document(agenda.meeting))
-
-    subprocess.run(
-        [
-            office,
-            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-    pdf = tmp_path / "agenda.pdf"
-    assert pdf.exists()
-    assert pdf.stat().st_size > 0
-    assert pdf.read_bytes().startswith(b"%PDF")
+    assert converted_to_pdf(agenda_document(agenda.meeting), tmp_path).startswith(b"%PDF")

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from maf import create_app
 from maf.agendas import services as agendas
 from maf.agendas.models import ItemKind
 from maf.audit.models import AuditEvent
@@ -21,7 +20,6 @@ from maf.cases.models import CaseStatus
 from maf.extensions import db
 from maf.outcomes import followup
 from maf.outcomes import services as outcomes
-from maf.outcomes.followup_views import bp
 from maf.outcomes.models import (
     Action,
     ActionStatus,
@@ -31,25 +29,7 @@ from maf.outcomes.models import (
     Outcome,
     ProgressUpdate,
 )
-from tests.conftest import IsolatedClient, csrf_token_from
-
-
-@pytest.fixture(scope="module")
-def app(app):
-    """The session app, or, until create_app registers the blueprint, an app of our own.
-
-    Flask refuses a blueprint once an app has served a request, which the session app has by
-    the time this module runs in the full suite; so a second app shares its migrated database.
-    """
-    if "followup" in app.blueprints:
-        yield app
-        return
-    own = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    own.test_client_class = IsolatedClient
-    own.register_blueprint(bp)
-    yield own
-    with own.app_context():
-        db.engine.dispose()
+from tests.conftest import csrf_token_from
 
 
 def _at(year, month, day, hour=9, minute=0) -> datetime:

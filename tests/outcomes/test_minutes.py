@@ -8,9 +8,6 @@ python-docx, and LibreOffice converts it when installed.
 """
 
 import io
-import os
-import shutil
-import subprocess
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -55,6 +52,7 @@ from maf.outcomes.services import (
     save_attendance,
     save_item_record,
 )
+from tests.conftest import converted_to_pdf
 
 CHILDREN = ("Jessica", "Thompson", "Oliver", "Reid", "Amelia", "Patel")
 
@@ -397,35 +395,8 @@ def test_the_order_of_approval_and_circulation_is_enforced(held, coordinator):
 
 
 def test_libreoffice_converts_the_minutes_to_pdf(held, tmp_path):
-    office = shutil.which("libreoffice") or shutil.which("soffice")
-    if office is None:
-        message = "LibreOffice is not installed, so the minutes could not be converted to PDF"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
     minutes_service.approve(held.minutes, held.chair)
-    source = tmp_path / "minutes.docx"
-    source.write_bytes(held.minutes.document)
-
-    subprocess.run(
-        [
-            office,
-            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-    pdf = tmp_path / "minutes.pdf"
-    assert pdf.exists()
-    assert pdf.read_bytes().startswith(b"%PDF")
+    assert converted_to_pdf(held.minutes.document, tmp_path).startswith(b"%PDF")
 
 
 def test_a_replaced_version_is_not_circulated(held, coordinator):

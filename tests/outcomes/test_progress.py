@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from maf import create_app
 from maf.agendas import services as agendas
 from maf.agendas.models import ItemKind
 from maf.audit.models import AuditEvent
@@ -27,28 +26,9 @@ from maf.outcomes.models import (
     ProgressAnswer,
     ProgressUpdate,
 )
-from maf.outcomes.progress_views import bp
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token_from, submit
+from tests.conftest import PASSWORD, csrf_token_from, submit
 
 LP_EMAIL = "zoe.brennan@example.org"
-
-
-@pytest.fixture(scope="module")
-def app(app):
-    """The session app, or, until create_app registers the blueprint, an app of our own.
-
-    Flask refuses a blueprint once an app has served a request, which the session app has by
-    the time this module runs in the full suite; so a second app shares its migrated database.
-    """
-    if "progress" in app.blueprints:
-        yield app
-        return
-    own = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    own.test_client_class = IsolatedClient
-    own.register_blueprint(bp)
-    yield own
-    with own.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture
