@@ -133,7 +133,8 @@ class Child(db.Model):
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     other_names: Mapped[str] = mapped_column(String(300), default="")
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # None once destroyed under the retention rule.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[Gender] = mapped_column(str_enum(Gender))
     address: Mapped[str] = mapped_column(String(300), default="")
     postcode: Mapped[str | None] = mapped_column(String(8))
@@ -141,6 +142,7 @@ class Child(db.Model):
     upn: Mapped[str | None] = mapped_column(String(13), unique=True)
     nhs_number: Mapped[str | None] = mapped_column(String(10), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    identity_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     school: Mapped[Agency | None] = relationship()
     cases: Mapped[list["Case"]] = relationship(
@@ -217,6 +219,13 @@ class Case(db.Model):
     # Set by the forum (3-monthly reviews, seed 002 C1); carry-forward proposes the case for
     # the first meeting on or after it.
     next_review_on: Mapped[date | None] = mapped_column(Date)
+    # Kept with the case so age bands can still be counted once the child's date of birth
+    # has been destroyed under the retention rule (seed 002 D3).
+    age_at_assessment: Mapped[int | None] = mapped_column()
+    # Retention (seed 002 D3): archived a year after closure, identifying data destroyed
+    # six years after that.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

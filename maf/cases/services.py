@@ -84,6 +84,8 @@ def change_status(case: Case, to: CaseStatus, user: User, reason: str = "") -> N
     audit.record("case_status_changed", case, user=user, detail=f"{case.status} -> {to}")
     case.status = to
     case.status_reason = reason
+    if to == S.CLOSED and case.closed_on is None:
+        case.closed_on = utcnow().date()
 
 
 def forum_sharing_consent(case: Case) -> Consent | None:
@@ -266,6 +268,7 @@ def receive_caf(
         referrer_user=referrer_user,
         setting_type=referral.setting_type,
         assessment_completed_on=referral.assessment_completed_on,
+        age_at_assessment=age_on(child_details.date_of_birth, referral.assessment_completed_on),
         needs=list(referral.needs),
         strengths=referral.strengths,
         child_views=referral.child_views,

@@ -301,6 +301,7 @@ def _apply(item: AgendaItem, record: ItemRecord, user: User) -> None:
     if record.outcome == Outcome.CONTINUE:
         case.next_review_on = record.next_review_on
     elif record.outcome == Outcome.CLOSE:
+        case.closed_on = meeting.date  # closed at the sign-off meeting (seed 002 D1)
         reason = record.closure_reason.label + (
             f": {record.outcome_notes}" if record.outcome_notes else ""
         )
