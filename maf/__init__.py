@@ -103,10 +103,10 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.forums import models as _forum_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
     from maf.outcomes import models as _outcome_models  # noqa: F401
-    from maf.reports import models as _report_models  # noqa: F401
     from maf.outcomes.followup_views import bp as followup_bp
     from maf.outcomes.progress_views import bp as progress_bp
     from maf.outcomes.views import bp as outcomes_bp
+    from maf.reports import models as _report_models  # noqa: F401
 
     for blueprint in (
         auth_bp,
