@@ -17,11 +17,17 @@ maf_cli = AppGroup("maf", help="MAF administration commands.")
 
 
 @maf_cli.command("demo")
-def demo_command():
+@click.option(
+    "--history",
+    default=400,
+    show_default=True,
+    help="How many past CAFs to make, over two years of forum meetings (first load only).",
+)
+def demo_command(history: int):
     """Load (or refresh) demo districts, agencies and users, and print how to sign in."""
     from maf.demo import DEMO_PASSWORD, load_demo_data
 
-    users = load_demo_data()
+    users = load_demo_data(history_cases=history)
     click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000/sign-in with:")
     for user in users:
         roles = ", ".join(role.label for role in user.roles)

@@ -5,8 +5,9 @@ All people, schools and addresses are invented.
 """
 
 import io
+import random
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from maf.cases.models import (
     ConsentKind,
     ConsentMethod,
     Gender,
+    MatchVerdict,
     NeedStatement,
     SettingType,
     TierOutcome,
@@ -32,7 +34,7 @@ from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, MemberRole
 from maf.outcomes import services as outcome_services
-from maf.outcomes.models import LeadKind, Outcome
+from maf.outcomes.models import ClosureReason, LeadKind, Outcome
 
 DEMO_PASSWORD = "demo-forum-password-2026"  # noqa: S105 - printed for demo sign-in only
 
@@ -162,7 +164,7 @@ def _agency(name: str, agency_type: AgencyType, district: District | None) -> Ag
     return agency
 
 
-def load_demo_data() -> list[DemoUser]:
+def load_demo_data(history_cases: int = 0) -> list[DemoUser]:
     districts = {slug: _district(slug, name) for slug, name in DISTRICTS.items()}
     agencies = {
         name: _agency(name, agency_type, districts[slug] if slug else None)
@@ -182,6 +184,7 @@ def load_demo_data() -> list[DemoUser]:
     if db.session.scalar(select(Forum.id).limit(1)) is None:
         _load_demo_forums(districts, agencies)
     if db.session.scalar(select(Case.id).limit(1)) is None:
+        load_demo_history(history_cases, date.today())
         _load_demo_cases(districts, agencies)
     return list(USERS)
 
@@ -236,7 +239,7 @@ def _load_demo_forums(districts: dict[str, District], agencies: dict[str, Agency
                 role=MemberRole.STANDING,
                 user=admin,
             )
-        for schedule_year in (year, year + 1):
+        for schedule_year in (year - 2, year - 1, year, year + 1):
             forum_services.generate_schedule(forum, schedule_year, admin)
 
 
@@ -384,3 +387,223 @@ def _record_demo_meeting(meeting, case, coordinator) -> None:
 
 def _demo_needs() -> list[NeedStatement]:
     return list(db.session.scalars(select(NeedStatement).order_by(NeedStatement.id).limit(3)))
+
+
+# --- two years of history, so the reports look like the real thing --------------------------
+
+GIVEN_NAMES = (
+    "Oliver",
+    "Amelia",
+    "Harry",
+    "Isla",
+    "Jack",
+    "Ava",
+    "Charlie",
+    "Mia",
+    "George",
+    "Ivy",
+    "Noah",
+    "Grace",
+    "Leo",
+    "Freya",
+    "Muhammad",
+    "Lily",
+    "Alfie",
+    "Sophia",
+    "Jacob",
+    "Ella",
+    "Riley",
+    "Evie",
+    "Kacper",
+    "Zara",
+    "Tyler",
+    "Aisha",
+    "Dylan",
+    "Chloe",
+    "Mason",
+    "Ruby",
+)
+FAMILY_NAMES = (
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Wright",
+    "Walker",
+    "Thompson",
+    "Robinson",
+    "Khan",
+    "Hughes",
+    "Edwards",
+    "Green",
+    "Hall",
+    "Wood",
+    "Harris",
+    "Lewis",
+    "Martin",
+    "Jackson",
+    "Clarke",
+    "Clark",
+    "Turner",
+    "Hill",
+    "Nowak",
+    "Begum",
+    "Kowalski",
+    "O'Brien",
+    "Murphy",
+    "Singh",
+    "Ali",
+    "Evans",
+    "Cooper",
+)
+SETTING_BY_AGENCY_TYPE = {
+    AgencyType.EARLY_YEARS: SettingType.PRE_SCHOOL,
+    AgencyType.PRIMARY_SCHOOL: SettingType.PRIMARY_SCHOOL,
+    AgencyType.HIGH_SCHOOL: SettingType.HIGH_SCHOOL,
+    AgencyType.COLLEGE: SettingType.COLLEGE,
+    AgencyType.HEALTH: SettingType.HEALTH,
+    AgencyType.YOUTH_SERVICE: SettingType.YOUTH_SERVICE,
+    AgencyType.HOUSING: SettingType.HOUSING,
+    AgencyType.VOLUNTARY: SettingType.VOLUNTARY,
+}
+
+
+def load_demo_history(history_cases: int, today: date) -> int:
+    """Past forum meetings, each with new CAFs and reviews decided, for every district.
+
+    Seeded, so the same data every time. Each forum's most recent past meeting is left for
+    the showcase cases. Returns how many CAFs were made.
+    """
+    rng = random.Random(2009)  # noqa: S311 - invented demo data, not security
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    referrers = [a for a in db.session.scalars(select(Agency)) if a.type in SETTING_BY_AGENCY_TYPE]
+    needs = list(db.session.scalars(select(NeedStatement)))
+    forums = list(db.session.scalars(select(Forum).order_by(Forum.id)))
+    meetings = sorted(
+        (m for forum in forums for m in forum.meetings[:-1] if m.date < today),
+        key=lambda m: m.date,
+    )
+    meetings = [
+        m
+        for m in meetings
+        if m.date < today - timedelta(days=7) and m != _last_past(m.forum, today)
+    ]
+    per_meeting = max(1, history_cases // max(1, len(meetings)))
+    made = 0
+    for meeting in meetings:
+        coordinator = meeting.forum.coordinator or admin
+        for _ in range(min(per_meeting, meeting.forum.new_case_capacity)):
+            case = _demo_caf(rng, meeting, referrers, needs, coordinator)
+            agenda_services.add_to_agenda(meeting, case, ItemKind.NEW_CASE, coordinator)
+            made += 1
+        for proposal in agenda_services.review_proposals(meeting)[: meeting.forum.review_capacity]:
+            agenda_services.add_to_agenda(meeting, proposal.case, ItemKind.REVIEW, coordinator)
+        for item in agenda_services.scheduled_items(meeting):
+            outcome_services.save_item_record(
+                item, _demo_outcome(rng, item, referrers), coordinator
+            )
+        outcome_services.complete_meeting(meeting, coordinator)
+    return made
+
+
+def _last_past(forum: Forum, today: date):
+    past = [m for m in forum.meetings if m.date < today]
+    return past[-1] if past else None
+
+
+def _demo_caf(rng, meeting, referrers, needs, coordinator) -> Case:
+    completed = meeting.date - timedelta(days=rng.randint(10, 45))
+    age = rng.choices(range(0, 18), weights=[2, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 8, 9, 9, 7, 4, 2])[
+        0
+    ]
+    born = completed - timedelta(days=365 * age + rng.randint(1, 360))
+    agency = rng.choice(referrers)
+    giver = ConsentGiver.YOUNG_PERSON if age >= 13 else ConsentGiver.PARENT_CARER
+    family = rng.choice(FAMILY_NAMES)
+    common = dict(
+        given=True,
+        given_by=giver,
+        given_by_name=f"Parent {family}",
+        given_on=completed,
+        method=ConsentMethod.WRITTEN,
+    )
+    case = case_services.receive_caf(
+        case_services.ChildDetails(
+            rng.choice(GIVEN_NAMES),
+            family,
+            born,
+            rng.choice([Gender.FEMALE, Gender.MALE]),
+            postcode=_demo_postcode(rng),
+        ),
+        case_services.ReferralDetails(
+            district=meeting.forum.district,
+            referrer_name=f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}",
+            referrer_email="referrer@example.org",
+            referrer_agency=agency,
+            setting_type=SETTING_BY_AGENCY_TYPE[agency.type],
+            assessment_completed_on=completed,
+            needs=rng.sample(needs, rng.randint(1, 4)),
+        ),
+        [
+            case_services.ConsentDetails(kind=kind, covers_forum=True, **common)
+            for kind in (ConsentKind.UNDERTAKE, ConsentKind.RECORD, ConsentKind.SHARE)
+        ],
+        coordinator,
+    )
+    for candidate in case.match_candidates:  # invented children who merely look alike
+        case_services.decide_candidate(case, candidate, MatchVerdict.DIFFERENT, coordinator)
+    case_services.record_tier_outcome(case, TierOutcome.NONE_FOUND, "", coordinator)
+    case_services.mark_ready_for_forum(case, coordinator)
+    case.created_at = datetime.combine(completed + timedelta(days=2), time(10), UTC)
+    db.session.commit()
+    return case
+
+
+def _demo_postcode(rng) -> str:
+    letters = "ABDEFGHJLNPQRSTUWXYZ"
+    return f"LE{rng.randint(1, 67)} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"
+
+
+def _demo_outcome(rng, item, referrers) -> outcome_services.ItemDetails:
+    meeting = item.meeting
+    review = outcome_services.propose_next_review(meeting)
+    agency = rng.choice(referrers)
+    if item.kind == ItemKind.NEW_CASE:
+        if rng.random() < 0.08:
+            return outcome_services.ItemDetails(
+                outcome=Outcome.STEP_UP, outcome_notes="Concerns grew; referred to social care"
+            )
+        return outcome_services.ItemDetails(
+            outcome=Outcome.CONTINUE,
+            discussion="Agencies shared what they know and agreed a plan with the family.",
+            next_review_on=review,
+            services=[(agency, "Regular support sessions")],
+            lead=outcome_services.LeadDetails(
+                LeadKind.PRACTITIONER,
+                f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}",
+                True,
+                agency=agency,
+            ),
+            actions=[
+                outcome_services.ActionDetails(
+                    "Meet the family to agree the plan",
+                    "Lead professional",
+                    meeting.date + timedelta(days=21),
+                    owner_agency=agency,
+                )
+            ],
+        )
+    if rng.random() < 0.45:
+        return outcome_services.ItemDetails(
+            outcome=Outcome.CLOSE,
+            closure_reason=ClosureReason.NEEDS_MET,
+            outcome_notes="Universal services continue",
+        )
+    return outcome_services.ItemDetails(
+        outcome=Outcome.CONTINUE, next_review_on=review, discussion="Progress reported."
+    )

@@ -24,10 +24,10 @@ def _counts():
 
 def test_demo_loads_the_five_seed_004_districts_and_is_idempotent(app, database):
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["maf", "demo"])
+    first = runner.invoke(args=["maf", "demo", "--history", "0"])
     assert first.exit_code == 0, first.output
     counts = _counts()
-    again = runner.invoke(args=["maf", "demo"])
+    again = runner.invoke(args=["maf", "demo", "--history", "0"])
     assert again.exit_code == 0
     assert _counts() == counts, "loading twice must not duplicate anything"
 
@@ -44,7 +44,7 @@ def test_demo_loads_the_five_seed_004_districts_and_is_idempotent(app, database)
 
 
 def test_demo_users_can_sign_in(app, client):
-    app.test_cli_runner().invoke(args=["maf", "demo"])
+    app.test_cli_runner().invoke(args=["maf", "demo", "--history", "0"])
     response = submit(
         client,
         "/sign-in",
@@ -141,3 +141,18 @@ def test_import_involvement_refuses_a_file_without_the_columns(app, database, tm
     result = app.test_cli_runner().invoke(args=["maf", "import-involvement", str(path)])
     assert result.exit_code != 0
     assert "given_name" in result.output
+
+
+def test_demo_history_holds_past_meetings_with_decided_cases(app, database):
+    from maf.cases.models import Case, CaseStatus
+    from maf.forums.models import Meeting, MeetingStatus
+
+    result = app.test_cli_runner().invoke(args=["maf", "demo", "--history", "40"])
+    assert result.exit_code == 0, result.output
+    held = db.session.scalar(
+        select(func.count()).select_from(Meeting).where(Meeting.status == MeetingStatus.HELD)
+    )
+    assert held >= 10, "two years of quarterly meetings in five districts"
+    statuses = set(db.session.scalars(select(Case.status)))
+    assert {CaseStatus.OPEN, CaseStatus.CLOSED} <= statuses
+    assert db.session.scalar(select(func.count()).select_from(Case)) >= 40
