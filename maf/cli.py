@@ -129,3 +129,23 @@ def send_outbox_command():
 
     report = send_pending(worker="cli")
     click.echo(str(report))
+
+
+@maf_cli.command("retention")
+@click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
+def retention_command(dry_run: bool):
+    """Archive CAFs closed over a year ago; destroy identifying data archived over 6 years."""
+    from maf.outcomes.followup import london_today
+    from maf.reports.retention import apply_retention
+
+    report = apply_retention(london_today(), dry_run=dry_run)
+    verb = "Would" if dry_run else "Did"
+    click.echo(f"{verb} archive cases: {', '.join(map(str, report.archived)) or 'none'}")
+    click.echo(
+        f"{verb} remove from search children: "
+        f"{', '.join(map(str, report.removed_from_search)) or 'none'}"
+    )
+    click.echo(
+        f"{verb} destroy identifying data of children: "
+        f"{', '.join(map(str, report.destroyed)) or 'none'}"
+    )

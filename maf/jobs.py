@@ -64,6 +64,13 @@ def send_reminders() -> None:
     _run(lambda: queue_reminders(utcnow().date()))
 
 
+def apply_retention_rule() -> None:
+    from maf.outcomes.followup import london_today
+    from maf.reports.retention import apply_retention
+
+    _run(lambda: apply_retention(london_today(), dry_run=False))
+
+
 def build_scheduler(app: Flask) -> BackgroundScheduler:
     global _app
     _app = app
@@ -81,6 +88,14 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         hour=7,
         minute=30,
         id="send_reminders",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "maf.jobs:apply_retention_rule",
+        "cron",
+        hour=2,
+        minute=15,
+        id="apply_retention",
         replace_existing=True,
     )
     return scheduler

@@ -181,6 +181,10 @@ def case_or_404(case_id: int, *, manage: bool = False) -> Case:
     check = manages_case if manage else can_see_case
     if case is None or not check(current_user, case):
         deny(f"case {case_id} out of scope", status=404)
+    # Seed 002 D3: a year after closure a case is archived; it is read only through the
+    # archive search, which loads and audits it itself.
+    if case.archived_at is not None:
+        deny(f"case {case_id} archived", status=404)
     if request.method == "GET":
         audit.record_read(case)
     return case

@@ -20,6 +20,8 @@ def _update_or_404(update_id: int) -> ProgressUpdate:
     update = db.session.get(ProgressUpdate, update_id)
     if update is None or not progress.may_report(current_user, update):
         deny(f"progress update {update_id} out of scope", status=404)
+    if update.case.archived_at is not None:  # seed 002 D3: archived cases are read elsewhere
+        deny(f"progress update {update_id} of an archived case", status=404)
     if request.method == "GET":
         audit.record_read(update.case)
     return update

@@ -32,7 +32,7 @@ def test_the_scheduler_has_the_sender_and_the_reminders(app, tmp_path):
     scheduler.start(paused=True)
     try:
         found = {job.id: job for job in scheduler.get_jobs()}
-        assert set(found) == {"send_outbox", "send_reminders"}
+        assert set(found) == {"send_outbox", "send_reminders", "apply_retention"}
         assert found["send_outbox"].trigger.interval == timedelta(seconds=30)
         assert found["send_outbox"].func_ref == "maf.jobs:send_outbox"
     finally:

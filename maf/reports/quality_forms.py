@@ -1,0 +1,96 @@
+"""Forms for the CAF audit, the outcomes page and the archive search (seed 002 D3 and E)."""
+
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from wtforms import StringField, SubmitField, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
+
+from maf.forms import Form, GovDateField, GovRadioField, GovSelectField, GovTextAreaField
+from maf.reports.models import Rating
+
+
+def _length(label: str, limit: int) -> Length:
+    return Length(max=limit, message=f"{label} must be {limit} characters or fewer")
+
+
+class DrawSampleForm(Form):
+    quarter = GovSelectField("Quarter", validators=[InputRequired(message="Select the quarter")])
+    seed = StringField(
+        "Seed (optional)",
+        description="Leave blank for a random draw. Enter a sample's seed to check that its "
+        "choice can be reproduced.",
+        widget=GovTextInput(),
+        validators=[Optional(), _length("The seed", 64)],
+    )
+    submit = SubmitField("Draw the sample", widget=GovSubmitInput())
+
+
+class CaseAuditForm(Form):
+    process_quality = GovRadioField(
+        "How good was the quality of the CAF process?",
+        choices=Rating.choices(),
+        validators=[InputRequired(message="Select how good the quality of the CAF process was")],
+    )
+    outcome_impact = GovRadioField(
+        "How much impact did the CAF have on the child's outcomes?",
+        choices=Rating.choices(),
+        validators=[InputRequired(message="Select how much impact the CAF had on outcomes")],
+    )
+    notes = GovTextAreaField(
+        "Notes (optional)",
+        description="Training, supervision or support needs the audit found (seed 002 E).",
+        validators=[Optional(), _length("The notes", 5000)],
+    )
+    auditor_name = StringField(
+        "Auditor",
+        widget=GovTextInput(),
+        validators=[
+            InputRequired(message="Enter the name of the auditor"),
+            _length("The auditor's name", 200),
+        ],
+    )
+    audited_on = GovDateField(
+        "Date of the audit",
+        description="For example, 27 3 2027",
+        validators=[InputRequired(message="Enter the date of the audit")],
+    )
+    submit = SubmitField("Save the audit", widget=GovSubmitInput())
+
+
+class OutcomesPeriodForm(Form):
+    """Read from the query string: changing the period changes nothing, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    starts_on = GovDateField("From", validators=[InputRequired(message="Enter the first date")])
+    ends_on = GovDateField("To", validators=[InputRequired(message="Enter the last date")])
+    submit = SubmitField("Show", widget=GovSubmitInput())
+
+    def validate_ends_on(self, field):
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValidationError("The last date must be on or after the first date")
+
+
+class ArchiveSearchForm(Form):
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        "Case number",
+        description="Archived cases are found by their case number only.",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter a case number")],
+    )
+    submit = SubmitField("Search the archive", widget=GovSubmitInput())
+
+    def validate_q(self, field):
+        text = (field.data or "").strip()
+        if text.lower().startswith("case"):
+            text = text[4:].strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 12:
+            raise ValidationError("Enter a case number, like 1234")
+        field.data = text
+
+    @property
+    def case_number(self) -> int:
+        return int(self.q.data)

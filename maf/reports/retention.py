@@ -1,0 +1,270 @@
+"""Retention of closed CAFs (seed 002 D3): "Once a CAF is closed a central copy of the CAF
+information should remain accessible for one year and thereafter flagged on the system and
+archived for a further six years".
+
+A closed case is archived (flagged, restricted to the archive search) more than a year after
+it closed. Once every case of a child has been archived for more than six years, the child's
+identifying data and the cases' free text are destroyed; the facts the reports count (dates,
+district, setting, needs, age at assessment, questionnaire answers) are kept.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy.orm import aliased
+
+from maf.agendas.models import AgendaItem
+from maf.audit import services as audit
+from maf.cases.models import (
+    Case,
+    CaseStatus,
+    CaseStatusChange,
+    Child,
+    ChildMatchKey,
+    Consent,
+    InvolvementMatch,
+    MatchCandidate,
+    SharingWithoutConsent,
+)
+from maf.dbtypes import utcnow
+from maf.extensions import db
+from maf.outcomes.models import (
+    Action,
+    ActionProgress,
+    AgreedService,
+    ItemRecord,
+    LeadKind,
+    LeadProfessional,
+    ProgressUpdate,
+    QuestionnaireAnswer,
+)
+
+log = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
+ACCESSIBLE_YEARS = 1
+ARCHIVED_YEARS = 6
+DESTROYED = "Destroyed"
+
+
+@dataclass
+class RetentionReport:
+    archived: list[int] = field(default_factory=list)  # case ids
+    destroyed: list[int] = field(default_factory=list)  # child ids
+    # Children every one of whose cases is now archived, so no longer found by the
+    # existing-CAF check (destroyed children are dropped too, and listed only above).
+    removed_from_search: list[int] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day `years` earlier; 29 February falls back to the 28th."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+# --- what is due -------------------------------------------------------------------------------
+
+
+def cases_due_for_archive(today: date) -> list[int]:
+    """Closed more than a year ago and not yet archived, with any CAF merged into them: a
+    merged CAF's information lives on in the one it joined, so it goes with it."""
+    cutoff = years_before(today, ACCESSIBLE_YEARS)
+    due = set(
+        db.session.scalars(
+            select(Case.id).where(
+                Case.status == CaseStatus.CLOSED,
+                Case.closed_on < cutoff,
+                Case.archived_at.is_(None),
+            )
+        )
+    )
+    target = aliased(Case)
+    merged = db.session.execute(
+        select(Case.id, Case.merged_into_id, target.archived_at)
+        .join(target, Case.merged_into_id == target.id)
+        .where(Case.status == CaseStatus.MERGED, Case.archived_at.is_(None))
+    ).all()
+    # Repeated so a CAF merged into a merged CAF follows it too.
+    changed = True
+    while changed:
+        changed = False
+        for case_id, into_id, into_archived_at in merged:
+            if case_id not in due and (into_archived_at is not None or into_id in due):
+                due.add(case_id)
+                changed = True
+    return sorted(due)
+
+
+def _children_leaving_search(archiving: list[int]) -> list[int]:
+    """Children still in the search index with every case archived, counting the cases about
+    to be archived."""
+    live_case = exists().where(
+        Case.child_id == ChildMatchKey.child_id,
+        Case.archived_at.is_(None),
+        Case.id.not_in(archiving),
+    )
+    return list(
+        db.session.scalars(
+            select(ChildMatchKey.child_id)
+            .distinct()
+            .where(exists().where(Case.child_id == ChildMatchKey.child_id), ~live_case)
+            .order_by(ChildMatchKey.child_id)
+        )
+    )
+
+
+def children_due_for_destruction(today: date) -> list[int]:
+    """Children not yet destroyed, with cases, every one archived more than six years ago
+    (an archive on the day exactly six years ago is kept)."""
+    threshold = datetime.combine(years_before(today, ARCHIVED_YEARS), time(0), LONDON)
+    recent_or_live = exists().where(
+        Case.child_id == Child.id,
+        (Case.archived_at.is_(None)) | (Case.archived_at >= threshold),
+    )
+    return list(
+        db.session.scalars(
+            select(Child.id)
+            .where(
+                Child.identity_destroyed_at.is_(None),
+                exists().where(Case.child_id == Child.id),
+                ~recent_or_live,
+            )
+            .order_by(Child.id)
+        )
+    )
+
+
+# --- doing it ------------------------------------------------------------------------------------
+
+
+def _archive(case_ids: list[int]) -> None:
+    now = utcnow()
+    for case in db.session.scalars(select(Case).where(Case.id.in_(case_ids))):
+        case.archived_at = now
+        detail = f"retention: closed on {case.closed_on}" if case.closed_on else "retention"
+        if case.status == CaseStatus.MERGED:
+            detail = f"retention: merged into case {case.merged_into_id}"
+        audit.record("case_archived", case, detail=detail)
+
+
+def _remove_from_search(child_ids: list[int]) -> None:
+    db.session.execute(delete(ChildMatchKey).where(ChildMatchKey.child_id.in_(child_ids)))
+    for child in db.session.scalars(select(Child).where(Child.id.in_(child_ids))):
+        audit.record("child_removed_from_search", child, detail="retention: every case archived")
+
+
+def _blank(model, where, **values) -> None:
+    db.session.execute(
+        update(model).where(where).values(**values).execution_options(synchronize_session=False)
+    )
+
+
+def _destroy(child_ids: list[int]) -> None:
+    """Identifying data and free text go; what the reports count stays."""
+    now = utcnow()
+    case_ids = select(Case.id).where(Case.child_id.in_(child_ids))
+    item_ids = select(AgendaItem.id).where(AgendaItem.case_id.in_(case_ids))
+    record_ids = select(ItemRecord.id).where(ItemRecord.agenda_item_id.in_(item_ids))
+    update_ids = select(ProgressUpdate.id).where(ProgressUpdate.case_id.in_(case_ids))
+    db.session.flush()
+    _blank(
+        Case,
+        Case.id.in_(case_ids),
+        strengths="",
+        child_views="",
+        family_views="",
+        status_reason="",
+        tier_outcome_reason="",
+    )
+    _blank(CaseStatusChange, CaseStatusChange.case_id.in_(case_ids), reason="")
+    _blank(Consent, Consent.case_id.in_(case_ids), given_by_name="", withdrawal_note="")
+    _blank(SharingWithoutConsent, SharingWithoutConsent.case_id.in_(case_ids), reason="")
+    _blank(ItemRecord, ItemRecord.id.in_(record_ids), discussion="", outcome_notes="")
+    _blank(AgreedService, AgreedService.item_record_id.in_(record_ids), what="")
+    _blank(Action, Action.case_id.in_(case_ids), description="")
+    _blank(ProgressUpdate, ProgressUpdate.id.in_(update_ids), summary="", further_comments="")
+    _blank(ActionProgress, ActionProgress.update_id.in_(update_ids), note="")
+    # The answers themselves stay: they are the distance travelled the reports count.
+    _blank(QuestionnaireAnswer, QuestionnaireAnswer.update_id.in_(update_ids), comment="")
+    # A parent or the young person leading the plan is named by their own name.
+    _blank(
+        LeadProfessional,
+        and_(
+            LeadProfessional.case_id.in_(case_ids), LeadProfessional.kind != LeadKind.PRACTITIONER
+        ),
+        name="",
+        email="",
+    )
+    # The existing-CAF check's reasons quote the names it compared, in both directions.
+    _blank(
+        MatchCandidate,
+        MatchCandidate.case_id.in_(case_ids) | MatchCandidate.child_id.in_(child_ids),
+        reasons="",
+    )
+    # A register match links the case to a named person in a statutory service's export.
+    db.session.execute(delete(InvolvementMatch).where(InvolvementMatch.case_id.in_(case_ids)))
+    db.session.execute(delete(ChildMatchKey).where(ChildMatchKey.child_id.in_(child_ids)))
+    for child in db.session.scalars(select(Child).where(Child.id.in_(child_ids))):
+        child.given_name = DESTROYED
+        child.family_name = ""
+        child.other_names = ""
+        child.date_of_birth = None
+        child.address = ""
+        child.postcode = None
+        child.upn = None
+        child.nhs_number = None
+        child.identity_destroyed_at = now
+        audit.record(
+            "child_identity_destroyed",
+            child,
+            detail=f"retention: cases {', '.join(str(case.id) for case in child.cases)}",
+        )
+
+
+def apply_retention(today: date, dry_run: bool = False) -> RetentionReport:
+    """Archive and destroy what is due on `today`. A dry run changes nothing and reports the
+    same ids a real run would."""
+    report = RetentionReport(dry_run=dry_run)
+    report.archived = cases_due_for_archive(today)
+    report.destroyed = children_due_for_destruction(today)
+    destroyed = set(report.destroyed)
+    report.removed_from_search = [
+        child_id
+        for child_id in _children_leaving_search(report.archived)
+        if child_id not in destroyed
+    ]
+    if not dry_run:
+        try:
+            if report.archived:
+                _archive(report.archived)
+            if report.removed_from_search:
+                _remove_from_search(report.removed_from_search)
+            if report.destroyed:
+                _destroy(report.destroyed)
+            audit.record(
+                "retention_applied",
+                detail=f"{today}: {len(report.archived)} cases archived, "
+                f"{len(report.removed_from_search)} children removed from search, "
+                f"{len(report.destroyed)} children's identifying data destroyed",
+            )
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("retention for %s failed; nothing was changed", today)
+            raise
+    log.info(
+        "retention%s for %s: archived cases %s; removed from search children %s; "
+        "destroyed children %s",
+        " (dry run)" if dry_run else "",
+        today,
+        report.archived,
+        report.removed_from_search,
+        report.destroyed,
+    )
+    return report
