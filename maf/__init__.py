@@ -107,6 +107,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.outcomes.progress_views import bp as progress_bp
     from maf.outcomes.views import bp as outcomes_bp
     from maf.reports import models as _report_models  # noqa: F401
+    from maf.reports.board_views import bp as board_bp
     from maf.reports.quality_views import bp as quality_bp
 
     for blueprint in (
@@ -121,6 +122,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         progress_bp,
         followup_bp,
         quality_bp,
+        board_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
