@@ -109,6 +109,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.reports import models as _report_models  # noqa: F401
     from maf.reports.board_views import bp as board_bp
     from maf.reports.quality_views import bp as quality_bp
+    from maf.reports.views import bp as reports_bp
 
     for blueprint in (
         auth_bp,
@@ -123,6 +124,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         followup_bp,
         quality_bp,
         board_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

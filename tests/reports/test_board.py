@@ -75,7 +75,7 @@ def data(make_case, make_agency, make_district, charnwood, school, need_statemen
             f"Child{number}",
             f"Family{number}",
             date(2014, 1, 1 + number),
-            f"LE11 {number}AA",
+            f"LE{11 + number} 1AA",
             district=district,
             needs=needs,
         )
