@@ -35,6 +35,8 @@ from maf.forums import services as forum_services
 from maf.forums.models import Forum, MemberRole
 from maf.outcomes import services as outcome_services
 from maf.outcomes.models import ClosureReason, LeadKind, Outcome
+from maf.reports import board as board_services
+from maf.reports.models import BoardEntryKind
 
 DEMO_PASSWORD = "demo-forum-password-2026"  # noqa: S105 - printed for demo sign-in only
 
@@ -186,7 +188,51 @@ def load_demo_data(history_cases: int = 0) -> list[DemoUser]:
     if db.session.scalar(select(Case.id).limit(1)) is None:
         load_demo_history(history_cases, date.today())
         _load_demo_cases(districts, agencies)
+        _load_demo_board_period(districts["charnwood"])
     return list(USERS)
+
+
+def _load_demo_board_period(district: District) -> None:
+    """The last full quarter's board inputs for Charnwood, as the CAF team would type them."""
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator.charnwood@example.org")
+    )
+    today = date.today()
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    starts_on = (quarter_start - timedelta(days=1)).replace(day=1)
+    starts_on = date(starts_on.year, 3 * ((starts_on.month - 1) // 3) + 1, 1)
+    period = board_services.board_period(
+        district, starts_on, quarter_start - timedelta(days=1), coordinator
+    )
+    board_services.save_inputs(
+        period,
+        board_services.BoardInputs(
+            target_started=20,
+            target_completed=18,
+            target_organisations=10,
+            target_trained=25,
+            practitioners_trained=22,
+            next_target_started=22,
+            next_target_completed=20,
+            next_target_organisations=11,
+            next_target_trained=30,
+        ),
+        coordinator,
+    )
+    for kind, text, response in (
+        (
+            BoardEntryKind.RISK,
+            "Schools not completing CAFs for younger children",
+            "Briefings for primary heads; coordinator at cluster meetings",
+        ),
+        (
+            BoardEntryKind.ISSUE,
+            "Time between forums delays help for new cases",
+            "Pilot monthly local case discussions between forums",
+        ),
+        (BoardEntryKind.RECOMMENDATION, "Accept the CAF as a referral in every partner agency", ""),
+    ):
+        board_services.add_entry(period, kind, text, response, coordinator)
 
 
 # (name, email, agency) of agency attendees; those with accounts are linked by email.
