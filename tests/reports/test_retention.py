@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from maf import create_app
 from maf.agendas.models import AgendaItem, ItemKind
 from maf.audit.models import AuditEvent
 from maf.auth.models import Role
@@ -39,28 +38,12 @@ from maf.outcomes.models import (
     QuestionnaireAnswer,
 )
 from maf.reports import retention
-from maf.reports.quality_views import bp
-from tests.conftest import PASSWORD, IsolatedClient, submit
+from tests.conftest import PASSWORD, submit
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = date(2034, 6, 15)
 A_YEAR_AGO = date(2033, 6, 15)
 SIX_YEARS_AGO = date(2028, 6, 15)
-
-
-@pytest.fixture(scope="module")
-def app(app):
-    """The session app once create_app registers the blueprint; until then an app of our own
-    on the same migrated database (Flask refuses a blueprint once an app has served)."""
-    if "quality" in app.blueprints:
-        yield app
-        return
-    own = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    own.test_client_class = IsolatedClient
-    own.register_blueprint(bp)
-    yield own
-    with own.app_context():
-        db.engine.dispose()
 
 
 def _london_midnight(day: date, hours: int = 0) -> datetime:
