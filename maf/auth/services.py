@@ -1,6 +1,7 @@
 """Accounts and sign-in: hashing, lockout, sessions."""
 
 from collections.abc import Iterable
+from functools import cache
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -57,9 +58,22 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most used passwords, shipped as data inside zxcvbn (no network needed)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
+    squeezed = "".join(password.lower().split())
+    if password.lower() in _common_passwords() or squeezed in _common_passwords():
+        return "That password is one of the most commonly used: choose another"
+    if len(set(password)) < 4:
+        return "That password repeats too few characters: choose another"
     return None
 
 

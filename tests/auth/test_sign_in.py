@@ -4,6 +4,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from maf.audit.models import AuditEvent
@@ -170,3 +171,21 @@ def test_session_ends_after_the_absolute_limit_even_when_busy(app, client, make_
 
 def test_password_hashes_are_argon2id(make_user):
     assert make_user().password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(
+    "password, problem",
+    [
+        ("short", "12 characters or more"),
+        ("qwerty123456", "most commonly used"),
+        ("1qaz2wsx3edc", "most commonly used"),
+        ("aaaaaaaaaaaaaa", "too few characters"),
+        ("correct horse battery staple", None),
+    ],
+)
+def test_passwords_are_long_and_not_common(app, password, problem):
+    from maf.auth.services import password_problem
+
+    with app.app_context():
+        result = password_problem(password)
+    assert (result is None) if problem is None else (problem in result)
