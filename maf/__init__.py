@@ -11,7 +11,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 
 import config as maf_config
-from maf.extensions import csrf, db, login_manager, migrate
+from maf.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 LONDON = ZoneInfo("Europe/London")
@@ -50,6 +50,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     # Batch mode lets migrations alter tables on SQLite too.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     _register_models_and_blueprints(app)
     _register_request_hooks(app)
@@ -194,6 +195,7 @@ def _register_error_pages(app: Flask) -> None:
             "followed a link, the page may have moved or you may not have access to it.",
         ),
         405: ("That action is not available here", "Go back and use the buttons on the page."),
+        429: ("Too many attempts", "Wait a minute, then try again."),
         500: (
             "Sorry, there is a problem with the service",
             "Try again later. If it keeps "

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and attached to the app in create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Throttles guessing at sign-in; counted per client address, so the answer is the same
+# whether or not the account exists.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,15 +1,17 @@
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 
 from maf.auth import services
 from maf.auth.forms import SignInForm
 from maf.auth.permissions import public, safe_next_url, signed_in, start_session
+from maf.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))

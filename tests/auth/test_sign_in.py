@@ -189,3 +189,22 @@ def test_passwords_are_long_and_not_common(app, password, problem):
     with app.app_context():
         result = password_problem(password)
     assert (result is None) if problem is None else (problem in result)
+
+
+def test_sign_in_is_throttled_with_the_same_answer_for_any_account(make_scratch_app):
+    from maf.auth.models import Role
+    from maf.auth.services import save_user
+
+    throttled = make_scratch_app("throttle", RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="3/minute")
+    with throttled.app_context():
+        save_user(email="known@example.org", name="Known", password=PASSWORD, roles=[Role.CHAIR])
+        db.session.commit()
+    browser = throttled.test_client()
+    answers = [
+        submit(browser, "/sign-in", {"email": email, "password": "wrong password!"}).status_code
+        for email in ("nobody@example.org", "known@example.org", "nobody@example.org")
+    ]
+    assert answers == [200, 200, 200]
+    for email in ("known@example.org", "nobody@example.org"):
+        page = submit(browser, "/sign-in", {"email": email, "password": PASSWORD})
+        assert page.status_code == 429 and "Too many attempts" in page.text
