@@ -92,6 +92,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.agendas import models as _agenda_models  # noqa: F401
     from maf.agendas.views import bp as agendas_bp
     from maf.audit import models as _audit_models  # noqa: F401  (registers the tables)
+    from maf.audit.views import bp as audit_bp
     from maf.auth import services as auth_services
     from maf.auth.permissions import public
     from maf.auth.views import bp as auth_bp
@@ -126,6 +127,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         quality_bp,
         board_bp,
         reports_bp,
+        audit_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from maf.dbtypes import UTCDateTime, utcnow
 from maf.extensions import db
@@ -20,6 +20,8 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     # Never a child's personal data: identifiers and reasons only.
     detail: Mapped[str | None] = mapped_column(String(500))
+
+    user = relationship("User", lazy="joined")
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,5 +1,8 @@
+from dataclasses import dataclass
+
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import select
 
 from maf.audit.models import AuditEvent
 from maf.extensions import db
@@ -25,3 +28,54 @@ def record_read(obj) -> None:
     """Audit that the signed-in user has seen a record; reads change nothing else, so commit."""
     record("view", obj)
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    case_id: int | None = None
+    child_id: int | None = None
+    user_email: str = ""
+    action: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "SearchCriteria":
+        def number(name):
+            value = (args.get(name) or "").strip()
+            return int(value) if value.isdigit() else None
+
+        return cls(
+            case_id=number("case"),
+            child_id=number("child"),
+            user_email=(args.get("user") or "").strip().lower()[:254],
+            action=(args.get("action") or "").strip()[:60],
+        )
+
+    @property
+    def any(self) -> bool:
+        return bool(self.case_id or self.child_id or self.user_email or self.action)
+
+
+def search(criteria: SearchCriteria, limit: int = 500) -> list[AuditEvent]:
+    """Events matching every given criterion, newest first. A child's events are those on any
+    of the child's cases."""
+    from maf.auth.models import User
+    from maf.cases.models import Case
+
+    statement = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    if criteria.case_id is not None:
+        statement = statement.where(
+            AuditEvent.object_type == "caf_case", AuditEvent.object_id == str(criteria.case_id)
+        )
+    if criteria.child_id is not None:
+        cases = select(Case.id).where(Case.child_id == criteria.child_id)
+        statement = statement.where(
+            AuditEvent.object_type == "caf_case",
+            AuditEvent.object_id.in_([str(i) for i in db.session.scalars(cases)]),
+        )
+    if criteria.user_email:
+        statement = statement.join(User, User.id == AuditEvent.user_id).where(
+            User.email == criteria.user_email
+        )
+    if criteria.action:
+        statement = statement.where(AuditEvent.action == criteria.action)
+    return list(db.session.scalars(statement.limit(limit)))
