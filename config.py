@@ -58,6 +58,7 @@ class Config:
     LOCKOUT_MINUTES = _int("MAF_LOCKOUT_MINUTES", 15)
     # Sign-in attempts a client address may make; with several web processes, point the
     # limiter at shared storage (e.g. redis://...) so they count together.
+    SIGN_IN_THROTTLE = True
     SIGN_IN_RATE_LIMIT = os.environ.get("MAF_SIGN_IN_RATE_LIMIT", "10 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("MAF_RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
@@ -118,7 +119,7 @@ class TestConfig(Config):
         "MAF_TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'maf-test.sqlite'}"
     )
     # The suite signs in hundreds of times from one address; the throttle's own test turns it on.
-    RATELIMIT_ENABLED = False
+    SIGN_IN_THROTTLE = False
     # Cheap hashing keeps the suite fast; production cost is set above.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8192

@@ -1,8 +1,8 @@
 """Accounts and sign-in: hashing, lockout, sessions."""
 
 from collections.abc import Iterable
-from functools import cache
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError

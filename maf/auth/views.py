@@ -11,7 +11,12 @@ bp = Blueprint("auth", __name__)
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["SIGN_IN_RATE_LIMIT"],
+    methods=["POST"],
+    # Per app, not per process: the limiter is one object shared by every app in the process.
+    exempt_when=lambda: not current_app.config["SIGN_IN_THROTTLE"],
+)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))

@@ -195,7 +195,7 @@ def test_sign_in_is_throttled_with_the_same_answer_for_any_account(make_scratch_
     from maf.auth.models import Role
     from maf.auth.services import save_user
 
-    throttled = make_scratch_app("throttle", RATELIMIT_ENABLED=True, SIGN_IN_RATE_LIMIT="3/minute")
+    throttled = make_scratch_app("throttle", SIGN_IN_THROTTLE=True, SIGN_IN_RATE_LIMIT="3/minute")
     with throttled.app_context():
         save_user(email="known@example.org", name="Known", password=PASSWORD, roles=[Role.CHAIR])
         db.session.commit()
