@@ -54,6 +54,11 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires on its own
 
     # Sign-in lockout: after this many wrong passwords in a row the account is locked.
+    # Roles that must use a second factor. Production requires it of admins and coordinators;
+    # `make run` does not, so the demo can be tried without an authenticator app.
+    MFA_REQUIRED_ROLES = tuple(
+        role for role in os.environ.get("MAF_MFA_REQUIRED_ROLES", "").split(",") if role
+    )
     LOCKOUT_THRESHOLD = _int("MAF_LOCKOUT_THRESHOLD", 5)
     LOCKOUT_MINUTES = _int("MAF_LOCKOUT_MINUTES", 15)
     # Sign-in attempts a client address may make; with several web processes, point the
@@ -130,6 +135,11 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     HSTS = True
+    MFA_REQUIRED_ROLES = tuple(
+        role
+        for role in os.environ.get("MAF_MFA_REQUIRED_ROLES", "admin,coordinator").split(",")
+        if role
+    )
 
     def __init__(self) -> None:
         # Refuse to start without a real key rather than sign sessions with a guessable one.

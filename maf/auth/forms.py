@@ -23,3 +23,16 @@ class SignInForm(Form):
         ],
     )
     submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class CodeForm(Form):
+    code = StringField(
+        "Code",
+        widget=GovTextInput(),
+        description="The 6-digit code from your authenticator app, or one of your recovery codes",
+        validators=[
+            InputRequired(message="Enter the code from your authenticator app"),
+            Length(max=20, message="Enter the 6-digit code, or a recovery code like 1a2b3c-4d5e6f"),
+        ],
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())

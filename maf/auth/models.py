@@ -56,6 +56,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in this user's calendar feed URL; replacing it stops the old URL working.
+    # Time-based one-time passwords (RFC 6238): the shared secret once enrolment is confirmed,
+    # and the last time step used, so a code cannot be replayed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column()
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
@@ -87,3 +92,14 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code for when the authenticator is lost; only its hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

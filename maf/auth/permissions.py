@@ -23,6 +23,7 @@ from maf.extensions import db
 from maf.forums.models import Forum, ForumMember, Meeting
 
 ACCESS_ATTRIBUTE = "maf_access"
+MFA_SETUP_ENDPOINTS = frozenset({"auth.security", "auth.sign_out", "static"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ def enforce_access():
     expired = _expire_stale_session()
     if expired is not None:
         return expired
+    # A role that must use a second factor can do nothing else until it is set up.
+    if session.get("mfa_setup_required") and request.endpoint not in MFA_SETUP_ENDPOINTS:
+        return redirect(url_for("auth.security"))
     if access.roles and not current_user.has_role(*access.roles):
         deny(f"needs role {', '.join(sorted(access.roles))}")
     return None

@@ -94,6 +94,9 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "static": public(),
     "auth.sign_in": public(REDIRECT, anon=OK),  # signed in: sent to the dashboard
     "auth.sign_out": EVERYONE_SIGNED_IN_POST,
+    # Without a password just accepted, everyone is sent back to sign in.
+    "auth.second_factor": public(REDIRECT, anon=SIGN_IN),
+    "auth.security": EVERYONE_SIGNED_IN,
     "dashboard.index": EVERYONE_SIGNED_IN,
     "dashboard.health": public(),
     "directory.districts": EVERYONE_SIGNED_IN,
@@ -185,7 +188,8 @@ DISTRICT_QUERY_ENDPOINTS = {"reports.index", "reports.chart", "reports.table_csv
 
 # Anything that edits user accounts (roles, districts, agency, password) must be reviewed:
 # today users are managed only through the CLI, and these are the only /account routes.
-ACCOUNT_ENDPOINTS = {"circulation.account_calendar", "circulation.reset_calendar"}
+# The security page changes only the user's own second factor, never roles, district or agency.
+ACCOUNT_ENDPOINTS = {"circulation.account_calendar", "circulation.reset_calendar", "auth.security"}
 USER_EDITING_WORDS = ("user", "role", "admin", "profile", "password", "people", "staff")
 
 

@@ -13,7 +13,10 @@ from maf.extensions import db
 # The only ways in without signing in. Adding a route here must be a deliberate decision.
 # The calendar feed is fetched by calendar programs, which cannot sign in: its URL carries a
 # secret per-user token instead (tests/circulation).
-PUBLIC_ENDPOINTS = {"auth.sign_in", "dashboard.health", "static", "circulation.feed"}
+# The second-factor page is reached half signed in: it checks its own pending session.
+PUBLIC_ENDPOINTS = {
+    "auth.sign_in", "auth.second_factor", "dashboard.health", "static", "circulation.feed"
+}
 
 
 def _sample_url(rule) -> str:
