@@ -243,3 +243,27 @@ def test_follow_up_pages_have_no_axe_violations(
     for path in ("/cases/breaches", f"/cases/{case.id}", f"/meetings/{april.id}/record"):
         page.goto(path)
         _assert_clean(page, axe_violations, path)
+
+
+def test_two_step_sign_in_pages_have_no_axe_violations(page, make_user, sign_in_as, axe_violations):
+    import pyotp
+
+    user = make_user(Role.COORDINATOR)
+    sign_in_as(user)
+    page.goto("/account/security")
+    _assert_clean(page, axe_violations, "set-up")
+    secret = page.locator("code").first.inner_text().replace(" ", "")
+    page.get_by_label("Code from the app").fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    _assert_clean(page, axe_violations, "set-up with an error")
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#recovery-codes")).to_be_visible()
+    _assert_clean(page, axe_violations, "recovery codes")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Code")).to_be_visible()
+    _assert_clean(page, axe_violations, "code page")
