@@ -29,9 +29,9 @@ from maf.outcomes.models import (
     Outcome,
     ProgressUpdate,
 )
+from maf.outcomes.services import HELD_STATUSES, discussed
 
 LONDON = ZoneInfo("Europe/London")
-HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)
 UPCOMING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 
 
@@ -466,12 +466,7 @@ def first_discussions(case_ids=None) -> dict[int, date]:
         select(AgendaItem.case_id, func.min(Meeting.date))
         .join(ItemRecord, ItemRecord.agenda_item_id == AgendaItem.id)
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-        .where(
-            Meeting.status.in_(HELD_STATUSES),
-            AgendaItem.status == ItemStatus.SCHEDULED,
-            ItemRecord.outcome.is_not(None),
-            ItemRecord.outcome != Outcome.DEFER,
-        )
+        .where(*discussed())
         .group_by(AgendaItem.case_id)
     )
     if case_ids is not None:

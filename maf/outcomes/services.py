@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from maf.agendas import services as agendas
-from maf.agendas.models import AgendaItem, ItemKind
+from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.services import normalise_email
@@ -37,6 +37,7 @@ from maf.outcomes.models import (
 )
 
 RECORDING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
+HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)
 REVIEW_MONTHS = 3
 
 
@@ -412,4 +413,16 @@ def review_context(item: AgendaItem) -> ReviewContext:
         previous,
         current_lead(case),
         [a for a in outstanding_actions(case) if a.agenda_item_id != item.id],
+    )
+
+
+def discussed():
+    """SQL conditions for an agenda item the forum actually discussed: at a meeting that was
+    held, with an outcome other than deferral (a deferred case is discussed later). The query
+    must join AgendaItem to ItemRecord and Meeting."""
+    return (
+        Meeting.status.in_(HELD_STATUSES),
+        AgendaItem.status == ItemStatus.SCHEDULED,
+        ItemRecord.outcome.is_not(None),
+        ItemRecord.outcome != Outcome.DEFER,
     )

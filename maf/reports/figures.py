@@ -23,11 +23,12 @@ from maf.cases.deadlines import first_meeting_deadline
 from maf.cases.models import Case, CaseStatus, NeedStatement, case_need
 from maf.directory.models import Agency
 from maf.extensions import db
-from maf.forums.models import Forum, Meeting, MeetingStatus
-from maf.outcomes.models import ItemRecord, LeadKind, LeadProfessional, Outcome
+from maf.forums.models import Forum, Meeting
+from maf.outcomes.models import ItemRecord, LeadKind, LeadProfessional
+from maf.outcomes.services import HELD_STATUSES, discussed
 
 LONDON = ZoneInfo("Europe/London")
-HELD = (MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)
+
 REVIEW_KINDS = (ItemKind.REVIEW, ItemKind.SIGN_OFF)
 # Statuses that end a CAF without a closure date on the case.
 ENDED_WITHOUT_CLOSURE = (CaseStatus.WITHDRAWN, CaseStatus.STEPPED_UP, CaseStatus.MERGED)
@@ -176,12 +177,7 @@ def _discussions():
         )
         .join(ItemRecord, ItemRecord.agenda_item_id == AgendaItem.id)
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-        .where(
-            Meeting.status.in_(HELD),
-            AgendaItem.status == ItemStatus.SCHEDULED,
-            ItemRecord.outcome.is_not(None),
-            ItemRecord.outcome != Outcome.DEFER,
-        )
+        .where(*discussed())
     )
 
 
@@ -411,7 +407,10 @@ def forum_use(period: Period, district_id: int | None) -> list[MeetingUse]:
     up to 10 new cases and 30 reviews). A deferred case is counted at the meeting that went on
     to discuss it. Places are the forum's current settings."""
     counted = and_(AgendaItem.id.is_not(None), Case.id.is_not(None))
-    conditions = [Meeting.status.in_(HELD), Meeting.date.between(period.starts_on, period.ends_on)]
+    conditions = [
+        Meeting.status.in_(HELD_STATUSES),
+        Meeting.date.between(period.starts_on, period.ends_on),
+    ]
     if district_id is not None:
         conditions.append(Forum.district_id == district_id)
     rows = db.session.execute(
