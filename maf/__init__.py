@@ -2,7 +2,6 @@
 
 import secrets
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
@@ -11,10 +10,10 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 
 import config as maf_config
+from maf.dbtypes import LONDON
 from maf.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-LONDON = ZoneInfo("Europe/London")
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:

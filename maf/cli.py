@@ -135,7 +135,7 @@ def send_outbox_command():
 @click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
 def retention_command(dry_run: bool):
     """Archive CAFs closed over a year ago; destroy identifying data archived over 6 years."""
-    from maf.outcomes.followup import london_today
+    from maf.dbtypes import london_today
     from maf.reports.retention import apply_retention
 
     report = apply_retention(london_today(), dry_run=dry_run)

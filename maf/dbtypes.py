@@ -1,14 +1,23 @@
 """Column types shared by every area's models."""
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
+# Store UTC, show Europe/London: meetings, deadlines and "today" are England's.
+LONDON = ZoneInfo("Europe/London")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def london_today() -> date:
+    """Deadlines are days in England, so "today" is England's date, not UTC's."""
+    return utcnow().astimezone(LONDON).date()
 
 
 class UTCDateTime(TypeDecorator):

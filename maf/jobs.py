@@ -65,7 +65,7 @@ def send_reminders() -> None:
 
 
 def apply_retention_rule() -> None:
-    from maf.outcomes.followup import london_today
+    from maf.dbtypes import london_today
     from maf.reports.retention import apply_retention
 
     _run(lambda: apply_retention(london_today(), dry_run=False))

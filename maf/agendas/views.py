@@ -10,13 +10,12 @@ from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, roles_required, signed_in
 from maf.cases.models import Case
 from maf.circulation.services import changes_not_circulated
+from maf.downloads import docx_response
 from maf.extensions import db
 from maf.forums.services import active_members, next_meeting
 from maf.outcomes.services import current_lead, describe_lead, outstanding_actions
 
 bp = Blueprint("agendas", __name__)
-
-DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _render_builder(meeting, status=200, error=None, error_case_id=None, form=None):
@@ -147,12 +146,4 @@ def download(meeting_id: int):
     audit.record("agenda_downloaded", meeting)
     db.session.commit()
     filename = f"agenda-{meeting.forum.district.name}-{meeting.date:%Y-%m-%d}.docx"
-    return (
-        agenda_document(meeting),
-        200,
-        {
-            "Content-Type": DOCX_MIMETYPE,
-            "Content-Disposition": f'attachment; filename="{filename.replace(" ", "-").lower()}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return docx_response(agenda_document(meeting), filename.replace(" ", "-").lower())

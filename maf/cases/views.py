@@ -33,6 +33,7 @@ from maf.cases.models import (
 )
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, AgencyType
+from maf.directory.services import agencies, choices
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.outcomes.services import current_lead, describe_lead, lead_history
@@ -46,18 +47,6 @@ SCHOOL_TYPES = (
     AgencyType.COLLEGE,
 )
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-
-
-def _agencies(types=None) -> list[Agency]:
-    statement = select(Agency).order_by(Agency.name)
-    if types:
-        statement = statement.where(Agency.type.in_(types))
-    return list(db.session.scalars(statement))
-
-
-def _choices(objects, blank: str | None = None):
-    choices = [(obj.id, obj.name) for obj in objects]
-    return [(0, blank), *choices] if blank else choices
 
 
 # --- the coordinator's queue -------------------------------------------------------------
@@ -93,11 +82,11 @@ def safeguarding_screen():
 
 def _intake_form() -> forms.IntakeForm:
     form = forms.IntakeForm()
-    form.district.choices = _choices(current_user.districts)
-    form.school.choices = _choices(_agencies(SCHOOL_TYPES), blank="Not known or none")
-    agencies = _agencies()
-    form.referrer_agency.choices = _choices(agencies)
-    form.share_agencies.choices = _choices(agencies)
+    form.district.choices = choices(current_user.districts)
+    form.school.choices = choices(agencies(SCHOOL_TYPES), blank="Not known or none")
+    everyone = agencies()
+    form.referrer_agency.choices = choices(everyone)
+    form.share_agencies.choices = choices(everyone)
     needs = services.need_statements_by_domain()
     for domain, field_name in zip(Domain, forms.IntakeForm.NEED_FIELDS, strict=True):
         getattr(form, field_name).choices = [(n.id, n.text) for n in needs[domain]]
@@ -314,7 +303,7 @@ def withdraw(case_id: int):
 def add_consent(case_id: int):
     case = case_or_404(case_id, manage=True)
     form = forms.ConsentForm()
-    form.agencies.choices = _choices(_agencies())
+    form.agencies.choices = choices(agencies())
     if form.validate_on_submit():
         details = services.ConsentDetails(
             kind=ConsentKind(form.kind.data),

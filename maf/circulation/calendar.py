@@ -29,7 +29,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from icalendar import (
     Calendar,
@@ -42,7 +41,8 @@ from icalendar import (
     vRecur,
 )
 
-LONDON = ZoneInfo("Europe/London")
+from maf.dbtypes import LONDON
+
 TZID = "Europe/London"
 PRODID = "-//MAF Multi-Agency Forums//MAF//EN"
 

@@ -9,7 +9,6 @@ the pages behind sign-in name children.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -23,14 +22,13 @@ from maf.auth.models import User, new_session_token
 from maf.cases.deadlines import add_working_days, working_days_between
 from maf.circulation import calendar, outbox
 from maf.circulation.models import Invitation, InvitationKind, OutboxMessage
+from maf.dbtypes import LONDON
+from maf.downloads import DOCX_MIMETYPE
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
 from maf.outcomes.progress import request_updates
-
-LONDON = ZoneInfo("Europe/London")
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class CirculationError(DomainError):
@@ -232,7 +230,7 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
     report = CirculationReport()
     agenda = timed_agenda(meeting)
     document = outbox.Attachment(
-        f"agenda-{meeting.date:%Y-%m-%d}.docx", DOCX, agenda_document(meeting)
+        f"agenda-{meeting.date:%Y-%m-%d}.docx", DOCX_MIMETYPE, agenda_document(meeting)
     )
     people = recipients(meeting)
     attendees = [calendar.Attendee(p.email, p.name, p.role) for p in people]

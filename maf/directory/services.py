@@ -30,3 +30,17 @@ def all_agencies() -> list[Agency]:
             select(Agency).options(selectinload(Agency.district)).order_by(Agency.name)
         )
     )
+
+
+def agencies(types=None) -> list[Agency]:
+    """Every agency, or those of the given types, by name."""
+    statement = select(Agency).order_by(Agency.name)
+    if types:
+        statement = statement.where(Agency.type.in_(types))
+    return list(db.session.scalars(statement))
+
+
+def choices(objects, blank: str | None = None) -> list[tuple[int, str]]:
+    """(id, name) pairs for a select or checkboxes; `blank` adds a "none" choice worth 0."""
+    pairs = [(obj.id, obj.name) for obj in objects]
+    return [(0, blank), *pairs] if blank else pairs

@@ -16,6 +16,7 @@ from maf.auth.permissions import (
 from maf.circulation import services as circulation
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
+from maf.directory.services import agencies, choices
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.forums import forms, services
@@ -125,9 +126,7 @@ def edit(forum_id: int):
 
 def _member_form() -> forms.MemberForm:
     form = forms.MemberForm()
-    form.agency.choices = [
-        (a.id, a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))
-    ]
+    form.agency.choices = choices(agencies())
     return form
 
 

@@ -3,7 +3,6 @@ story, and the time rules a coordinator must watch (seed 002 B3 and C1)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -17,7 +16,7 @@ from maf.auth.services import normalise_email
 from maf.cases import deadlines
 from maf.cases.models import Case, CaseStatus, ConsentKind
 from maf.cases.services import OPEN_STATUSES
-from maf.dbtypes import utcnow
+from maf.dbtypes import LONDON, london_today, utcnow  # noqa: F401 (london_today re-exported)
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting, MeetingStatus
@@ -31,17 +30,11 @@ from maf.outcomes.models import (
 )
 from maf.outcomes.services import HELD_STATUSES, discussed
 
-LONDON = ZoneInfo("Europe/London")
 UPCOMING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 
 
 class FollowupError(DomainError):
     """A rule about following up a case refused the change."""
-
-
-def london_today() -> date:
-    """Deadlines are days in England, so "today" is England's date, not UTC's."""
-    return utcnow().astimezone(LONDON).date()
 
 
 def _long_date(day: date) -> str:

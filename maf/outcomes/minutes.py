@@ -41,8 +41,9 @@ from maf.auth.models import User
 from maf.cases.models import Case
 from maf.circulation import outbox
 from maf.circulation.models import OutboxMessage
-from maf.circulation.services import DOCX, LONDON, Recipient, _when
-from maf.dbtypes import utcnow
+from maf.circulation.services import Recipient, _when
+from maf.dbtypes import LONDON, utcnow
+from maf.downloads import DOCX_MIMETYPE
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forums
@@ -202,7 +203,7 @@ def circulate(minutes: Minutes, user: User) -> int:
     _claim(minutes, MinutesStatus.APPROVED, status=MinutesStatus.CIRCULATED, circulated_at=utcnow())
     meeting = minutes.meeting
     attachment = outbox.Attachment(
-        f"minutes-{meeting.date:%Y-%m-%d}-v{minutes.version}.docx", DOCX, minutes.document
+        f"minutes-{meeting.date:%Y-%m-%d}-v{minutes.version}.docx", DOCX_MIMETYPE, minutes.document
     )
     queued = sum(
         _queue_minutes(meeting, minutes, person, attachment) is not None

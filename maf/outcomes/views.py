@@ -1,13 +1,13 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from maf.agendas.models import AgendaItem, ItemStatus
 from maf.agendas.services import timed_agenda
-from maf.agendas.views import DOCX_MIMETYPE
 from maf.audit import services as audit
 from maf.auth.permissions import meeting_record_or_404, signed_in
 from maf.directory.models import Agency
+from maf.directory.services import agencies, choices
+from maf.downloads import docx_response
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.forums.services import active_members
@@ -18,18 +18,13 @@ from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Minut
 bp = Blueprint("outcomes", __name__)
 
 
-def _agency_choices():
-    agencies = db.session.scalars(select(Agency).order_by(Agency.name))
-    return [(0, "None")] + [(a.id, a.name) for a in agencies]
-
-
 def _item_form(item, formdata=None) -> ItemRecordForm:
     """The item's form, filled from what was saved unless a submission is being shown."""
     form = ItemRecordForm(formdata=formdata, prefix=f"item-{item.id}")
-    choices = _agency_choices()
+    agency_choices = choices(agencies(), blank="None")
     for name, field in form._fields.items():
         if name.endswith("agency"):
-            field.choices = choices
+            field.choices = agency_choices
     if formdata is None:
         _fill(form, item)
     return form
@@ -231,15 +226,7 @@ def minutes_download(minutes_id: int):
     audit.record("minutes_downloaded", found)
     db.session.commit()
     filename = f"minutes-{found.meeting.date:%Y-%m-%d}-v{found.version}.docx"
-    return (
-        minutes.document_of(found),
-        200,
-        {
-            "Content-Type": DOCX_MIMETYPE,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return docx_response(minutes.document_of(found), filename)
 
 
 def _minutes_action(minutes_id: int, action, message: str):

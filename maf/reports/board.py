@@ -11,7 +11,6 @@ to a family, so it keeps the house OFFICIAL-SENSITIVE marking.
 import io
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from docx import Document
@@ -38,6 +37,7 @@ from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.permissions import visible_district_ids
 from maf.cases.models import Case
+from maf.dbtypes import LONDON
 from maf.directory.models import District
 from maf.errors import DomainError
 from maf.extensions import db
@@ -59,7 +59,6 @@ RISK_COLUMNS = (("Risk", 9.0), ("Mitigating action(s)", 9.0))
 ISSUE_COLUMNS = (("Issue", 9.0), ("Solution", 9.0))
 CHART_WIDTH = Cm(16)
 NEEDS_SHOWN = 10
-LONDON = ZoneInfo("Europe/London")
 ENTRY_WORDS = {
     BoardEntryKind.RISK: ("risk", "mitigating action"),
     BoardEntryKind.ISSUE: ("issue", "solution"),

@@ -7,11 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from maf.agendas.views import DOCX_MIMETYPE
 from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import district_or_404, roles_required, sees_every_district
 from maf.directory.models import District
+from maf.downloads import docx_response
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.reports import board
@@ -220,12 +220,4 @@ def download(district_id: int, starts_on: str, ends_on: str):
     audit.record("board_report_downloaded", found, detail=board.describe_period(found))
     db.session.commit()
     name = f"board-report-{found.district.slug}-{found.starts_on}-to-{found.ends_on}.docx"
-    return (
-        document,
-        200,
-        {
-            "Content-Type": DOCX_MIMETYPE,
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return docx_response(document, name)

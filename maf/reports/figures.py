@@ -12,7 +12,6 @@ import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, and_, func, or_, select
@@ -21,13 +20,12 @@ from sqlalchemy import case as when
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.cases.deadlines import first_meeting_deadline
 from maf.cases.models import Case, CaseStatus, NeedStatement, case_need
+from maf.dbtypes import LONDON
 from maf.directory.models import Agency
 from maf.extensions import db
 from maf.forums.models import Forum, Meeting
 from maf.outcomes.models import ItemRecord, LeadKind, LeadProfessional
 from maf.outcomes.services import HELD_STATUSES, discussed
-
-LONDON = ZoneInfo("Europe/London")
 
 REVIEW_KINDS = (ItemKind.REVIEW, ItemKind.SIGN_OFF)
 # Statuses that end a CAF without a closure date on the case.

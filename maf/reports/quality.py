@@ -18,10 +18,10 @@ from sqlalchemy.orm import selectinload
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.cases.models import Case, CaseStatus
+from maf.dbtypes import london_today
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting
-from maf.outcomes.followup import london_today
 from maf.outcomes.models import ProgressAnswer, ProgressUpdate
 from maf.reports.models import AuditSample, Rating, SampledCase
 

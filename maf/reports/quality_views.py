@@ -10,10 +10,10 @@ from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import deny, manages_case, roles_required, visible_district_ids
 from maf.cases.models import Case
+from maf.dbtypes import london_today
 from maf.directory.models import District
 from maf.extensions import db
 from maf.forms import attach_error
-from maf.outcomes.followup import london_today
 from maf.outcomes.progress import QUESTIONS
 from maf.reports import quality
 from maf.reports.models import AuditSample, Rating, SampledCase

@@ -11,7 +11,6 @@ district, setting, needs, age at assessment, questionnaire answers) are kept.
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import aliased
@@ -29,7 +28,7 @@ from maf.cases.models import (
     MatchCandidate,
     SharingWithoutConsent,
 )
-from maf.dbtypes import utcnow
+from maf.dbtypes import LONDON, utcnow
 from maf.extensions import db
 from maf.outcomes.models import (
     Action,
@@ -44,7 +43,6 @@ from maf.outcomes.models import (
 
 log = logging.getLogger(__name__)
 
-LONDON = ZoneInfo("Europe/London")
 ACCESSIBLE_YEARS = 1
 ARCHIVED_YEARS = 6
 DESTROYED = "Destroyed"

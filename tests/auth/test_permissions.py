@@ -15,7 +15,11 @@ from maf.extensions import db
 # secret per-user token instead (tests/circulation).
 # The second-factor page is reached half signed in: it checks its own pending session.
 PUBLIC_ENDPOINTS = {
-    "auth.sign_in", "auth.second_factor", "dashboard.health", "static", "circulation.feed"
+    "auth.sign_in",
+    "auth.second_factor",
+    "dashboard.health",
+    "static",
+    "circulation.feed",
 }
 
 

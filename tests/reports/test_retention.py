@@ -5,7 +5,6 @@ counts the reports and the quarterly evaluation (seed 002 E) rely on are kept.""
 
 import html
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from maf.cases.models import (
     SharingGround,
     SharingWithoutConsent,
 )
+from maf.dbtypes import LONDON
 from maf.extensions import db
 from maf.outcomes.models import (
     Action,
@@ -40,7 +40,6 @@ from maf.outcomes.models import (
 from maf.reports import retention
 from tests.conftest import PASSWORD, submit
 
-LONDON = ZoneInfo("Europe/London")
 TODAY = date(2034, 6, 15)
 A_YEAR_AGO = date(2033, 6, 15)
 SIX_YEARS_AGO = date(2028, 6, 15)
