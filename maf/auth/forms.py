@@ -5,8 +5,8 @@ from wtforms.validators import InputRequired, Length
 from maf.forms import Form
 
 
-class SignInForm(Form):
-    email = StringField(
+def _email() -> StringField:
+    return StringField(
         "Email address",
         widget=GovTextInput(),
         validators=[
@@ -14,6 +14,10 @@ class SignInForm(Form):
             Length(max=254, message="Email address must be 254 characters or fewer"),
         ],
     )
+
+
+class SignInForm(Form):
+    email = _email()
     password = PasswordField(
         "Password",
         widget=GovPasswordInput(),
@@ -36,3 +40,33 @@ class CodeForm(Form):
         ],
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+def _password(label: str, **params) -> PasswordField:
+    return PasswordField(
+        label,
+        widget=GovPasswordInput(),
+        validators=[
+            InputRequired(message=f"Enter {label[0].lower()}{label[1:]}".rstrip(".")),
+            Length(max=1000, message="Password must be 1000 characters or fewer"),
+        ],
+        **params,
+    )
+
+
+class NewPasswordForm(Form):
+    new_password = _password(
+        "New password",
+        description="At least 12 characters. A few unrelated words make a strong password.",
+    )
+    confirm_password = _password("Confirm the new password")
+    submit = SubmitField("Save the new password", widget=GovSubmitInput())
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = _password("Current password")
+
+
+class ForgottenPasswordForm(Form):
+    email = _email()
+    submit = SubmitField("Send me a link", widget=GovSubmitInput())

@@ -1,18 +1,22 @@
 """Accounts and sign-in: hashing, lockout, sessions."""
 
+import hashlib
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, render_template, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from maf.audit import services as audit
 from maf.auth.models import Role, User, new_session_token
+from maf.circulation import outbox
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
+from maf.errors import DomainError
 from maf.extensions import db
 
 # One answer for every failure, so the page never reveals whether an account exists,
@@ -156,3 +160,92 @@ def save_user(
     db.session.flush()
     audit.record("user_saved", user, detail="roles: " + ", ".join(sorted(user.roles)))
     return user
+
+
+# --- changing and resetting a password ------------------------------------------------
+
+
+def _set_password(user: User, password: str) -> None:
+    """A new password ends every session of the account, everywhere, and lifts a lockout."""
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    user.failed_login_count = 0
+    user.locked_until = None
+
+
+def _check_new_password(password: str, confirmation: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise DomainError(problem, field="new_password")
+    if password != confirmation:
+        raise DomainError("The passwords do not match", field="confirm_password")
+
+
+def change_password(user: User, current: str, new: str, confirmation: str) -> None:
+    if not _password_matches(user.password_hash, current):
+        audit.record("password_change_refused", user, user=user, detail="wrong current password")
+        db.session.commit()
+        raise DomainError("Your current password is not right", field="current_password")
+    _check_new_password(new, confirmation)
+    if _password_matches(user.password_hash, new):
+        raise DomainError("Choose a password you have not been using", field="new_password")
+    _set_password(user, new)
+    audit.record("password_changed", user, user=user)
+    db.session.commit()
+
+
+RESET_LINK_SECONDS = 3600
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="maf-password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    """Changes whenever the password does, so a reset link works once and only until then."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link to an active account. Says nothing of whether the account exists:
+    the caller shows the same page either way."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.active:
+        audit.record("password_reset_requested", detail="no such active account")
+        db.session.commit()
+        return
+    fingerprint = _password_fingerprint(user)
+    token = _reset_serializer().dumps({"user": user.id, "password": fingerprint})
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
+    context = {"user": user, "link": link, "minutes": RESET_LINK_SECONDS // 60}
+    outbox.enqueue(
+        dedupe_key=f"password-reset:{user.id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}",
+        recipient_email=user.email,
+        recipient_name=user.name,
+        subject="Reset your password",
+        text_body=render_template("auth/email/password_reset.txt", **context),
+        html_body=render_template("auth/email/password_reset.html", **context),
+    )
+    audit.record("password_reset_requested", user, user=user)
+    db.session.commit()
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The account a reset link is for, or None when it is forged, expired or already used."""
+    try:
+        claims = _reset_serializer().loads(token, max_age=RESET_LINK_SECONDS)
+    except BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(claims, dict):
+        return None
+    user = db.session.get(User, claims.get("user"))
+    if user is None or not user.active or claims.get("password") != _password_fingerprint(user):
+        return None
+    return user
+
+
+def reset_password(user: User, new: str, confirmation: str) -> None:
+    _check_new_password(new, confirmation)
+    _set_password(user, new)
+    audit.record("password_reset", user, user=user)
+    db.session.commit()

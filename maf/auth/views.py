@@ -4,22 +4,32 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user, logout_user
 
 from maf.auth import mfa, services
-from maf.auth.forms import CodeForm, SignInForm
+from maf.auth.forms import (
+    ChangePasswordForm,
+    CodeForm,
+    ForgottenPasswordForm,
+    NewPasswordForm,
+    SignInForm,
+)
 from maf.auth.permissions import public, safe_next_url, signed_in, start_session
+from maf.errors import DomainError
 from maf.extensions import limiter
 from maf.forms import attach_error
 
 bp = Blueprint("auth", __name__)
 
-
-@bp.route("/sign-in", methods=["GET", "POST"])
-@public
-@limiter.limit(
+# Attempts at anything that guesses at an account (password, code, reset) per client address.
+throttled = limiter.limit(
     lambda: current_app.config["SIGN_IN_RATE_LIMIT"],
     methods=["POST"],
     # Per app, not per process: the limiter is one object shared by every app in the process.
     exempt_when=lambda: not current_app.config["SIGN_IN_THROTTLE"],
 )
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+@throttled
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -61,11 +71,7 @@ def _pending_user():
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    lambda: current_app.config["SIGN_IN_RATE_LIMIT"],
-    methods=["POST"],
-    exempt_when=lambda: not current_app.config["SIGN_IN_THROTTLE"],
-)
+@throttled
 def second_factor():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -109,3 +115,51 @@ def security():
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         required=mfa.required(user),
     )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                user, form.current_password.data, form.new_password.data, form.confirm_password.data
+            )
+        except DomainError as error:
+            attach_error(form, error, "new_password")
+        else:
+            # Every other session has ended; this browser carries on in a fresh one.
+            start_session(user)
+            return render_template("auth/password_saved.html", changed=True)
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/sign-in/forgotten", methods=["GET", "POST"])
+@public
+@throttled
+def forgotten_password():
+    form = ForgottenPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        return render_template("auth/reset_link_sent.html", email=form.email.data)
+    return render_template("auth/forgotten_password.html", form=form)
+
+
+@bp.route("/sign-in/reset/<token>", methods=["GET", "POST"])
+@public
+@throttled
+def reset_password(token: str):
+    user = services.user_for_reset_token(token)
+    if user is None:
+        return render_template("auth/reset_link_expired.html"), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(user, form.new_password.data, form.confirm_password.data)
+        except DomainError as error:
+            attach_error(form, error, "new_password")
+        else:
+            return render_template("auth/password_saved.html", changed=False)
+    return render_template("auth/reset_password.html", form=form)

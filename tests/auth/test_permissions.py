@@ -17,6 +17,8 @@ from maf.extensions import db
 PUBLIC_ENDPOINTS = {
     "auth.sign_in",
     "auth.second_factor",
+    "auth.forgotten_password",
+    "auth.reset_password",
     "dashboard.health",
     "static",
     "circulation.feed",

@@ -267,3 +267,33 @@ def test_two_step_sign_in_pages_have_no_axe_violations(page, make_user, sign_in_
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_label("Code")).to_be_visible()
     _assert_clean(page, axe_violations, "code page")
+
+
+def test_password_pages_and_their_errors_have_no_axe_violations(
+    page, make_user, sign_in_as, axe_violations
+):
+    user = make_user(Role.CHAIR)
+    page.goto("/sign-in")
+    page.get_by_role("link", name="Forgotten your password?").click()
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    _assert_clean(page, axe_violations, "forgotten password with an error")
+    page.get_by_label("Email address").fill(user.email)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    _assert_clean(page, axe_violations, "link sent")
+
+    sign_in_as(user)
+    page.goto("/account/password")
+    page.get_by_label("Current password").fill("correct horse battery staple")
+    page.get_by_label("New password", exact=True).fill("too short")
+    page.get_by_label("Confirm the new password").fill("too short")
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.locator("#new_password-error")).to_be_visible()
+    _assert_clean(page, axe_violations, "change password with an error")
+    page.get_by_label("Current password").fill("correct horse battery staple")
+    page.get_by_label("New password", exact=True).fill("marmalade lighthouse orbit")
+    page.get_by_label("Confirm the new password").fill("marmalade lighthouse orbit")
+    page.keyboard.press("Enter")
+    expect(page.locator(".govuk-panel")).to_contain_text("Your new password is saved")
+    _assert_clean(page, axe_violations, "password saved")
