@@ -74,6 +74,10 @@ class Config:
 
     HSTS = False
 
+    # No request body larger than the biggest upload (a 20 MB register export) plus the rest of
+    # its form; anything bigger is refused before it is read, with a "file too big" page.
+    MAX_CONTENT_LENGTH = 21 * 1024 * 1024
+
     # Links in emails and calendar events point here; invitations' UIDs use its host name.
     BASE_URL = os.environ.get("MAF_BASE_URL", "http://127.0.0.1:5000")
     # Coordinators are reminded when an agenda is not circulated this many working days before.

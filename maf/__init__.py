@@ -196,6 +196,10 @@ def _register_error_pages(app: Flask) -> None:
             "followed a link, the page may have moved or you may not have access to it.",
         ),
         405: ("That action is not available here", "Go back and use the buttons on the page."),
+        413: (
+            "The file is too big",
+            "Files must be smaller than 20 MB. Go back and choose a smaller file, or split it.",
+        ),
         429: ("Too many attempts", "Wait a minute, then try again."),
         500: (
             "Sorry, there is a problem with the service",

@@ -49,7 +49,8 @@ def _matching_step(secret: str, code: str, now: float) -> int | None:
     totp = pyotp.TOTP(secret)
     step = int(now // STEP_SECONDS)
     for candidate in (step - 1, step, step + 1):
-        if secrets.compare_digest(totp.at(candidate * STEP_SECONDS), code):
+        # As bytes: compare_digest refuses str holding anything but ASCII, and a code is typed.
+        if secrets.compare_digest(totp.at(candidate * STEP_SECONDS).encode(), code.encode()):
             return candidate
     return None
 

@@ -13,10 +13,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from maf.cases.models import StatutoryService
 from maf.cases.validation import check_date_of_birth, normalise_postcode
+from maf.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,41 @@ REQUIRED_COLUMNS = ("given_name", "family_name", "date_of_birth", "service")
 OPTIONAL_COLUMNS = ("postcode", "status", "contact")
 
 PROGRESS_EVERY = 1000
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+SAVE_AS_CSV = "In Excel choose File, Save As, and the type CSV UTF-8, then upload that file"
+# What people upload instead of a CSV, known by the first bytes of the file.
+NOT_CSV_SIGNATURES = {
+    b"PK\x03\x04": "an Excel workbook or other zipped file",
+    b"\xd0\xcf\x11\xe0": "an old-style Excel or Word file",
+    b"%PDF": "a PDF",
+    b"\x89PNG": "a picture",
+    b"\xff\xd8\xff": "a picture",
+    b"MZ": "a program",
+}
+
+
+def read_upload(filename: str, stream: BinaryIO) -> str:
+    """The text of an uploaded register export, or a refusal saying what to do instead.
+
+    Checked by content as well as by name: a workbook renamed to .csv is still refused, and
+    nothing larger than MAX_UPLOAD_BYTES is read into memory.
+    """
+    if not filename.lower().endswith((".csv", ".txt")):
+        raise DomainError("The file must be a CSV file", field="file")
+    raw = stream.read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise DomainError("The file must be smaller than 20 MB", field="file")
+    for signature, kind in NOT_CSV_SIGNATURES.items():
+        if raw.startswith(signature):
+            raise DomainError(f"The file is {kind}, not a CSV file. {SAVE_AS_CSV}", field="file")
+    if b"\x00" in raw:
+        raise DomainError(f"The file is not a text file. {SAVE_AS_CSV}", field="file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DomainError(
+            f"The file must be saved as CSV UTF-8. {SAVE_AS_CSV}", field="file"
+        ) from None
 MAX_NAME_LENGTH = 100
 
 # Messages quote what the file says so the coordinator can find it, but a runaway cell (a stray

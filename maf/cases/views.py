@@ -16,7 +16,7 @@ from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import case_or_404, manages_case, roles_required, signed_in
 from maf.cases import forms, services
-from maf.cases.involvement_import import parse_involvement_csv
+from maf.cases.involvement_import import parse_involvement_csv, read_upload
 from maf.cases.models import (
     Consent,
     ConsentGiver,
@@ -34,6 +34,7 @@ from maf.cases.models import (
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, AgencyType
 from maf.directory.services import agencies, choices
+from maf.errors import DomainError
 from maf.extensions import db
 from maf.forms import attach_error
 from maf.outcomes.services import current_lead, describe_lead, lead_history
@@ -46,7 +47,6 @@ SCHOOL_TYPES = (
     AgencyType.HIGH_SCHOOL,
     AgencyType.COLLEGE,
 )
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
 # --- the coordinator's queue -------------------------------------------------------------
@@ -377,27 +377,20 @@ def involvement_register():
     form = forms.InvolvementImportForm()
     report = None
     if form.validate_on_submit():
-        upload = form.file.data
-        raw = upload.read(MAX_IMPORT_BYTES + 1)
-        if len(raw) > MAX_IMPORT_BYTES:
-            form.file.errors = ["The file must be smaller than 20 MB"]
-        elif not (upload.filename or "").lower().endswith(".csv"):
-            form.file.errors = ["The file must be a CSV file"]
-        else:
-            report = _import_upload(form, raw, upload.filename)
+        report = _import_upload(form, form.file.data)
     return render_template(
         "cases/register.html", form=form, report=report, summary=services.register_summary()
     )
 
 
-def _import_upload(form, raw: bytes, filename: str):
+def _import_upload(form, upload):
+    filename = upload.filename or ""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        form.file.errors = ["The file must be saved as CSV UTF-8"]
-        return None
-    try:
+        text = read_upload(filename, upload.stream)
         parsed = parse_involvement_csv(io.StringIO(text, newline=""), utcnow().date())
+    except DomainError as error:
+        attach_error(form, error, "file")
+        return None
     except ValueError as error:
         form.file.errors = [str(error)]
         return None

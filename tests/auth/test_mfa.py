@@ -99,3 +99,17 @@ def test_admins_and_coordinators_must_set_it_up_before_anything_else(
         {"email": make_user(Role.PRACTITIONER).email, "password": PASSWORD},
     )
     assert practitioner.get("/").status_code == 200, "not required of practitioners"
+
+
+@pytest.mark.parametrize("typed", ["１２３４５６", "12345é", "٣٤٥٦٧٨", "\u200b123456"])
+def test_a_code_typed_in_another_script_is_refused_beside_the_field(
+    client, sign_in, coordinator, typed
+):
+    """Found by the every-form fuzzer: a non-ASCII code made the comparison raise (a 500)."""
+    sign_in(coordinator)
+    page = client.get("/account/security")
+    response = client.post(
+        "/account/security", data={"code": typed, "csrf_token": csrf_token_from(page.text)}
+    )
+    assert response.status_code == 200
+    assert 'id="code-error"' in response.text
