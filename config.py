@@ -35,7 +35,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "MAF_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'maf.sqlite'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # pool_pre_ping replaces a connection the database dropped (a restart, a failover) before a
+    # request uses it. hide_parameters keeps the values of a failed statement, which may be a
+    # child's details, out of the exception's message and so out of every log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SERVICE_NAME = os.environ.get("MAF_SERVICE_NAME", "Multi-agency forums")
     ORGANISATION_NAME = os.environ.get("MAF_ORGANISATION_NAME", "Leicestershire County Council")
 
@@ -85,6 +88,10 @@ class Config:
     # Run the scheduled jobs inside the web app (`make run` sets it); production runs
     # `flask maf scheduler` as its own process instead.
     SCHEDULER_IN_APP = _bool("MAF_SCHEDULER_IN_APP", False)
+    # How often the sender looks for due emails, and how long the active scheduler's lease lasts
+    # without renewal: a scheduler that dies is replaced by a waiting one this long after.
+    OUTBOX_INTERVAL_SECONDS = _int("MAF_OUTBOX_INTERVAL_SECONDS", 30)
+    SCHEDULER_LEASE_SECONDS = _int("MAF_SCHEDULER_LEASE_SECONDS", 90)
 
     # What the safeguarding screen tells a coordinator to do instead of a CAF (seed 002 A1).
     SAFEGUARDING_ADVICE = os.environ.get(

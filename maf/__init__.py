@@ -3,11 +3,13 @@
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 import config as maf_config
 from maf.dbtypes import LONDON
@@ -223,3 +225,29 @@ def _register_error_pages(app: Flask) -> None:
             "page and try again."
         )
         return render_template("error.html", title=title, advice=advice), 400
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_unavailable(error):
+        """The database went away, refused or was too busy mid-request (issue 8: a clear page,
+        no partial write). Rolling back undoes whatever the request had begun to save."""
+        db.session.rollback()
+        # The class and error code only: the message can quote the statement's values.
+        original = getattr(error, "orig", None)
+        described = [type(error).__name__]
+        if original is not None:
+            described.append(type(original).__name__)
+            described.append(
+                getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", "")
+            )
+        app.logger.error(
+            "database unavailable during %s %s: %s",
+            request.method,
+            request.endpoint,
+            " ".join(filter(None, described)),
+        )
+        # Flask-Login puts `current_user` in every template, looking them up if the request had
+        # not yet: drawn as for nobody instead, the page needs nothing from the database.
+        g.setdefault("_login_user", login_manager.anonymous_user())
+        return render_template("errors/unavailable.html"), 503, {"Retry-After": "120"}

@@ -149,3 +149,53 @@ def retention_command(dry_run: bool):
         f"{verb} destroy identifying data of children: "
         f"{', '.join(map(str, report.destroyed)) or 'none'}"
     )
+
+
+@maf_cli.command("backup")
+@click.option(
+    "--to",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write the backup in (default: backups/ in the instance folder).",
+)
+def backup_command(directory: Path | None):
+    """Back up the whole database to a file named by the time (UTC), readable by you only."""
+    from flask import current_app
+
+    from maf.backup import BackupError, back_up
+
+    directory = directory or Path(current_app.instance_path) / "backups"
+    try:
+        path = back_up(current_app.config["SQLALCHEMY_DATABASE_URI"], directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {path}")
+
+
+@maf_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+def restore_command(path: Path, yes: bool):
+    """Replace everything in the database with a backup. Stop the web app and scheduler first."""
+    from flask import current_app
+    from sqlalchemy import make_url
+
+    from maf.backup import BackupError, check_backup, restore
+
+    database_url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        check_backup(database_url, path)
+        if not yes:
+            shown = make_url(database_url).render_as_string(hide_password=True)
+            click.confirm(
+                f"Everything in {shown} will be replaced by the backup {path.name}. Continue?",
+                abort=True,
+            )
+        # This process's own connections must not hold the tables the restore replaces.
+        db.session.remove()
+        db.engine.dispose()
+        restore(database_url, path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored the database from {path}")

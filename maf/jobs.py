@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,15 +20,14 @@ from maf.dbtypes import utcnow
 from maf.extensions import db
 
 LEASE_NAME = "scheduler"
-LEASE_SECONDS = 90
 _app: Flask | None = None  # the app the jobs run in; jobs are stored by name, not closure
 _holder = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def holds_lease(holder: str = _holder, seconds: int = LEASE_SECONDS) -> bool:
+def holds_lease(holder: str = _holder) -> bool:
     """Take or renew the lease; true while this process is the one active scheduler."""
     now = utcnow()
-    expires = now + timedelta(seconds=seconds)
+    expires = now + timedelta(seconds=current_app.config["SCHEDULER_LEASE_SECONDS"])
     renewed = db.session.execute(
         update(SchedulerLease)
         .where(
@@ -80,7 +79,11 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         timezone="Europe/London",
     )
     scheduler.add_job(
-        "maf.jobs:send_outbox", "interval", seconds=30, id="send_outbox", replace_existing=True
+        "maf.jobs:send_outbox",
+        "interval",
+        seconds=app.config["OUTBOX_INTERVAL_SECONDS"],
+        id="send_outbox",
+        replace_existing=True,
     )
     scheduler.add_job(
         "maf.jobs:send_reminders",
@@ -120,6 +123,7 @@ def run_forever(app: Flask) -> None:  # pragma: no cover - exercised by `flask m
                 scheduler.resume()
             elif not active and scheduler.state == 1:  # running
                 scheduler.pause()
-            clock.sleep(LEASE_SECONDS / 3)
+            # Renewed three times per lease period, so one slow renewal never lets it lapse.
+            clock.sleep(app.config["SCHEDULER_LEASE_SECONDS"] / 3)
     finally:
         scheduler.shutdown(wait=False)
