@@ -15,6 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import (
     DateField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -24,6 +25,8 @@ from wtforms import (
 )
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Every line break str.splitlines() knows that the control characters above leave in.
+_LINE_BREAK = re.compile(r"\s*[\r\n\x85\u2028\u2029]\s*")
 
 
 def _without_control_characters(value):
@@ -32,13 +35,35 @@ def _without_control_characters(value):
     return _CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
 
 
+def _on_one_line(value):
+    """A one-line box cannot hold a line break, but a crafted request or a pasted U+2028 can
+    send one. Names and venues go into email headers, which refuse a value that spans lines
+    (so every email about the forum would fail), and into one-line cells: fold it to a space."""
+    return _LINE_BREAK.sub(" ", value) if isinstance(value, str) else value
+
+
+def _with_line_feeds(value):
+    """Browsers send a text area's line breaks as CRLF (HTML's form submission rules); kept
+    so, each would be two line breaks in a Word document."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
 class Form(FlaskForm):
-    """Every MAF form: CSRF from Flask-WTF, and typed text cleaned of control characters."""
+    """Every MAF form: CSRF from Flask-WTF, and typed text cleaned of control characters, on
+    one line in a one-line box and with plain line feeds in a text area."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            if issubclass(unbound_field.field_class, StringField | TextAreaField):
-                options["filters"] = [_without_control_characters, *options.get("filters", ())]
+            field_class = unbound_field.field_class
+            if issubclass(field_class, TextAreaField):
+                cleaners = [_without_control_characters, _with_line_feeds]
+            elif issubclass(field_class, PasswordField):  # its line breaks are left alone
+                cleaners = [_without_control_characters]
+            elif issubclass(field_class, StringField):
+                cleaners = [_without_control_characters, _on_one_line]
+            else:
+                cleaners = []
+            options["filters"] = [*cleaners, *options.get("filters", ())]
             return unbound_field.bind(form=form, **options)
 
 

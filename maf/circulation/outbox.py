@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -45,8 +46,9 @@ from maf.extensions import db
 log = logging.getLogger(__name__)
 
 # CRLF line endings, as SMTP wants, and every non-ASCII body encoded (quoted-printable or
-# base64), so no server that lacks 8BITMIME can mangle a message.
-MIME_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+# base64), so no server that lacks 8BITMIME can mangle a message. The To and Subject headers,
+# encoded and folded by `_encoded`, are written as they are, never refolded.
+MIME_POLICY = email.policy.SMTP.clone(cte_type="7bit", refold_source="none")
 
 BACKOFF_CAP = timedelta(hours=6)
 ERROR_LENGTH = 200
@@ -202,8 +204,13 @@ def build_mime(message: OutboxMessage, from_address: str) -> EmailMessage:
     mime = EmailMessage(policy=MIME_POLICY)
     mime["From"] = from_address
     local_part, _, domain = message.recipient_email.rpartition("@")
-    mime["To"] = Address(display_name=message.recipient_name, username=local_part, domain=domain)
-    mime["Subject"] = message.subject
+    to = Address(username=local_part, domain=domain).addr_spec
+    if not to.isascii():  # it would need SMTPUTF8, which MAF does not use
+        raise ValueError("the recipient's address is not ASCII")
+    if message.recipient_name:
+        to = f"{_encoded('To', message.recipient_name)}\r\n <{to}>"
+    mime.set_raw("To", to)
+    mime.set_raw("Subject", _encoded("Subject", message.subject))
     mime["Date"] = format_datetime(utcnow())
     mime["Message-ID"] = message_id_for(message.dedupe_key, from_address)
     mime["X-MAF-Dedupe-Key"] = message.dedupe_key
@@ -228,6 +235,19 @@ def build_mime(message: OutboxMessage, from_address: str) -> EmailMessage:
             filename=attachment.filename,
         )
     return mime
+
+
+def _encoded(name: str, value: str) -> str:
+    """`value` as RFC 2047 encoded words, folded to fit 78 characters a line.
+
+    Python 3.11's folding of these headers drops the quotes round a long display name, so
+    that a name like "A <evil@example.com>, B" adds an address, and can lose the space between
+    two encoded words (CPython gh-80222, gh-144156); `email.header` folds neither way wrong.
+    ASCII is encoded too, so that text which looks like an encoded word stays text.
+    """
+    if len(value.splitlines()) > 1:  # as the email package refuses: never a second header
+        raise ValueError(f"the {name} header would span lines")
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
 
 
 # --- transports -------------------------------------------------------------------------------
