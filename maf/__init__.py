@@ -3,7 +3,7 @@
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, has_request_context, render_template, request
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -86,7 +86,10 @@ def _make_sqlite_behave(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A form post will write: take the write lock at the start, so a second post waits
+        # for the first (busy_timeout) rather than failing when its snapshot turns stale.
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _register_models_and_blueprints(app: Flask) -> None:

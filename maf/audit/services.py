@@ -26,7 +26,14 @@ def record(action: str, obj=None, *, user=None, detail: str | None = None) -> Au
 
 def record_read(obj) -> None:
     """Audit that the signed-in user has seen a record; reads change nothing else, so commit."""
-    record("view", obj)
+    event = record("view", obj)
+    if db.session.get_bind().dialect.name == "sqlite":
+        # In SQLite a transaction that has read may write only if nobody has written since, or
+        # it fails at once. End the reading transaction first, so the audit row's write waits
+        # its turn for the lock instead (busy_timeout) and a busy page is never refused.
+        db.session.expunge(event)
+        db.session.commit()
+        db.session.add(event)
     db.session.commit()
 
 
