@@ -60,8 +60,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 def agenda_document(meeting: Meeting) -> bytes:
     """The .docx agenda for `meeting`, as the coordinator circulates it to the members."""
+    from maf.outcomes.services import current_leads  # outcomes build on agendas
+
     forum = meeting.forum
     agenda = timed_agenda(meeting)
+    # All the items' lead professionals in one go: a query per item was a sixth of the time.
+    leads = current_leads([slot.item.case for slot in agenda.slots if slot.item is not None])
     document = Document()
     _set_up_styles(document)
     _set_up_page(document, current_app.config["ORGANISATION_NAME"])
@@ -92,7 +96,7 @@ def agenda_document(meeting: Meeting) -> bytes:
             if slot.item is None:
                 _add_break_row(table, slot)
             else:
-                _add_row(table, _item_cells(slot, slot.item))
+                _add_row(table, _item_cells(slot, slot.item, leads.get(slot.item.case_id)))
     else:
         document.add_paragraph("Nothing is on the agenda yet.")
 
@@ -103,12 +107,12 @@ def agenda_document(meeting: Meeting) -> bytes:
     return buffer.getvalue()
 
 
-def lead_professional(item: AgendaItem) -> str:
-    """Who leads the work with the child. A new case's lead professional is agreed at the
-    meeting itself, so its cell stays empty until then."""
-    from maf.outcomes.services import current_lead, describe_lead  # outcomes build on agendas
+def lead_professional(item: AgendaItem, lead) -> str:
+    """Who leads the work with the child (`lead`, the case's current lead professional). A new
+    case's lead professional is agreed at the meeting itself, so its cell stays empty until
+    then."""
+    from maf.outcomes.services import describe_lead  # outcomes build on agendas
 
-    lead = current_lead(item.case)
     if lead is None:
         return "" if item.kind == ItemKind.NEW_CASE else "Not yet allocated"
     return describe_lead(lead)
@@ -139,7 +143,7 @@ def _booked_until(meeting: Meeting) -> time:
     return (start + timedelta(minutes=meeting.length_minutes)).time()
 
 
-def _item_cells(slot: Slot, item: AgendaItem) -> tuple[str, ...]:
+def _item_cells(slot: Slot, item: AgendaItem, lead) -> tuple[str, ...]:
     case = item.case
     child = case.child
     return (
@@ -151,7 +155,7 @@ def _item_cells(slot: Slot, item: AgendaItem) -> tuple[str, ...]:
         child.school.name if child.school else case.setting_type.label,
         f"{case.referrer_name}\n{case.referrer_agency.name}",
         item.presenter_name or "To be confirmed",
-        lead_professional(item),
+        lead_professional(item, lead),
     )
 
 
@@ -198,7 +202,8 @@ def _add_note(document: DocxDocument, text: str) -> None:
 
 
 def _clean(value: str) -> str:
-    return _NOT_XML.sub("", value)
+    # A CRLF (how browsers send a text area's line breaks) would be two line breaks in Word.
+    return _NOT_XML.sub("", value.replace("\r\n", "\n"))
 
 
 # --- tables ------------------------------------------------------------------------------

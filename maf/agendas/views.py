@@ -13,12 +13,17 @@ from maf.circulation.services import changes_not_circulated
 from maf.downloads import docx_response
 from maf.extensions import db
 from maf.forums.services import active_members, next_meeting
-from maf.outcomes.services import current_lead, describe_lead, outstanding_actions
+from maf.outcomes.services import current_leads, describe_lead, outstanding_actions_of
 
 bp = Blueprint("agendas", __name__)
 
 
 def _render_builder(meeting, status=200, error=None, error_case_id=None, form=None):
+    proposals = services.review_proposals(meeting)
+    # Looked up for all the proposals at once: a query per proposal made the page's queries
+    # grow with the district's open cases.
+    cases = [proposal.case for proposal in proposals]
+    leads, actions = current_leads(cases), outstanding_actions_of(cases)
     return (
         render_template(
             "agendas/builder.html",
@@ -26,8 +31,8 @@ def _render_builder(meeting, status=200, error=None, error_case_id=None, form=No
             agenda=services.timed_agenda(meeting),
             ready=services.ready_queue(meeting),
             proposals=[
-                (proposal, current_lead(proposal.case), outstanding_actions(proposal.case))
-                for proposal in services.review_proposals(meeting)
+                (proposal, leads.get(proposal.case.id), actions[proposal.case.id])
+                for proposal in proposals
             ],
             sign_offs=services.sign_off_candidates(meeting),
             next_meeting=next_meeting(meeting),

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import selectinload
 
 from maf.agendas import services as agendas
@@ -314,12 +314,27 @@ def _apply(item: AgendaItem, record: ItemRecord, user: User) -> None:
         case.next_review_on = None
 
 
-def current_lead(case: Case) -> LeadProfessional | None:
-    return db.session.scalar(
+def _current_leads_of(case_ids) -> Select:
+    """Each case's open lead professional episodes, newest first."""
+    return (
         select(LeadProfessional)
-        .where(LeadProfessional.case_id == case.id, LeadProfessional.ends_on.is_(None))
+        .where(LeadProfessional.case_id.in_(case_ids), LeadProfessional.ends_on.is_(None))
         .order_by(LeadProfessional.id.desc())
     )
+
+
+def current_lead(case: Case) -> LeadProfessional | None:
+    return db.session.scalar(_current_leads_of([case.id]))
+
+
+def current_leads(cases) -> dict[int, LeadProfessional]:
+    """current_lead of many cases, by case id, in two queries (the leads and their agencies)
+    however many cases a page lists."""
+    leads: dict[int, LeadProfessional] = {}
+    statement = _current_leads_of([case.id for case in cases])
+    for lead in db.session.scalars(statement.options(selectinload(LeadProfessional.agency))):
+        leads.setdefault(lead.case_id, lead)  # the newest, as current_lead
+    return leads
 
 
 def describe_lead(lead: LeadProfessional) -> str:
@@ -369,13 +384,19 @@ def lead_history(case: Case) -> list[LeadProfessional]:
 
 
 def outstanding_actions(case: Case) -> list[Action]:
-    return list(
-        db.session.scalars(
-            select(Action)
-            .where(Action.case_id == case.id, Action.status == ActionStatus.OPEN)
-            .order_by(Action.due_on, Action.id)
-        )
-    )
+    return outstanding_actions_of([case])[case.id]
+
+
+def outstanding_actions_of(cases) -> dict[int, list[Action]]:
+    """Each case's open actions, soonest due first, by case id, in one query."""
+    actions: dict[int, list[Action]] = {case.id: [] for case in cases}
+    for action in db.session.scalars(
+        select(Action)
+        .where(Action.case_id.in_(actions), Action.status == ActionStatus.OPEN)
+        .order_by(Action.due_on, Action.id)
+    ):
+        actions[action.case_id].append(action)
+    return actions
 
 
 def last_outcome(case: Case) -> ItemRecord | None:
