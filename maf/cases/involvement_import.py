@@ -83,6 +83,8 @@ def read_upload(filename: str, stream: BinaryIO) -> str:
         raise DomainError(
             f"The file must be saved as CSV UTF-8. {SAVE_AS_CSV}", field="file"
         ) from None
+
+
 MAX_NAME_LENGTH = 100
 
 # Messages quote what the file says so the coordinator can find it, but a runaway cell (a stray
