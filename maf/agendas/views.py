@@ -148,7 +148,6 @@ def show(meeting_id: int):
 @signed_in
 def download(meeting_id: int):
     meeting = agenda_or_404(meeting_id)
-    audit.record("agenda_downloaded", meeting)
-    db.session.commit()
+    audit.record_now("agenda_downloaded", meeting)
     filename = f"agenda-{meeting.forum.district.name}-{meeting.date:%Y-%m-%d}.docx"
     return docx_response(agenda_document(meeting), filename.replace(" ", "-").lower())

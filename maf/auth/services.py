@@ -84,14 +84,18 @@ def password_problem(password: str) -> str | None:
 def authenticate(email: str, password: str) -> User | None:
     """Check a sign-in attempt, applying the lockout; every outcome is audited."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    stored_hash = user.password_hash if user is not None else None
+    # The check below is slow by design: hold no transaction (on SQLite, the write lock of a
+    # form post) while it runs, or sign-ins at a busy moment queue behind each other's hashing.
+    db.session.commit()
+    matches = _password_matches(stored_hash, password) if stored_hash else None
     now = utcnow()
     if user is None:
         _spend_verification_time(password)
         audit.record("sign_in_failed", detail="no such account")
     elif user.locked_until is not None and user.locked_until > now:
-        _spend_verification_time(password)
         audit.record("sign_in_failed", user, user=user, detail="account locked")
-    elif not _password_matches(user.password_hash, password) or not user.active:
+    elif not matches or not user.active:
         # Counted in SQL so two simultaneous wrong attempts both count.
         user.failed_login_count = User.failed_login_count + 1
         db.session.flush()

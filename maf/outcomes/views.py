@@ -223,8 +223,7 @@ def minutes_page(meeting_id: int):
 @signed_in
 def minutes_download(minutes_id: int):
     found = _minutes_of_meeting(minutes_id)
-    audit.record("minutes_downloaded", found)
-    db.session.commit()
+    audit.record_now("minutes_downloaded", found)
     filename = f"minutes-{found.meeting.date:%Y-%m-%d}-v{found.version}.docx"
     return docx_response(minutes.document_of(found), filename)
 

@@ -217,7 +217,6 @@ def remove_entry(district_id: int, starts_on: str, ends_on: str, entry_id: int):
 def download(district_id: int, starts_on: str, ends_on: str):
     found = _period_or_404(district_id, starts_on, ends_on)
     document = board.board_report(found)
-    audit.record("board_report_downloaded", found, detail=board.describe_period(found))
-    db.session.commit()
+    audit.record_now("board_report_downloaded", found, detail=board.describe_period(found))
     name = f"board-report-{found.district.slug}-{found.starts_on}-to-{found.ends_on}.docx"
     return docx_response(document, name)

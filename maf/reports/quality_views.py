@@ -201,10 +201,9 @@ def archive():
         case = found if in_scope else None
         if case is None:
             # The number searched for is not personal data; whether it exists stays unsaid.
-            audit.record("archive_search", detail=f"case {form.case_number}: not found")
+            audit.record_now("archive_search", detail=f"case {form.case_number}: not found")
         else:
-            audit.record("archive_view", case, detail="read through the archive search")
-        db.session.commit()
+            audit.record_now("archive_view", case, detail="read through the archive search")
     return render_template(
         "reports/quality/archive.html",
         form=form,

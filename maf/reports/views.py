@@ -487,8 +487,7 @@ def index():
             table = section.table(data)
             empty = bool(section.empty) and section.is_empty(data)
             shown.append(Shown(section, table, empty, _alt(section, scope, table)))
-        audit.record("report_viewed", detail=f"{scope.place}, {scope.dates}")
-        db.session.commit()
+        audit.record_now("report_viewed", detail=f"{scope.place}, {scope.dates}")
     return render_template("reports/index.html", form=form, scope=scope, shown=shown)
 
 
@@ -513,8 +512,7 @@ def table_csv(name: str):
         abort(404)
     scope = _scope_or_400()
     table = section.table(section.read(Figures(scope)))
-    audit.record("report_exported", detail=f"{name}.csv: {scope.place}, {scope.dates}")
-    db.session.commit()
+    audit.record_now("report_exported", detail=f"{name}.csv: {scope.place}, {scope.dates}")
     response = Response(as_csv(table), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{scope.filename(name, "csv")}"'
