@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
 
-.PHONY: run test setup assets lint format bench clean
+.PHONY: run test setup assets lint format bench bench-matching bench-pages bench-documents \
+	bench-tools load clean
 
 run: setup
 	$(FLASK) db upgrade
@@ -14,6 +15,45 @@ run: setup
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# 25 people at once for 60 s on a fresh database; e.g. make load LOAD_ARGS="--duration 120".
+load: setup
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+# Every benchmark; each can also run alone. Results go to bench/RESULTS.md.
+bench: bench-matching bench-pages bench-documents
+
+# Pages served by gunicorn on 127.0.0.1 under load from wrk, against a bare route, and their SQL
+# statements per request; on SQLite, then on a throw-away PostgreSQL cluster. About 3 minutes.
+# A quick try: make bench-pages PAGES_ARGS="--duration 3 --warmup 1".
+PAGES_ARGS ?=
+bench-pages: $(VENV)/.installed bench-tools
+	$(BIN)/python -m bench.pages $(PAGES_ARGS)
+	.ci/with-postgres sh -c '$(BIN)/python -m bench.pages --database-url "$$MAF_TEST_DATABASE_URL" $(PAGES_ARGS)'
+
+# Building the agenda and minutes documents of a 40-item meeting and its 30 invitations.
+DOCUMENTS_ARGS ?=
+bench-documents: $(VENV)/.installed
+	$(BIN)/python -m bench.documents $(DOCUMENTS_ARGS)
+
+# wrk and PostgreSQL from Debian when missing, as .ci/run installs the test suite's tools.
+bench-tools:
+	@if ! command -v wrk >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends wrk postgresql >/dev/null; \
+	fi
+
+# The existing-CAF check against 1,000,000 children on SQLite and on a throw-away PostgreSQL
+# cluster (Debian's postgresql package), beside exact matching and Splink. A quick try:
+# make bench-matching MATCHING_ARGS="--children 20000" (without --write-results it only prints).
+MATCHING_ARGS ?= --write-results --postgres-checks 1000
+bench-matching: $(VENV)/.bench-installed bench-tools
+	.ci/with-postgres $(BIN)/python -m bench.matching $(MATCHING_ARGS)
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@
 
 setup: $(VENV)/.installed static/css/app.css
 

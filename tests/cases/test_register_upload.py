@@ -67,9 +67,11 @@ def test_a_file_that_is_not_a_utf8_csv_is_refused_beside_the_field(
 def test_a_file_over_20_mb_is_refused_without_importing_any_of_it(signed_in_coordinator):
     padding = b"Jessica,Thompson,2014-03-09,LE11 3AB,CIN,open,\n"
     content = HEADER + padding * (MAX_UPLOAD_BYTES // len(padding) + 1)
-    assert MAX_UPLOAD_BYTES < len(content) < signed_in_coordinator.application.config[
-        "MAX_CONTENT_LENGTH"
-    ]
+    assert (
+        MAX_UPLOAD_BYTES
+        < len(content)
+        < signed_in_coordinator.application.config["MAX_CONTENT_LENGTH"]
+    )
     response = _upload(signed_in_coordinator, content, "export.csv")
     assert "The file must be smaller than 20 MB" in response.text
     assert _records() == 0
