@@ -122,8 +122,13 @@ def test_coordinator_cannot_see_another_districts_objects(
     assert client.get("/districts/999999").status_code == 404
     listing = client.get("/districts").text
     assert "Charnwood" in listing and "Melton" not in listing
-    denial = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "permission_denied"))
-    assert f"district {melton.id} out of scope" in denial.detail
+    denials = db.session.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == "permission_denied")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert f"district {melton.id} out of scope" in denials[0]
+    assert "district 999999 out of scope" in denials[1]
 
 
 def test_reading_a_district_is_audited(client, make_user, sign_in, charnwood_and_melton):
