@@ -385,11 +385,12 @@ def find_similar_children(
     keys = matching.blocking_keys(person)
     if not keys:
         return []
+    # Ties go to the newest records, so that both databases score the same children.
     shared = (
         select(ChildMatchKey.child_id)
         .where(ChildMatchKey.key.in_(keys))
         .group_by(ChildMatchKey.child_id)
-        .order_by(func.count().desc())
+        .order_by(func.count().desc(), ChildMatchKey.child_id.desc())
         .limit(limit)
     )
     exclude = set(exclude_child_ids)
