@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from contextlib import closing
 from datetime import datetime
 from glob import glob
@@ -30,6 +31,9 @@ PG_DUMP_HEADER = b"PGDMP"
 KINDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 # Only a database with Alembic's version table was made by MAF.
 MAF_TABLE = "alembic_version"
+# How long a SQLite backup or restore waits for another program (the web app, the scheduler)
+# to let go of the database before it gives up.
+SQLITE_WAIT_SECONDS = 10
 
 
 class BackupError(Exception):
@@ -103,12 +107,20 @@ def restore(database_url: str, path: Path) -> None:
     check_backup(database_url, path)
     url = make_url(database_url)
     if _kind_of_database(url) == "sqlite":
+        deadline = time.monotonic() + SQLITE_WAIT_SECONDS
+
+        def give_up_when_kept_waiting(_status, _remaining, _total):
+            # sqlite3's backup() retries a locked database for ever; this ends the wait.
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked by another program")
+
         try:
             with (
                 closing(_open_read_only(path)) as backup,
-                closing(sqlite3.connect(url.database, timeout=10)) as live,
+                closing(sqlite3.connect(url.database, timeout=SQLITE_WAIT_SECONDS)) as live,
             ):
-                backup.backup(live)
+                # In one step (all pages), so a restore that gives up has copied nothing.
+                backup.backup(live, progress=give_up_when_kept_waiting, sleep=0.1)
         except sqlite3.Error as error:
             raise BackupError(f"the restore failed, nothing was changed: {error}") from None
         return
@@ -136,7 +148,7 @@ def _sqlite_back_up(database: str, target: Path) -> None:
         raise BackupError(f"there is no database file {database}")
     try:
         with (
-            closing(sqlite3.connect(database, timeout=10)) as live,
+            closing(sqlite3.connect(database, timeout=SQLITE_WAIT_SECONDS)) as live,
             closing(sqlite3.connect(target)) as copy,
         ):
             live.backup(copy)
