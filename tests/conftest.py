@@ -79,6 +79,31 @@ def drop_database(url) -> None:
     admin.dispose()
 
 
+def seed_charnwood(*coordinators: tuple[str, str]):
+    """On a scratch app's database (no factories there): the Charnwood district, its high
+    school and a coordinator for each (email, name) given. Returns (district, school, users)."""
+    district = District(name="Charnwood", slug="charnwood")
+    school = Agency(
+        name="Loughborough Woodgate High School",
+        type=AgencyType.HIGH_SCHOOL,
+        tier=AgencyTier.UNIVERSAL,
+    )
+    db.session.add_all([district, school])
+    db.session.flush()
+    users = [
+        auth_services.save_user(
+            email=email,
+            name=name,
+            password=PASSWORD,
+            roles=[Role.COORDINATOR],
+            districts=[district],
+        )
+        for email, name in coordinators
+    ]
+    db.session.commit()
+    return district, school, users
+
+
 @pytest.fixture
 def make_scratch_app(app, tmp_path):
     """Apps on their own fresh databases, for tests that need real commits from several

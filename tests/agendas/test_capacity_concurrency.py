@@ -23,8 +23,7 @@ from sqlalchemy.exc import OperationalError
 from maf.agendas import services as agenda_services
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.agendas.services import AgendaError, add_to_agenda
-from maf.auth import services as auth_services
-from maf.auth.models import Role, User
+from maf.auth.models import User
 from maf.cases import services as case_services
 from maf.cases.models import (
     Case,
@@ -36,11 +35,11 @@ from maf.cases.models import (
     SettingType,
     TierOutcome,
 )
-from maf.directory.models import Agency, AgencyTier, AgencyType, District
+from maf.directory.models import Agency, District
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Meeting
-from tests.conftest import PASSWORD
+from tests.conftest import seed_charnwood
 
 # How long the first coordinator's transaction may wait for the second to block on its lock.
 BLOCK_TIMEOUT = 3.0
@@ -113,28 +112,9 @@ def _ready_case(
 
 def _build_last_slot_scenario() -> dict[str, int]:
     """A forum taking one new case per meeting, a meeting, two coordinators, two ready cases."""
-    district = District(name="Charnwood", slug="charnwood")
-    agency = Agency(
-        name="Loughborough Woodgate High School",
-        type=AgencyType.HIGH_SCHOOL,
-        tier=AgencyTier.UNIVERSAL,
+    district, agency, coordinators = seed_charnwood(
+        ("priya.shah@example.org", "Priya Shah"), ("tom.baker@example.org", "Tom Baker")
     )
-    db.session.add_all([district, agency])
-    db.session.flush()
-    coordinators = [
-        auth_services.save_user(
-            email=email,
-            name=name,
-            password=PASSWORD,
-            roles=[Role.COORDINATOR],
-            districts=[district],
-        )
-        for email, name in [
-            ("priya.shah@example.org", "Priya Shah"),
-            ("tom.baker@example.org", "Tom Baker"),
-        ]
-    ]
-    db.session.commit()
     forum = forum_services.save_forum(
         None,
         forum_services.ForumDetails(

@@ -16,14 +16,11 @@ import pytest
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.pool import NullPool
 
-from maf.auth import services as auth_services
-from maf.auth.models import Role
 from maf.cases.models import Case
-from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 from tests.cases.test_case_pages import _intake_data, _screened
 from tests.cli.test_backup import row_counts
-from tests.conftest import PASSWORD, IsolatedClient, submit
+from tests.conftest import PASSWORD, IsolatedClient, seed_charnwood, submit
 
 CHILD_NAMES = ("Zoë", "Łukasz")  # the intake form's child, Zoë O'Neill-Łukasz
 UNAVAILABLE = (
@@ -39,22 +36,7 @@ def intake(make_scratch_app):
     app = make_scratch_app("faults")
     app.test_client_class = IsolatedClient
     with app.app_context():
-        district = District(name="Charnwood", slug="charnwood")
-        school = Agency(
-            name="Loughborough Woodgate High School",
-            type=AgencyType.HIGH_SCHOOL,
-            tier=AgencyTier.UNIVERSAL,
-        )
-        db.session.add_all([district, school])
-        db.session.flush()
-        auth_services.save_user(
-            email="priya.shah@example.org",
-            name="Priya Shah",
-            password=PASSWORD,
-            roles=[Role.COORDINATOR],
-            districts=[district],
-        )
-        db.session.commit()
+        _, school, _ = seed_charnwood(("priya.shah@example.org", "Priya Shah"))
         assert school.id  # loaded before the session ends: the form needs it
         db.session.remove()
     client = app.test_client()
