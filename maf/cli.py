@@ -1,7 +1,6 @@
 """`flask --app wsgi maf ...` commands."""
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ from sqlalchemy import select
 
 from maf.auth import services as auth_services
 from maf.auth.models import Role
+from maf.dbtypes import london_today
 from maf.directory.models import Agency, District
 from maf.extensions import db
 
@@ -97,7 +97,7 @@ def import_involvement_command(file: Path, all_or_nothing: bool):
             seen[0] = line
 
         try:
-            parsed = parse_involvement_csv(stream, date.today(), on_progress=advance)
+            parsed = parse_involvement_csv(stream, london_today(), on_progress=advance)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
         bar.update(total_lines - seen[0])
@@ -135,7 +135,7 @@ def send_outbox_command():
 @click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
 def retention_command(dry_run: bool):
     """Archive CAFs closed over a year ago; destroy identifying data archived over 6 years."""
-    from maf.dbtypes import london_today
+
     from maf.reports.retention import apply_retention
 
     report = apply_retention(london_today(), dry_run=dry_run)

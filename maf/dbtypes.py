@@ -1,7 +1,7 @@
 """Column types shared by every area's models."""
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Enum
@@ -11,8 +11,24 @@ from sqlalchemy.types import TypeDecorator
 LONDON = ZoneInfo("Europe/London")
 
 
+# The app's clock: every "now" and "today" comes from utcnow(), so tests (and the journey suite's
+# live server, which runs in the test's process) can move time with set_clock().
+_clock_offset = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _clock_offset
+
+
+def set_clock(at: datetime | None) -> None:
+    """Make the app's clock read `at` now and run on from there; None puts it back to real time."""
+    global _clock_offset
+    if at is None:
+        _clock_offset = timedelta(0)
+        return
+    if at.tzinfo is None:
+        raise ValueError("set_clock needs an aware datetime")
+    _clock_offset = at - datetime.now(UTC)
 
 
 def london_today() -> date:

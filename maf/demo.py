@@ -29,6 +29,7 @@ from maf.cases.models import (
     TierOutcome,
 )
 from maf.cases.validation import age_on
+from maf.dbtypes import london_today
 from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 from maf.forums import services as forum_services
@@ -186,7 +187,7 @@ def load_demo_data(history_cases: int = 0) -> list[DemoUser]:
     if db.session.scalar(select(Forum.id).limit(1)) is None:
         _load_demo_forums(districts, agencies)
     if db.session.scalar(select(Case.id).limit(1)) is None:
-        load_demo_history(history_cases, date.today())
+        load_demo_history(history_cases, london_today())
         _load_demo_cases(districts, agencies)
         _load_demo_board_period(districts["charnwood"])
     return list(USERS)
@@ -197,7 +198,7 @@ def _load_demo_board_period(district: District) -> None:
     coordinator = db.session.scalar(
         select(User).where(User.email == "coordinator.charnwood@example.org")
     )
-    today = date.today()
+    today = london_today()
     quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     starts_on = (quarter_start - timedelta(days=1)).replace(day=1)
     starts_on = date(starts_on.year, 3 * ((starts_on.month - 1) // 3) + 1, 1)
@@ -258,7 +259,7 @@ def _load_demo_forums(districts: dict[str, District], agencies: dict[str, Agency
     """A forum in each district meeting quarterly, with this year's and next year's meetings."""
     admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
     chair = db.session.scalar(select(User).where(User.email == "chair@example.org"))
-    year = date.today().year
+    year = london_today().year
     for slug, district in districts.items():
         coordinator = db.session.scalar(
             select(User).where(User.districts.contains(district), User.email.like("coordinator.%"))
@@ -345,7 +346,7 @@ def _load_demo_cases(districts: dict[str, District], agencies: dict[str, Agency]
     coordinator = db.session.scalar(
         select(User).where(User.email == "coordinator.charnwood@example.org")
     )
-    today = date.today()
+    today = london_today()
     parsed = parse_involvement_csv(io.StringIO(DEMO_REGISTER), today)
     case_services.import_involvement(parsed, "demo-register.csv", coordinator)
     cases = []

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from datetime import date
+from datetime import date, datetime, time
 
 os.environ.setdefault("MAF_INSTANCE_PATH", tempfile.mkdtemp(prefix="maf-test-instance-"))
 os.environ["MAF_ENV"] = "test"
@@ -35,6 +35,7 @@ from maf.cases.models import (  # noqa: E402
     SettingType,
     TierOutcome,
 )
+from maf.dbtypes import LONDON, set_clock  # noqa: E402
 from maf.directory.models import Agency, AgencyTier, AgencyType, District  # noqa: E402
 from maf.extensions import db  # noqa: E402
 from maf.forums import services as forum_services  # noqa: E402
@@ -424,3 +425,19 @@ def converted_to_pdf(document: bytes, tmp_path) -> bytes:
 def pytest_report_header(config):
     url = make_url(os.environ.get("MAF_TEST_DATABASE_URL", "sqlite:///"))
     return f"database under test: {url.get_backend_name()}"
+
+
+@pytest.fixture
+def app_clock():
+    """Move the app's clock (maf.dbtypes.utcnow): `app_clock(datetime(..., tzinfo=UTC))` or
+    `app_clock.london(date, hour, minute)`. The clock runs on from there and is put back after."""
+
+    def move(at: datetime) -> None:
+        set_clock(at)
+
+    def london(day: date, hour: int = 9, minute: int = 0) -> None:
+        set_clock(datetime.combine(day, time(hour, minute), tzinfo=LONDON))
+
+    move.london = london
+    yield move
+    set_clock(None)

@@ -6,7 +6,7 @@ It names children, so it is marked OFFICIAL-SENSITIVE on every page and says not
 
 import io
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -23,6 +23,7 @@ from flask import current_app
 
 from maf.agendas.models import AgendaItem, ItemKind
 from maf.agendas.services import Slot, TimedAgenda, timed_agenda
+from maf.dbtypes import utcnow
 from maf.forums.models import Meeting
 from maf.forums.services import active_members
 
@@ -382,6 +383,6 @@ def _set_properties(document: DocxDocument, meeting: Meeting, organisation: str)
     properties.keywords = PROTECTIVE_MARKING
     properties.comments = ""
     properties.language = "en-GB"
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     properties.created = properties.modified = now
     properties.revision = 1

@@ -41,7 +41,7 @@ from icalendar import (
     vRecur,
 )
 
-from maf.dbtypes import LONDON
+from maf.dbtypes import LONDON, utcnow
 
 TZID = "Europe/London"
 PRODID = "-//MAF Multi-Agency Forums//MAF//EN"
@@ -145,7 +145,7 @@ def _vevent(event: CalendarEvent, *, cancelled: bool, with_attendees: bool) -> E
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)
-    vevent.add("dtstamp", (event.dtstamp or datetime.now(UTC)).astimezone(UTC))
+    vevent.add("dtstamp", (event.dtstamp or utcnow()).astimezone(UTC))
     vevent.add("dtstart", event.starts.astimezone(LONDON))
     vevent.add("dtend", event.ends.astimezone(LONDON))
     vevent.add("summary", event.summary)

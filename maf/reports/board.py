@@ -10,7 +10,7 @@ to a family, so it keeps the house OFFICIAL-SENSITIVE marking.
 
 import io
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from docx import Document
@@ -37,7 +37,7 @@ from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.permissions import visible_district_ids
 from maf.cases.models import Case
-from maf.dbtypes import LONDON
+from maf.dbtypes import london_today, utcnow
 from maf.directory.models import District
 from maf.errors import DomainError
 from maf.extensions import db
@@ -351,7 +351,7 @@ def board_report(period: BoardPeriod) -> bytes:
 
     document.add_heading(_clean(report_title(period)), level=1)
     _add_labelled(document, "Period", describe_period(period))
-    _add_labelled(document, "Produced", short_date(datetime.now(LONDON).date()))
+    _add_labelled(document, "Produced", short_date(london_today()))
 
     document.add_heading("1. Purpose", level=2)
     document.add_paragraph(
@@ -553,6 +553,6 @@ def _set_properties(document: DocxDocument, period: BoardPeriod, organisation: s
     properties.keywords = PROTECTIVE_MARKING
     properties.comments = ""
     properties.language = "en-GB"
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     properties.created = properties.modified = now
     properties.revision = 1
