@@ -74,6 +74,9 @@ static/css/app.css: node_modules/.installed static/scss/app.scss
 	cp -r node_modules/govuk-frontend/dist/govuk/assets/images static/govuk/assets/images
 	cp node_modules/govuk-frontend/dist/govuk/assets/manifest.json static/govuk/assets/
 	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js static/govuk/
+	# GOV.UK's accessible autocomplete: the meeting record's agency pickers (20+ agencies).
+	cp node_modules/accessible-autocomplete/dist/accessible-autocomplete.min.js \
+		node_modules/accessible-autocomplete/dist/accessible-autocomplete.min.css static/govuk/
 	node_modules/.bin/sass --load-path=node_modules --style=compressed --no-source-map \
 		static/scss/app.scss $@
 
