@@ -441,3 +441,17 @@ def app_clock():
     move.london = london
     yield move
     set_clock(None)
+
+
+@pytest.fixture(autouse=True)
+def _clock_put_back():
+    """Whatever moved the app's clock (app_clock, at_the_meeting), the next test starts on
+    real time."""
+    yield
+    set_clock(None)
+
+
+def at_the_meeting(meeting) -> None:
+    """Move the app's clock to the meeting's start: it cannot be recorded as held, nor its
+    minutes approved, before then (DESIGN §4 "Nothing false")."""
+    set_clock(meeting.starts_at)

@@ -40,7 +40,7 @@ from maf.cases.models import (
     TierOutcome,
 )
 from maf.cases.validation import age_on
-from maf.dbtypes import utcnow
+from maf.dbtypes import london_today, utcnow
 from maf.directory.models import Agency, District
 from maf.errors import DomainError
 from maf.extensions import db
@@ -85,7 +85,7 @@ def change_status(case: Case, to: CaseStatus, user: User, reason: str = "") -> N
     case.status = to
     case.status_reason = reason
     if to == S.CLOSED and case.closed_on is None:
-        case.closed_on = utcnow().date()
+        case.closed_on = london_today()  # England's date: utcnow().date() is a day out at night
 
 
 def forum_sharing_consent(case: Case) -> Consent | None:

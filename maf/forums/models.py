@@ -4,7 +4,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, Text, Time, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from maf.auth.models import User
-from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
+from maf.dbtypes import LONDON, LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.directory.models import Agency, District
 from maf.extensions import db
 
@@ -122,6 +122,16 @@ class Meeting(db.Model):
         back_populates="meeting", order_by="MeetingChange.id"
     )
 
+
+    @property
+    def starts_at(self) -> datetime:
+        """The moment it starts: its date and time are read on a clock in England."""
+        return datetime.combine(self.date, self.start_time, tzinfo=LONDON)
+
+    @property
+    def has_started(self) -> bool:
+        """Nothing may say the meeting happened (held, minutes approved) before this."""
+        return utcnow() >= self.starts_at
 
 class MeetingChange(db.Model):
     """History of one meeting: every change of date, time, venue or status."""

@@ -62,7 +62,7 @@ from maf.outcomes.models import (
     ProgressUpdate,
 )
 from maf.outcomes.progress import QUESTIONS
-from maf.outcomes.services import attendance_of, record_for
+from maf.outcomes.services import attendance_of, record_for, when_it_starts
 
 MINUTES_NOTE = (
     "These minutes name children and hold their personal data. They are for forum members "
@@ -129,6 +129,11 @@ def approve(minutes: Minutes, user: User) -> None:
 def correct(meeting: Meeting, note: str, user: User) -> Minutes:
     """Start a new draft version after approval; the note says what it corrects."""
     current = current_minutes(meeting)
+    if not minutes.meeting.has_started:
+        raise MinutesError(
+            f"This meeting is on {when_it_starts(minutes.meeting)}: its minutes can be approved "
+            "once it has taken place"
+        )
     if current is None:
         raise MinutesError("This meeting has no minutes yet: complete the meeting record first")
     if current.status == MinutesStatus.DRAFT:

@@ -447,3 +447,13 @@ def discussed():
         ItemRecord.outcome.is_not(None),
         ItemRecord.outcome != Outcome.DEFER,
     )
+def when_it_starts(meeting: Meeting) -> str:
+    return f"{meeting.date:%-d %B %Y} at {meeting.start_time:%H:%M}"
+
+
+    if not meeting.has_started:  # a record says only what happened (DESIGN §4 "Nothing false")
+        raise OutcomeError(
+            f"This meeting is on {when_it_starts(meeting)}: it can be recorded as held once it "
+            "has started",
+            field="items",
+        )

@@ -33,7 +33,7 @@ from tests.app.test_round_trip import (
     rows,
     shows_escaped,
 )
-from tests.conftest import PASSWORD, submit
+from tests.conftest import PASSWORD, at_the_meeting, submit
 
 POLICE = "Leicestershire Police"
 
@@ -51,6 +51,7 @@ def record_item(client, meeting, item, **values):
 
 def complete(client, meeting):
     record = f"/meetings/{meeting.id}/record"
+    at_the_meeting(meeting)
     post_form(client, record, f"/meetings/{meeting.id}/complete", {})
 
 

@@ -28,7 +28,7 @@ from maf.outcomes import services as outcomes
 from maf.outcomes.models import Action, LeadKind, Outcome
 from maf.reports import board
 from maf.reports.models import AuditSample, BoardEntryKind, SampledCase
-from tests.conftest import PASSWORD, csrf_token_from, submit
+from tests.conftest import PASSWORD, at_the_meeting, csrf_token_from, submit
 
 ACTORS = (
     "anon",
@@ -297,6 +297,7 @@ def world(
         ),
         coordinator,
     )
+    at_the_meeting(held)
     minutes = outcomes.complete_meeting(held, coordinator)
     review = agendas.add_to_agenda(planned, case, ItemKind.REVIEW, coordinator)
     progress.request_updates(planned, coordinator)

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from maf.auth.models import Role
+from tests.conftest import at_the_meeting
 
 MAX_PAGES = 60
 
@@ -224,6 +225,7 @@ def test_follow_up_pages_have_no_axe_violations(
         ),
         coordinator,
     )
+    at_the_meeting(january)
     outcomes.complete_meeting(january, coordinator)
     add_to_agenda(april, case, ItemKind.REVIEW, coordinator)
     request_updates(april, coordinator)

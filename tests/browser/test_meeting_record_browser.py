@@ -15,6 +15,7 @@ from maf.forums.models import MemberRole
 from maf.forums.services import add_member
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import LeadKind, Outcome
+from tests.conftest import at_the_meeting
 
 CHILDREN = [
     ("Amy", "Lee", date(2013, 2, 1), "LE11 1AA"),
@@ -71,6 +72,7 @@ def test_record_a_whole_meeting_with_the_keyboard_and_circulate_the_minutes(
             ),
             coordinator,
         )
+    at_the_meeting(january)
     outcomes.complete_meeting(january, coordinator)
     items = [add_to_agenda(april, case, ItemKind.NEW_CASE, coordinator) for case in cases[:3]]
     items += [add_to_agenda(april, case, ItemKind.REVIEW, coordinator) for case in cases[3:]]

@@ -29,7 +29,7 @@ from maf.outcomes.models import (
     Outcome,
     ProgressUpdate,
 )
-from tests.conftest import csrf_token_from
+from tests.conftest import at_the_meeting, csrf_token_from
 
 
 def _at(year, month, day, hour=9, minute=0) -> datetime:
@@ -67,6 +67,7 @@ def _discuss(
         ),
         coordinator,
     )
+    at_the_meeting(meeting)
     outcomes.complete_meeting(meeting, coordinator)
     return item
 
@@ -377,6 +378,7 @@ def test_the_timeline_records_a_change_of_lead_closure_and_withdrawal(
         ),
         coordinator,
     )
+    at_the_meeting(sign_off)
     outcomes.complete_meeting(sign_off, coordinator)
     share = next(c for c in case.consents if c.covers_forum)
     share.withdrawn_on, share.withdrawal_note = date(2027, 3, 10), "Family moved away"

@@ -52,7 +52,7 @@ from maf.outcomes.services import (
     save_attendance,
     save_item_record,
 )
-from tests.conftest import converted_to_pdf
+from tests.conftest import at_the_meeting, converted_to_pdf
 
 CHILDREN = ("Jessica", "Thompson", "Oliver", "Reid", "Amelia", "Patel")
 
@@ -149,6 +149,7 @@ def held(make_forum, make_meeting, make_ready_case, make_case, make_agency, coor
         coordinator,
     )
     chair = forum.chair
+    at_the_meeting(meeting)
     minutes = complete_meeting(meeting, chair)
     return SimpleNamespace(
         forum=forum,

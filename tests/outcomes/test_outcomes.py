@@ -14,6 +14,7 @@ from maf.forums.models import MeetingStatus, MemberRole
 from maf.forums.services import add_member
 from maf.outcomes import services
 from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Outcome
+from tests.conftest import at_the_meeting
 
 NEW, REVIEW = ItemKind.NEW_CASE, ItemKind.REVIEW
 
@@ -90,6 +91,7 @@ def test_each_outcome_is_checked(january, make_ready_case, coordinator):
 def test_completing_needs_every_outcome(january, make_ready_case, coordinator):
     agendas.add_to_agenda(january, make_ready_case(), NEW, coordinator)
     with pytest.raises(services.OutcomeError, match="1 still to do"):
+        at_the_meeting(january)
         services.complete_meeting(january, coordinator)
 
 
@@ -141,6 +143,7 @@ def test_a_whole_meeting_applies_every_kind_of_outcome(
         ),
         coordinator,
     )
+    at_the_meeting(january)
     minutes = services.complete_meeting(january, coordinator)
 
     assert january.status == MeetingStatus.HELD and minutes.version == 1
@@ -174,6 +177,7 @@ def test_a_new_lead_professional_closes_the_previous_one(
     case = make_ready_case()
     item = agendas.add_to_agenda(january, case, NEW, coordinator)
     services.save_item_record(item, _continue(january, lead=_lead("Zoë Brennan")), coordinator)
+    at_the_meeting(january)
     services.complete_meeting(january, coordinator)
     review = agendas.add_to_agenda(april, case, REVIEW, coordinator)
     services.save_item_record(
@@ -181,6 +185,7 @@ def test_a_new_lead_professional_closes_the_previous_one(
         _continue(april, lead=_lead("Aisha Rahman", kind=LeadKind.PRACTITIONER)),
         coordinator,
     )
+    at_the_meeting(april)
     services.complete_meeting(april, coordinator)
     history = [(lp.name, lp.starts_on, lp.ends_on) for lp in services.lead_history(case)]
     assert history == [
@@ -258,6 +263,7 @@ def test_the_lead_professional_and_the_chair_can_read_the_case(
     case = make_ready_case()
     item = agendas.add_to_agenda(january, case, NEW, coordinator)
     services.save_item_record(item, _continue(january, lead=_lead()), coordinator)
+    at_the_meeting(january)
     services.complete_meeting(january, coordinator)
     for user, status in ((lead, 200), (january.forum.chair, 200), (stranger, 404)):
         browser = app.test_client()
@@ -282,6 +288,7 @@ def test_the_next_agenda_shows_the_lead_professional_and_outstanding_actions(
     services.save_item_record(
         item, _continue(january, lead=_lead(agency=nursing), actions=[action]), coordinator
     )
+    at_the_meeting(january)
     services.complete_meeting(january, coordinator)
     sign_in(coordinator)
     page = client.get(f"/meetings/{april.id}/agenda/build").text

@@ -26,7 +26,7 @@ from maf.outcomes.models import (
     ProgressAnswer,
     ProgressUpdate,
 )
-from tests.conftest import PASSWORD, csrf_token_from, submit
+from tests.conftest import PASSWORD, at_the_meeting, csrf_token_from, submit
 
 LP_EMAIL = "zoe.brennan@example.org"
 
@@ -73,6 +73,7 @@ def case(make_ready_case, coordinator, lead_user, first_meeting, second_meeting)
         ),
         coordinator,
     )
+    at_the_meeting(first_meeting)
     services.complete_meeting(first_meeting, coordinator)
     agendas.add_to_agenda(second_meeting, case, ItemKind.REVIEW, coordinator)
     return case

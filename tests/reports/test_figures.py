@@ -53,6 +53,7 @@ from maf.reports.figures import (
     ReviewTimeliness,
     Totals,
 )
+from tests.conftest import at_the_meeting
 
 QUARTER = Period(date(2027, 1, 1), date(2027, 3, 31))
 ANGER = "Report test: responds with anger or aggression to difficult situations"
@@ -318,6 +319,7 @@ class Data:
         for case, kind, details in items:
             item = agendas.add_to_agenda(meeting, case, kind, self.user)
             outcomes.save_item_record(item, details, self.user)
+        at_the_meeting(meeting)
         outcomes.complete_meeting(meeting, self.user)
 
 
