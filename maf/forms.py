@@ -14,6 +14,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -71,6 +72,26 @@ def attach_error(form, error, default_field: str) -> None:
     """Show a service's refusal beside the field it concerns (and so in the error summary)."""
     field = getattr(form, error.field or default_field, None) or getattr(form, default_field)
     field.errors = [*field.errors, str(error)]
+
+
+class VersionField(HiddenField):
+    """The version of the record the form was opened at (maf.versioning): a save from a page
+    older than the stored record is refused instead of overwriting someone else's change."""
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip()
+        # Anything unreadable counts as "not known", which require_version treats as stale.
+        self.data = int(text) if text.isdigit() else None
+
+    def _value(self):
+        return "" if self.data is None else str(self.data)
+
+
+def show_newer_version(form, error) -> None:
+    """After a stale save: the form keeps what was typed but now carries the stored version,
+    so saving again, deliberately, goes through."""
+    form.version.data = error.current_version
+    form.version.raw_data = [str(error.current_version)]
 
 
 class GovDateField(DateField):

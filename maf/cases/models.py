@@ -18,6 +18,7 @@ from maf.auth.models import User
 from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.directory.models import Agency, District
 from maf.extensions import db
+from maf.versioning import Versioned
 
 
 class StatutoryService(LabelledEnum):
@@ -126,7 +127,7 @@ class InvolvementStatus(LabelledEnum):
     CLOSED = "closed", "Closed"
 
 
-class Child(db.Model):
+class Child(Versioned, db.Model):
     __tablename__ = "child"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,7 +169,7 @@ class ChildMatchKey(db.Model):
     key: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
 
 
-class NeedStatement(db.Model):
+class NeedStatement(Versioned, db.Model):
     """A standard need statement, so that needs across CAFs can be counted (seed 004)."""
 
     __tablename__ = "need_statement"
@@ -190,7 +191,7 @@ case_need = Table(
 )
 
 
-class Case(db.Model):
+class Case(Versioned, db.Model):
     """One CAF episode for a child, from the coordinator receiving it to its closure."""
 
     __tablename__ = "caf_case"
@@ -266,7 +267,7 @@ consent_agency = Table(
 )
 
 
-class Consent(db.Model):
+class Consent(Versioned, db.Model):
     """Consent given or refused (seed 003 §4.11-4.18). Withdrawal is recorded, never deleted."""
 
     __tablename__ = "consent"

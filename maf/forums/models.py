@@ -7,6 +7,7 @@ from maf.auth.models import User
 from maf.dbtypes import LONDON, LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.directory.models import Agency, District
 from maf.extensions import db
+from maf.versioning import Versioned
 
 
 class MemberRole(LabelledEnum):
@@ -22,7 +23,7 @@ class MeetingStatus(LabelledEnum):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Forum(db.Model):
+class Forum(Versioned, db.Model):
     """A district's multi-agency forum (seed 004): who runs it, when and how long it meets."""
 
     __tablename__ = "forum"
@@ -76,7 +77,7 @@ class ForumBreak(db.Model):
     minutes: Mapped[int]
 
 
-class ForumMember(db.Model):
+class ForumMember(Versioned, db.Model):
     """An agency attendee who receives the forum's agendas, invitations and minutes."""
 
     __tablename__ = "forum_member"
@@ -93,11 +94,11 @@ class ForumMember(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     forum: Mapped[Forum] = relationship(back_populates="members")
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     agency: Mapped[Agency] = relationship()
 
 
-class Meeting(db.Model):
+class Meeting(Versioned, db.Model):
     __tablename__ = "meeting"
 
     id: Mapped[int] = mapped_column(primary_key=True)

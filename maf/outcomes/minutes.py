@@ -114,6 +114,11 @@ def approve(minutes: Minutes, user: User) -> None:
             f"Version {minutes.version} is already {minutes.status.label.lower()}: "
             "only a draft can be approved"
         )
+    if not minutes.meeting.has_started:
+        raise MinutesError(
+            f"This meeting is on {when_it_starts(minutes.meeting)}: its minutes can be approved "
+            "once it has taken place"
+        )
     _claim(
         minutes,
         MinutesStatus.DRAFT,
@@ -129,11 +134,6 @@ def approve(minutes: Minutes, user: User) -> None:
 def correct(meeting: Meeting, note: str, user: User) -> Minutes:
     """Start a new draft version after approval; the note says what it corrects."""
     current = current_minutes(meeting)
-    if not minutes.meeting.has_started:
-        raise MinutesError(
-            f"This meeting is on {when_it_starts(minutes.meeting)}: its minutes can be approved "
-            "once it has taken place"
-        )
     if current is None:
         raise MinutesError("This meeting has no minutes yet: complete the meeting record first")
     if current.status == MinutesStatus.DRAFT:

@@ -9,6 +9,7 @@ from maf.cases.models import Case
 from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.directory.models import Agency
 from maf.extensions import db
+from maf.versioning import Versioned
 from maf.forums.models import ForumMember, Meeting
 
 
@@ -58,7 +59,7 @@ class Attendance(db.Model):
     member: Mapped[ForumMember | None] = relationship()
 
 
-class ItemRecord(db.Model):
+class ItemRecord(Versioned, db.Model):
     """What the forum said and decided about one agenda item."""
 
     __tablename__ = "item_record"
@@ -97,7 +98,7 @@ class ActionStatus(LabelledEnum):
     DONE = "done", "Done"
 
 
-class Action(db.Model):
+class Action(Versioned, db.Model):
     __tablename__ = "action"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,7 +203,7 @@ class ActionProgressStatus(LabelledEnum):
     NOT_STARTED = "not_started", "Not started"
 
 
-class ProgressUpdate(db.Model):
+class ProgressUpdate(Versioned, db.Model):
     """The lead professional's report for a review (seed 004: the LP reports progress at the
     next meeting), with the outcomes questionnaire (seed 004 Appendix 3)."""
 

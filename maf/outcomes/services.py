@@ -261,10 +261,20 @@ def _user_id(email: str) -> int | None:
 # --- the whole meeting -------------------------------------------------------------------
 
 
+def when_it_starts(meeting: Meeting) -> str:
+    return f"{meeting.date:%-d %B %Y} at {meeting.start_time:%H:%M}"
+
+
 def complete_meeting(meeting: Meeting, user: User) -> Minutes:
     """Apply every item's outcome to its case, mark the meeting held and draft the minutes.
     All or nothing: an item without an outcome stops it."""
     _require_recording(meeting)
+    if not meeting.has_started:  # a record says only what happened (DESIGN §4 "Nothing false")
+        raise OutcomeError(
+            f"This meeting is on {when_it_starts(meeting)}: it can be recorded as held once it "
+            "has started",
+            field="items",
+        )
     items = agendas.scheduled_items(meeting)
     missing = [item for item in items if getattr(record_for(item), "outcome", None) is None]
     if missing:
@@ -447,13 +457,3 @@ def discussed():
         ItemRecord.outcome.is_not(None),
         ItemRecord.outcome != Outcome.DEFER,
     )
-def when_it_starts(meeting: Meeting) -> str:
-    return f"{meeting.date:%-d %B %Y} at {meeting.start_time:%H:%M}"
-
-
-    if not meeting.has_started:  # a record says only what happened (DESIGN §4 "Nothing false")
-        raise OutcomeError(
-            f"This meeting is on {when_it_starts(meeting)}: it can be recorded as held once it "
-            "has started",
-            field="items",
-        )

@@ -8,9 +8,10 @@ from maf.cases.models import Case
 from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.directory.models import District
 from maf.extensions import db
+from maf.versioning import Versioned
 
 
-class BoardPeriod(db.Model):
+class BoardPeriod(Versioned, db.Model):
     """What the CAF team enters for a district's board report for one period (seed 000):
     targets and training counts. Every other figure in the report is computed."""
 
