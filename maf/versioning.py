@@ -82,14 +82,30 @@ class StaleEdit(DomainError):
         return f"at {local:%H:%M} on {local.day} {local:%B %Y}"
 
 
+class _Unchecked:
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+# What a service's version parameter defaults to when the change does not come from a form a
+# person opened earlier (demo data, imports, other services): there is no "opened at" to check.
+UNCHECKED = _Unchecked()
+
+
 def require_version(
-    obj, submitted_version: int | None, *, yours: dict[str, str], theirs: dict[str, str]
+    obj,
+    submitted_version: "int | None | _Unchecked",
+    *,
+    yours: dict[str, str],
+    theirs: dict[str, str],
 ) -> None:
     """Refuse a save made from a page opened at an older version of `obj` (a missing version
     counts as older: the page cannot say what it was opened at).
 
     `yours` and `theirs` map field labels to displayable values: what this person submitted
     and what is stored now. Only the fields that differ are listed in the refusal."""
+    if submitted_version is UNCHECKED:
+        return
     if submitted_version is not None and submitted_version == obj.version:
         return
     from maf.auth.models import User

@@ -372,11 +372,23 @@ def csrf_token_from(html: str) -> str:
     return match.group(1)
 
 
+def version_from(html: str) -> str | None:
+    """The version of the record an edit form was opened at (maf.versioning), where the page
+    has exactly one such form."""
+    versions = set(re.findall(r'name="version" type="hidden" value="(\d*)"', html))
+    return versions.pop() if len(versions) == 1 else None
+
+
 def submit(client, page_url: str, data: dict, action: str | None = None, **kwargs):
-    """Post a form as a browser would: load the page first and send its CSRF token back."""
+    """Post a form as a browser would: load the page first and send its CSRF token back, and
+    the version of the record the page shows (unless `data` names another)."""
     page = client.get(page_url)
+    version = version_from(page.text)
+    opened_at = {"version": version} if version is not None else {}
     return client.post(
-        action or page_url, data={**data, "csrf_token": csrf_token_from(page.text)}, **kwargs
+        action or page_url,
+        data={**opened_at, **data, "csrf_token": csrf_token_from(page.text)},
+        **kwargs,
     )
 
 

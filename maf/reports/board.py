@@ -43,6 +43,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.reports import charts, figures
 from maf.reports.models import BoardEntry, BoardEntryKind, BoardPeriod
+from maf.versioning import UNCHECKED, require_version, touch
 
 # The monthly figures make a column per month, and the board reports on months or quarters:
 # a year is plenty, and stops a mistyped year asking for centuries.
@@ -83,6 +84,20 @@ class BoardInputs:
     next_target_completed: int = 0
     next_target_organisations: int = 0
     next_target_trained: int = 0
+
+
+# The words the form uses for each figure, also used to list what someone else changed.
+INPUT_LABELS = {
+    "target_started": "Target for CAFs started",
+    "target_completed": "Target for CAFs completed",
+    "target_organisations": "Target for organisations completing CAFs",
+    "target_trained": "Target for practitioners trained",
+    "practitioners_trained": "Practitioners trained in the period",
+    "next_target_started": "Next period's target for CAFs started",
+    "next_target_completed": "Next period's target for CAFs completed",
+    "next_target_organisations": "Next period's target for organisations completing CAFs",
+    "next_target_trained": "Next period's target for practitioners trained",
+}
 
 
 @dataclass(frozen=True)
@@ -184,11 +199,22 @@ def inputs_of(period: BoardPeriod) -> BoardInputs:
     return BoardInputs(**{f.name: getattr(period, f.name) for f in fields(BoardInputs)})
 
 
-def save_inputs(period: BoardPeriod, inputs: BoardInputs, user: User) -> None:
+def save_inputs(
+    period: BoardPeriod, inputs: BoardInputs, user: User, version: int | None = UNCHECKED
+) -> None:
+    """Save the typed figures; `version` is the period's version when the form was opened, so
+    a save from a page opened before someone else saved is refused (StaleEdit), not written
+    over theirs."""
     for f in fields(BoardInputs):
         value = getattr(inputs, f.name)
         if not isinstance(value, int) or value < 0:
             raise BoardError("Figures must be whole numbers, 0 or more", f.name)
+    require_version(
+        period,
+        version,
+        yours={INPUT_LABELS[f.name]: str(getattr(inputs, f.name)) for f in fields(BoardInputs)},
+        theirs={INPUT_LABELS[f.name]: str(getattr(period, f.name)) for f in fields(BoardInputs)},
+    )
     changed = [
         f"{f.name} {getattr(period, f.name)}→{getattr(inputs, f.name)}"
         for f in fields(BoardInputs)
@@ -196,7 +222,7 @@ def save_inputs(period: BoardPeriod, inputs: BoardInputs, user: User) -> None:
     ]
     for f in fields(BoardInputs):
         setattr(period, f.name, getattr(inputs, f.name))
-    period.updated_by_id = user.id
+    touch(period, user)
     audit.record("board_inputs_saved", period, user=user, detail="; ".join(changed) or "no change")
     db.session.commit()
 

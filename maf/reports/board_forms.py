@@ -11,7 +11,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from maf.forms import Form, GovDateField, GovIntegerField, GovSelectField, GovTextAreaField
+from maf.forms import (
+    Form,
+    GovDateField,
+    GovIntegerField,
+    GovSelectField,
+    GovTextAreaField,
+    VersionField,
+)
+from maf.reports.board import INPUT_LABELS
 
 # Far above any district's figures; it keeps a slipped key from reaching the database as an
 # integer too large for its column.
@@ -76,15 +84,16 @@ class StartPeriodForm(Form):
 
 
 class InputsForm(Form):
-    target_started = _figure("Target for CAFs started")
-    target_completed = _figure("Target for CAFs completed")
-    target_organisations = _figure("Target for organisations completing CAFs")
-    target_trained = _figure("Target for practitioners trained")
-    practitioners_trained = _figure("Practitioners trained in the period")
-    next_target_started = _figure("Next period's target for CAFs started")
-    next_target_completed = _figure("Next period's target for CAFs completed")
-    next_target_organisations = _figure("Next period's target for organisations completing CAFs")
-    next_target_trained = _figure("Next period's target for practitioners trained")
+    target_started = _figure(INPUT_LABELS["target_started"])
+    target_completed = _figure(INPUT_LABELS["target_completed"])
+    target_organisations = _figure(INPUT_LABELS["target_organisations"])
+    target_trained = _figure(INPUT_LABELS["target_trained"])
+    practitioners_trained = _figure(INPUT_LABELS["practitioners_trained"])
+    next_target_started = _figure(INPUT_LABELS["next_target_started"])
+    next_target_completed = _figure(INPUT_LABELS["next_target_completed"])
+    next_target_organisations = _figure(INPUT_LABELS["next_target_organisations"])
+    next_target_trained = _figure(INPUT_LABELS["next_target_trained"])
+    version = VersionField()
     submit = SubmitField("Save the figures", widget=GovSubmitInput())
 
 

@@ -13,7 +13,7 @@ from maf.auth.permissions import district_or_404, roles_required, sees_every_dis
 from maf.directory.models import District
 from maf.downloads import docx_response
 from maf.extensions import db
-from maf.forms import attach_error
+from maf.forms import attach_error, show_newer_version
 from maf.reports import board
 from maf.reports.board_forms import (
     INPUT_FIELDS,
@@ -24,6 +24,7 @@ from maf.reports.board_forms import (
     StartPeriodForm,
 )
 from maf.reports.models import BoardEntry, BoardEntryKind, BoardPeriod
+from maf.versioning import StaleEdit
 
 bp = Blueprint("board", __name__)
 
@@ -130,7 +131,7 @@ def _entry_forms(submitted: BoardEntryKind | None = None):
     }
 
 
-def _render_period(period, inputs_form=None, entry_forms=None, status=200):
+def _render_period(period, inputs_form=None, entry_forms=None, status=200, stale=None):
     entry_forms = entry_forms or _entry_forms()
     inputs_form = inputs_form or _inputs_form(period, submitted=False)
     errored = [form for form in (inputs_form, *entry_forms.values()) if form.errors]
@@ -151,6 +152,7 @@ def _render_period(period, inputs_form=None, entry_forms=None, status=200):
             kinds=BoardEntryKind,
             period_url=period_url,
             describe_period=board.describe_period,
+            stale=stale,
         ),
         status,
     )
@@ -166,7 +168,11 @@ def period(district_id: int, starts_on: str, ends_on: str):
     if form.validate():
         inputs = board.BoardInputs(**{name: form[name].data for name in INPUT_FIELDS})
         try:
-            board.save_inputs(found, inputs, current_user)
+            board.save_inputs(found, inputs, current_user, form.version.data)
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            return _render_period(found, inputs_form=form, status=409, stale=stale)
         except board.BoardError as error:
             db.session.rollback()
             attach_error(form, error, "target_started")

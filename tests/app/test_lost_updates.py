@@ -1,0 +1,110 @@
+"""No lost update anywhere two people can edit the same thing (issue 13, item 2: "Saves silently
+overwrite each other … Same on the board report inputs").
+
+Each test is the same story, told over HTTP for one editable thing: two people open the same
+form; A saves; B saves from the page they opened before A's save. B's save is refused (409)
+with a notice naming A and listing what A changed, B's typing still in the form and the form
+now carrying the newer version; A's value is what is stored. B then saves again, deliberately,
+and that save is kept."""
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from maf.auth.models import Role
+from maf.extensions import db
+from maf.reports import board
+from maf.reports.models import BoardPeriod
+from tests.conftest import PASSWORD, csrf_token_from, submit, version_from
+
+
+@pytest.fixture
+def second_client(app, database):
+    return app.test_client()
+
+
+def signed_in(client, user):
+    submit(client, "/sign-in", {"email": user.email, "password": PASSWORD})
+    return client
+
+
+class OpenedForm:
+    """A form page as one person loaded it: its CSRF token and the version it was opened at."""
+
+    def __init__(self, client, url: str):
+        self.client, self.url = client, url
+        self.html = client.get(url).text
+        self.token = csrf_token_from(self.html)
+        self.version = version_from(self.html)
+        assert self.version, f"{url} carries no version"
+
+    def save(self, data: dict, action: str | None = None):
+        return self.client.post(
+            action or self.url,
+            data={"version": self.version, **data, "csrf_token": self.token},
+        )
+
+
+def assert_refused_as_stale(response, *, changed_by: str, field: str, theirs: str, yours: str):
+    """The 409 page: the notice names who saved, and the table lists the field with their
+    value and this person's."""
+    assert response.status_code == 409
+    page = response.text
+    assert f"{changed_by} saved changes at" in page
+    assert "Your changes have not been saved; they are still in the form below." in page
+    notice = page[page.index('id="stale-edit"') :]
+    row = re.search(
+        rf"<th scope=\"row\"[^>]*>{re.escape(field)}</th>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
+        notice,
+        re.S,
+    )
+    assert row, f"the notice does not list {field}"
+    assert (row.group(1).strip(), row.group(2).strip()) == (theirs, yours)
+
+
+def typed_value(page: str, name: str) -> str:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page) or re.search(
+        rf'<input[^>]*value="([^"]*)"[^>]*name="{name}"', page
+    )
+    assert match, f"no {name} box on the page"
+    return match.group(1)
+
+
+# --- board report inputs --------------------------------------------------------------------
+
+
+def test_board_report_figures_saved_from_an_older_page_do_not_overwrite(
+    client, second_client, coordinator, make_user
+):
+    charnwood = coordinator.districts[0]
+    colleague = make_user(Role.COORDINATOR, name="Tom Baker", districts=[charnwood])
+    period = board.board_period(charnwood, date(2026, 4, 1), date(2026, 6, 30), coordinator)
+    url = f"/reports/board/{charnwood.id}/2026-04-01/2026-06-30"
+    figures = {name: "0" for name in board.INPUT_LABELS}
+    priya = OpenedForm(signed_in(client, coordinator), url)
+    tom = OpenedForm(signed_in(second_client, colleague), url)
+
+    assert priya.save({**figures, "target_started": "12"}).status_code == 302
+    refused = tom.save({**figures, "practitioners_trained": "30"})
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Target for CAFs started",
+        theirs="12",
+        yours="0",
+    )
+    assert typed_value(refused.text, "practitioners_trained") == "30"
+    db.session.expire_all()
+    stored = db.session.scalar(select(BoardPeriod).where(BoardPeriod.id == period.id))
+    assert (stored.target_started, stored.practitioners_trained) == (12, 0)
+
+    # Tom keeps Priya's target and saves his training figure from the re-shown form.
+    tom.version = version_from(refused.text)
+    again = tom.save({**figures, "target_started": "12", "practitioners_trained": "30"})
+    assert again.status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(BoardPeriod, period.id)
+    assert (stored.target_started, stored.practitioners_trained) == (12, 30)
