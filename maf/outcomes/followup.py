@@ -20,6 +20,7 @@ from maf.dbtypes import LONDON, london_today, utcnow  # noqa: F401 (london_today
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting, MeetingStatus
+from maf.outcomes import progress
 from maf.outcomes.models import (
     Action,
     ActionStatus,
@@ -395,7 +396,10 @@ def _progress_events(case: Case) -> list[TimelineEvent]:
     )
     for update in updates:
         meeting = f"For the meeting on {_long_date(update.meeting.date)}"
-        events.append(TimelineEvent(update.requested_at, "Progress update requested", meeting))
+        request = progress.request_of(update)
+        if request is not None:  # an update nobody was asked for is not "requested"
+            asked = f"{meeting}, asked of {request.recipient_name}"
+            events.append(TimelineEvent(request.created_at, "Progress update requested", asked))
         if update.submitted_at is not None:
             events.append(TimelineEvent(update.submitted_at, "Progress update sent", meeting))
     return events

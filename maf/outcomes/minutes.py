@@ -61,7 +61,7 @@ from maf.outcomes.models import (
     Outcome,
     ProgressUpdate,
 )
-from maf.outcomes.progress import QUESTIONS
+from maf.outcomes.progress import QUESTIONS, request_of
 from maf.outcomes.services import attendance_of, record_for, when_it_starts
 
 MINUTES_NOTE = (
@@ -425,7 +425,15 @@ def _add_progress_update(document: DocxDocument, item: AgendaItem) -> None:
         return
     lead = progress.lead_professional.name
     if progress.submitted_at is None:
-        _add_labelled(document, "Progress update", f"Asked of {lead}; not received")
+        # Nothing false (DESIGN §4): "asked of" only when a request was stored and sent.
+        request = request_of(progress)
+        if request is not None:
+            asked_on = short_date(request.created_at.astimezone(LONDON).date())
+            _add_labelled(
+                document,
+                "Progress update",
+                f"Asked of {request.recipient_name} on {asked_on}; not received",
+            )
         return
     received = short_date(progress.submitted_at.astimezone(LONDON).date())
     _add_labelled(

@@ -19,6 +19,7 @@ from maf.auth.permissions import manages_case
 from maf.auth.services import normalise_email
 from maf.cases.models import Case
 from maf.circulation import outbox
+from maf.circulation.models import DeliveryStatus, OutboxMessage
 from maf.dbtypes import utcnow
 from maf.errors import DomainError
 from maf.extensions import db
@@ -71,6 +72,20 @@ def update_for(case: Case, meeting: Meeting) -> ProgressUpdate | None:
     return db.session.scalar(
         select(ProgressUpdate).where(
             ProgressUpdate.case_id == case.id, ProgressUpdate.meeting_id == meeting.id
+        )
+    )
+
+
+def request_of(progress: ProgressUpdate) -> OutboxMessage | None:
+    """The stored email that asked the lead professional for this update, unless it failed.
+
+    Only this lets the minutes or a timeline say someone was asked: an update also exists,
+    unasked, for a parent or carer leading the case (the coordinator enters theirs) or a lead
+    with no email address."""
+    return db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == _dedupe_key(progress.case, progress.meeting),
+            OutboxMessage.status != DeliveryStatus.FAILED,
         )
     )
 

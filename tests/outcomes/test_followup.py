@@ -18,7 +18,7 @@ from maf.auth.models import Role
 from maf.cases.deadlines import first_meeting_deadline
 from maf.cases.models import CaseStatus
 from maf.extensions import db
-from maf.outcomes import followup
+from maf.outcomes import followup, progress
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import (
     Action,
@@ -304,15 +304,13 @@ def test_the_timeline_tells_the_case_in_order(
     )
     action = db.session.scalar(select(Action).where(Action.case_id == case.id))
     followup.mark_done(action, lead_user)
-    update = ProgressUpdate(
-        case_id=case.id,
-        meeting_id=follow_up.id,
-        lead_professional_id=outcomes.current_lead(case).id,
-        requested_at=_at(2027, 2, 1),
-        submitted_at=_at(2027, 2, 10),
-        submitted_by_id=lead_user.id,
-    )
-    db.session.add(update)
+    # The lead is asked by email (the stored request the timeline reports), and answers.
+    review = agendas.add_to_agenda(follow_up, case, ItemKind.REVIEW, coordinator)
+    progress.request_updates(follow_up, coordinator)
+    update = progress.update_for(case, follow_up)
+    update.submitted_at, update.submitted_by_id = _at(2027, 2, 10), lead_user.id
+    progress.request_of(update).created_at = _at(2027, 2, 1)
+    review.added_at = _at(2027, 1, 25, 9, 0)
     # The services stamp the real clock; pin each stamp to when it would have happened.
     received, checked, ready, on_agenda, opened = case.history
     for change, when in (
@@ -351,6 +349,7 @@ def test_the_timeline_tells_the_case_in_order(
         "Action agreed: Refer to CAMHS",
         "Status changed: Open",
         "Action done: Refer to CAMHS",
+        "Added to the agenda of the meeting on 9 March 2027",
         "Progress update requested",
         "Progress update sent",
     ]
