@@ -11,6 +11,7 @@ from maf.forms import (
     GovSelectField,
     GovTextAreaField,
     GovTimeField,
+    VersionField,
 )
 from maf.forums.models import MemberRole
 
@@ -82,6 +83,7 @@ class ForumForm(Form):
     break_2_minutes = GovIntegerField(
         "Second break length in minutes", validators=[Optional(), NumberRange(5, 120)]
     )
+    version = VersionField()  # used only when the form changes a forum
     submit = SubmitField("Save forum", widget=GovSubmitInput())
 
     def _break_pair(self, starts, minutes):
@@ -152,6 +154,7 @@ class MeetingForm(Form):
         validators=[InputRequired(message="Enter the venue"), Length(max=300)],
     )
     reason = GovTextAreaField("Reason for the change", validators=[Length(max=1000)])
+    version = VersionField()
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 

@@ -23,6 +23,7 @@ from maf.forums.models import (
     MeetingStatus,
     MemberRole,
 )
+from maf.versioning import UNCHECKED, require_version, touch
 
 
 class ForumError(DomainError):
@@ -48,7 +49,60 @@ class ForumDetails:
     breaks: list[tuple[time, int]] = field(default_factory=list)
 
 
-def save_forum(forum: Forum | None, details: ForumDetails, user: User) -> Forum:
+def details_of(forum: Forum) -> ForumDetails:
+    return ForumDetails(
+        district=forum.district,
+        name=forum.name,
+        venue=forum.venue,
+        chair=forum.chair,
+        coordinator=forum.coordinator,
+        weekday=forum.weekday,
+        week_of_month=forum.week_of_month,
+        months=forum.month_numbers,
+        start_time=forum.start_time,
+        length_minutes=forum.length_minutes,
+        new_case_minutes=forum.new_case_minutes,
+        review_minutes=forum.review_minutes,
+        new_case_capacity=forum.new_case_capacity,
+        review_capacity=forum.review_capacity,
+        breaks=[(forum_break.starts_at, forum_break.minutes) for forum_break in forum.breaks],
+    )
+
+
+def forum_in_words(details: ForumDetails) -> dict[str, str]:
+    """The forum form's fields as a person reads them, to list what someone else changed."""
+    months = sorted(set(details.months))
+    return {
+        "District": details.district.name if details.district else "",
+        "Forum name": details.name.strip(),
+        "Usual venue": details.venue.strip(),
+        "Independent chair": details.chair.name if details.chair else "Not chosen yet",
+        "CAF coordinator": details.coordinator.name if details.coordinator else "Not chosen yet",
+        "Week of the month": _WEEK_NAMES.get(details.week_of_month, ""),
+        "Day": _WEEKDAY_NAMES[details.weekday] if 0 <= details.weekday < 7 else "",
+        "Months it meets in": ", ".join(date(2000, month, 1).strftime("%B") for month in months),
+        "Usual start time": f"{details.start_time:%H:%M}" if details.start_time else "",
+        "Length in minutes": str(details.length_minutes),
+        "Minutes for a new case": str(details.new_case_minutes),
+        "Minutes for a review": str(details.review_minutes),
+        "New cases a meeting can take": str(details.new_case_capacity),
+        "Reviews a meeting can take": str(details.review_capacity),
+        "Breaks": ", ".join(
+            f"{starts:%H:%M} for {minutes} minutes" for starts, minutes in sorted(details.breaks)
+        )
+        or "None",
+    }
+
+
+def save_forum(
+    forum: Forum | None, details: ForumDetails, user: User, version: int | None = UNCHECKED
+) -> Forum:
+    """Create (`forum` None) or change a forum; `version` is the forum's version when the
+    editing form was opened (StaleEdit if someone saved since)."""
+    if forum is not None:
+        require_version(
+            forum, version, yours=forum_in_words(details), theirs=forum_in_words(details_of(forum))
+        )
     duplicate = db.session.scalar(
         select(Forum).where(
             Forum.name == details.name.strip(), Forum.id != (forum.id if forum else -1)
@@ -71,6 +125,7 @@ def save_forum(forum: Forum | None, details: ForumDetails, user: User) -> Forum:
             forum.breaks = [ForumBreak(starts_at=s, minutes=m) for s, m in sorted(value)]
         else:
             setattr(forum, name, value.strip() if isinstance(value, str) else value)
+    touch(forum, user)
     db.session.flush()
     audit.record("forum_saved", forum, user=user)
     db.session.commit()
@@ -237,10 +292,29 @@ EDITABLE_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 
 
 def reschedule_meeting(
-    meeting: Meeting, *, day: date, start_time: time, venue: str, reason: str, user: User
+    meeting: Meeting,
+    *,
+    day: date,
+    start_time: time,
+    venue: str,
+    reason: str,
+    user: User,
+    version: int | None = UNCHECKED,
 ) -> None:
+    """`version` is the meeting's version when the form was opened: a save from an older page
+    is refused (StaleEdit) rather than moving the meeting back."""
     if meeting.status not in EDITABLE_STATUSES:
         raise ForumError(f"A meeting that is {meeting.status.label.lower()} cannot be changed")
+
+    def in_words(day, start_time, venue):
+        return {"Date": f"{day:%-d %B %Y}", "Start time": f"{start_time:%H:%M}", "Venue": venue}
+
+    require_version(
+        meeting,
+        version,
+        yours=in_words(day, start_time, venue.strip()),
+        theirs=in_words(meeting.date, meeting.start_time, meeting.venue),
+    )
     changes = [
         ("date", f"{meeting.date:%-d %B %Y}", f"{day:%-d %B %Y}", meeting.date != day),
         (
@@ -258,6 +332,7 @@ def reschedule_meeting(
         _record_change(meeting, what, before, after, reason.strip(), user)
     meeting.date, meeting.start_time, meeting.venue = day, start_time, venue.strip()
     meeting.calendar_sequence += 1
+    touch(meeting, user)
     audit.record("meeting_changed", meeting, user=user, detail=", ".join(c[0] for c in changed))
     db.session.commit()
 

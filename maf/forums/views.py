@@ -18,9 +18,10 @@ from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
 from maf.directory.services import agencies, choices
 from maf.extensions import db
-from maf.forms import attach_error
+from maf.forms import attach_error, show_newer_version
 from maf.forums import forms, services
 from maf.forums.models import ForumMember, MemberRole
+from maf.versioning import StaleEdit
 
 bp = Blueprint("forums", __name__)
 
@@ -114,7 +115,11 @@ def edit(forum_id: int):
     form = _forum_form(forum)
     if form.validate_on_submit():
         try:
-            services.save_forum(forum, _details(form), current_user)
+            services.save_forum(forum, _details(form), current_user, version=form.version.data)
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            return render_template("forums/form.html", form=form, forum=forum, stale=stale), 409
         except services.ForumError as error:
             db.session.rollback()
             attach_error(form, error, "name")
@@ -223,7 +228,15 @@ def edit_meeting(meeting_id: int):
                 venue=form.venue.data,
                 reason=form.reason.data or "",
                 user=current_user,
+                version=form.version.data,
             )
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            page = render_template(
+                "forums/meeting_form.html", form=form, meeting=meeting, stale=stale
+            )
+            return page, 409
         except services.ForumError as error:
             db.session.rollback()
             attach_error(form, error, "date")

@@ -108,3 +108,93 @@ def test_board_report_figures_saved_from_an_older_page_do_not_overwrite(
     db.session.expire_all()
     stored = db.session.get(BoardPeriod, period.id)
     assert (stored.target_started, stored.practitioners_trained) == (12, 30)
+
+
+# --- forum details and meetings ---------------------------------------------------------------
+
+
+def forum_form_data(forum, **changes) -> dict:
+    data = {
+        "district": str(forum.district_id),
+        "name": forum.name,
+        "venue": forum.venue,
+        "chair": str(forum.chair_id or 0),
+        "coordinator": str(forum.coordinator_id or 0),
+        "week_of_month": str(forum.week_of_month),
+        "weekday": str(forum.weekday),
+        "months": [str(month) for month in forum.month_numbers],
+        "start_time": f"{forum.start_time:%H:%M}",
+        "length_minutes": str(forum.length_minutes),
+        "new_case_minutes": str(forum.new_case_minutes),
+        "review_minutes": str(forum.review_minutes),
+        "new_case_capacity": str(forum.new_case_capacity),
+        "review_capacity": str(forum.review_capacity),
+    }
+    return {**data, **changes}
+
+
+@pytest.fixture
+def colleague(make_user, coordinator):
+    """A second coordinator of the same district."""
+    return make_user(Role.COORDINATOR, name="Tom Baker", districts=coordinator.districts)
+
+
+def test_forum_details_saved_from_an_older_page_do_not_overwrite(
+    client, second_client, coordinator, colleague, make_forum
+):
+    forum = make_forum(venue="Loughborough Council Offices, Room 2")
+    url = f"/forums/{forum.id}/edit"
+    before = forum_form_data(forum)
+    priya = OpenedForm(signed_in(client, coordinator), url)
+    tom = OpenedForm(signed_in(second_client, colleague), url)
+
+    assert priya.save({**before, "venue": "Southfields, Committee Room 1"}).status_code == 302
+    refused = tom.save({**before, "review_capacity": "24"})
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Usual venue",
+        theirs="Southfields, Committee Room 1",
+        yours="Loughborough Council Offices, Room 2",
+    )
+    assert typed_value(refused.text, "review_capacity") == "24"
+    db.session.expire_all()
+    assert (forum.venue, forum.review_capacity) == ("Southfields, Committee Room 1", 30)
+
+    tom.version = version_from(refused.text)
+    merged = {**before, "venue": "Southfields, Committee Room 1", "review_capacity": "24"}
+    assert tom.save(merged).status_code == 302
+    db.session.expire_all()
+    assert (forum.venue, forum.review_capacity) == ("Southfields, Committee Room 1", 24)
+
+
+def test_a_meeting_changed_from_an_older_page_is_not_moved_back(
+    client, second_client, coordinator, colleague, make_meeting
+):
+    meeting = make_meeting(day=date(2027, 1, 12))
+    url = f"/meetings/{meeting.id}/edit"
+    same = {"start_time": "09:30", "venue": meeting.venue}
+    priya = OpenedForm(signed_in(client, coordinator), url)
+    tom = OpenedForm(signed_in(second_client, colleague), url)
+
+    moved = priya.save({**same, "date": ["19", "1", "2027"], "reason": "Room double-booked"})
+    assert moved.status_code == 302
+    refused = tom.save({**same, "date": ["12", "1", "2027"], "venue": "Southfields, Room 4"})
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Date",
+        theirs="19 January 2027",
+        yours="12 January 2027",
+    )
+    assert typed_value(refused.text, "venue") == "Southfields, Room 4"
+    db.session.expire_all()
+    assert (meeting.date, meeting.venue) == (date(2027, 1, 19), same["venue"])
+
+    tom.version = version_from(refused.text)
+    again = tom.save({**same, "date": ["19", "1", "2027"], "venue": "Southfields, Room 4"})
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert (meeting.date, meeting.venue) == (date(2027, 1, 19), "Southfields, Room 4")
