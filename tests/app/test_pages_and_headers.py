@@ -1,6 +1,8 @@
 """The shell every page shares: headers, cookies, the council (not GOV.UK) look, errors."""
 
+import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 from maf.auth.models import Role
 
@@ -58,9 +60,24 @@ def test_council_service_has_no_gov_uk_branding(client, make_user, sign_in):
 
 
 def test_static_assets_are_served(client):
-    assert client.get("/static/css/app.css").status_code == 200
-    assert client.get("/static/govuk/govuk-frontend.min.js").status_code == 200
-    assert client.get("/static/js/init.mjs").status_code == 200
+    """What a browser fetches for every page, followed from the page's own links: with nosniff
+    on, a stylesheet or module served as another type is not used at all, and the page shows
+    unstyled, with no GOV.UK Frontend behaviour."""
+    page = client.get("/sign-in").text
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
+    module = re.search(r'<script type="module" src="([^"]+)"', page).group(1)
+
+    css = client.get(stylesheet)
+    assert css.mimetype == "text/css"
+    assert ".govuk-button{" in css.text and ".govuk-error-summary" in css.text
+
+    script = client.get(module)
+    assert script.mimetype == "text/javascript"
+    imported = re.search(r"import \{ initAll \} from '([^']+)'", script.text).group(1)
+    assert "initAll()" in script.text
+    frontend = client.get(urljoin(module, imported))
+    assert frontend.mimetype == "text/javascript"
+    assert re.search(r"export\s*\{[^}]*\binitAll\b", frontend.text), "initAll is not exported"
 
 
 def test_unknown_page_is_a_helpful_404(client, make_user, sign_in):

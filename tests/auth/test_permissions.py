@@ -144,10 +144,20 @@ def test_reading_a_district_is_audited(client, make_user, sign_in, charnwood_and
     )
 
 
-def test_admin_sees_every_district(client, make_user, sign_in, charnwood_and_melton):
+def test_admin_sees_every_district(client, make_user, make_agency, sign_in, charnwood_and_melton):
+    charnwood, melton = charnwood_and_melton
+    make_agency(name="Loughborough Woodgate High School", district=charnwood)
+    make_agency(name="Melton Vale High School", district=melton)
     sign_in(make_user(Role.ADMIN))
-    for district in charnwood_and_melton:
-        assert client.get(f"/districts/{district.id}").status_code == 200
+    for district, own, other in (
+        (charnwood, "Loughborough Woodgate High School", "Melton Vale High School"),
+        (melton, "Melton Vale High School", "Loughborough Woodgate High School"),
+    ):
+        page = client.get(f"/districts/{district.id}")
+        assert page.status_code == 200
+        assert f'<h1 class="govuk-heading-l">{district.name}</h1>' in page.text
+        assert f"Agencies working in {district.name}" in page.text
+        assert own in page.text and other not in page.text
 
 
 def test_district_page_lists_its_own_and_authority_wide_agencies(

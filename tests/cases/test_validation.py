@@ -1,10 +1,12 @@
 import contextlib
+import io
 from datetime import date
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maf.cases.involvement_import import parse_involvement_csv
 from maf.cases.validation import (
     age_on,
     check_date_of_birth,
@@ -202,9 +204,29 @@ def test_normalise_upn_accepts_only_the_computed_check_letter(tail, last):
 TODAY = date(2026, 11, 22)
 
 
-def test_check_date_of_birth_accepts_today_and_exactly_25_years_ago():
-    check_date_of_birth(TODAY, TODAY)
-    check_date_of_birth(date(2001, 11, 22), TODAY)
+def test_a_register_row_born_today_or_exactly_25_years_ago_is_imported_a_day_beyond_is_not():
+    """What the coordinator sees of check_date_of_birth: the rows an involvement import takes
+    and the line-by-line reasons it gives for the others."""
+    rows = (
+        "given_name,family_name,date_of_birth,service\n"
+        "Nia,Born-Today,22/11/2026,cin\n"
+        "Ola,Born-Tomorrow,23/11/2026,cin\n"
+        "Pat,Exactly-25,22/11/2001,cin\n"
+        "Ray,25-And-A-Day,21/11/2001,cin\n"
+    )
+    result = parse_involvement_csv(io.StringIO(rows), TODAY)
+    assert [(row.line, row.family_name, row.date_of_birth) for row in result.rows] == [
+        (2, "Born-Today", date(2026, 11, 22)),
+        (4, "Exactly-25", date(2001, 11, 22)),
+    ]
+    assert [(error.line, error.message) for error in result.errors] == [
+        (3, "Date of birth must be today or in the past"),
+        (
+            5,
+            "Date of birth must be within the last 25 years: the CAF is for children and young "
+            "people",
+        ),
+    ]
 
 
 def test_check_date_of_birth_rejects_the_future():

@@ -213,12 +213,19 @@ def test_the_lead_professional_opens_the_form_and_another_practitioner_gets_404(
 
 
 def test_an_lp_recorded_before_their_account_existed_is_known_by_email(
-    client, sign_in, requested, lead_user
+    client, sign_in, requested, lead_user, case
 ):
     requested.lead_professional.user_id = None
     db.session.commit()
     sign_in(lead_user)
-    assert client.get(_url(requested)).status_code == 200
+    page = client.get(_url(requested)).text
+    assert f"Case {requested.case_id}: Jessica Thompson" in page
+    assert "Refer to the school nurse" in page and "Book a parenting course" in page
+
+    assert submit(client, _url(requested), _form_data(case)).status_code == 302
+    db.session.expire_all()
+    update = progress.update_for(case, requested.meeting)
+    assert update.submitted_by_id == lead_user.id and update.submitted_at is not None
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, requested):
