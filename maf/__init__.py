@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 import config as maf_config
 from maf.dbtypes import LONDON
 from maf.extensions import csrf, db, limiter, login_manager, migrate
+from maf.words import plural
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # One way to say "1 day" / "2 days" in every template and macro (maf.words).
+    app.jinja_env.globals["plural"] = plural
     WTFormsHelpers(app)
 
     db.init_app(app)

@@ -12,6 +12,7 @@ from maf.auth.models import Role
 from maf.dbtypes import london_today
 from maf.directory.models import Agency, District
 from maf.extensions import db
+from maf.words import plural
 
 maf_cli = AppGroup("maf", help="MAF administration commands.")
 
@@ -106,9 +107,13 @@ def import_involvement_command(file: Path, all_or_nothing: bool):
     batch = import_involvement(parsed, file.name, None, all_or_nothing=all_or_nothing)
     if batch is None:
         raise click.ClickException(
-            f"Nothing imported: {len(parsed.errors)} rows have problems (--all-or-nothing)"
+            f"Nothing imported: {plural(len(parsed.errors), 'row')} with problems "
+            "(--all-or-nothing)"
         )
-    click.echo(f"Imported {batch.rows_imported} rows; {batch.rows_rejected} rows not imported.")
+    click.echo(
+        f"Imported {plural(batch.rows_imported, 'row')}; "
+        f"{plural(batch.rows_rejected, 'row')} not imported."
+    )
 
 
 @maf_cli.command("scheduler")

@@ -26,6 +26,7 @@ from maf.agendas.services import Slot, TimedAgenda, timed_agenda
 from maf.dbtypes import utcnow
 from maf.forums.models import Meeting
 from maf.forums.services import active_members
+from maf.words import plural
 
 PROTECTIVE_MARKING = "OFFICIAL-SENSITIVE"
 CONFIDENTIALITY_NOTE = (
@@ -253,7 +254,7 @@ def _add_break_row(table: Table, slot: Slot) -> None:
         paragraph = cell.paragraphs[0]
         _table_text(paragraph)
         paragraph.add_run(text).bold = cell is merged
-    _table_text(merged.add_paragraph(f"{slot.minutes} minutes"))
+    _table_text(merged.add_paragraph(plural(slot.minutes, "minute")))
 
 
 def _table_text(paragraph: Paragraph) -> None:

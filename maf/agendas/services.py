@@ -18,6 +18,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting
 from maf.forums.services import EDITABLE_STATUSES, next_meeting, previous_meeting
+from maf.words import plural
 
 
 class AgendaError(DomainError):
@@ -98,7 +99,8 @@ class TimedAgenda:
         if self.total_minutes > meeting.length_minutes:
             over = self.total_minutes - meeting.length_minutes
             warnings.append(
-                f"The agenda runs {over} minutes over the meeting's {meeting.length_minutes} "
+                f"The agenda runs {plural(over, 'minute')} over the meeting's "
+                f"{meeting.length_minutes} "
                 f"minutes: move items to the next meeting"
             )
         if self.new_cases > self.new_case_capacity:
@@ -106,7 +108,9 @@ class TimedAgenda:
                 f"{self.new_cases} new cases: more than the forum's {self.new_case_capacity}"
             )
         if self.reviews > self.review_capacity:
-            warnings.append(f"{self.reviews} reviews: more than the forum's {self.review_capacity}")
+            warnings.append(
+                f"{plural(self.reviews, 'review')}: more than the forum's {self.review_capacity}"
+            )
         return warnings
 
 
@@ -217,18 +221,14 @@ def _require_room(meeting: Meeting, kind: ItemKind) -> None:
     if kind == ItemKind.NEW_CASE:
         if _count(meeting, [ItemKind.NEW_CASE]) >= forum.new_case_capacity:
             raise AgendaError(
-                f"This meeting already has {_plural(forum.new_case_capacity, 'new case')}, "
+                f"This meeting already has {plural(forum.new_case_capacity, 'new case')}, "
                 f"the forum's limit: add the case to a later meeting"
             )
     elif _count(meeting, [ItemKind.REVIEW, ItemKind.SIGN_OFF]) >= forum.review_capacity:
         raise AgendaError(
-            f"This meeting already has {_plural(forum.review_capacity, 'review')}, the forum's "
+            f"This meeting already has {plural(forum.review_capacity, 'review')}, the forum's "
             f"limit: add the review to a later meeting"
         )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _require_eligible(meeting: Meeting, case: Case, kind: ItemKind) -> None:

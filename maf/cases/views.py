@@ -31,7 +31,7 @@ from maf.cases.models import (
     SharingGround,
     TierOutcome,
 )
-from maf.dbtypes import utcnow
+from maf.dbtypes import london_today
 from maf.directory.models import Agency, AgencyType
 from maf.directory.services import agencies, choices
 from maf.errors import DomainError
@@ -56,7 +56,7 @@ SCHOOL_TYPES = (
 @roles_required(Role.COORDINATOR)
 def queue():
     return render_template(
-        "cases/queue.html", queue=services.coordinator_queue(current_user, utcnow().date())
+        "cases/queue.html", queue=services.coordinator_queue(current_user, london_today())
     )
 
 
@@ -387,7 +387,7 @@ def _import_upload(form, upload):
     filename = upload.filename or ""
     try:
         text = read_upload(filename, upload.stream)
-        parsed = parse_involvement_csv(io.StringIO(text, newline=""), utcnow().date())
+        parsed = parse_involvement_csv(io.StringIO(text, newline=""), london_today())
     except DomainError as error:
         attach_error(form, error, "file")
         return None

@@ -37,7 +37,7 @@ def signed_in_coordinator(client, coordinator, sign_in):
 
 def test_a_csv_is_imported(signed_in_coordinator):
     response = _upload(signed_in_coordinator, HEADER + GOOD_ROW, "cin-export.csv")
-    assert "1 rows imported; 0 rows not imported" in response.text
+    assert "1 row imported; 0 rows not imported" in response.text
     assert _records() == 1
 
 
