@@ -37,6 +37,7 @@ from maf.outcomes.models import (
     QuestionnaireAnswer,
 )
 from maf.outcomes.services import current_lead, outstanding_actions
+from maf.versioning import UNCHECKED, require_version, touch
 
 # Seed 004 Appendix 3, "How Have You Been Doing?": question n is QUESTIONS[n - 1].
 QUESTIONS = (
@@ -257,11 +258,47 @@ def _lock(progress: ProgressUpdate) -> None:
     db.session.expire_all()
 
 
-def submit_update(progress: ProgressUpdate, details: ProgressDetails, user: User) -> None:
+def _in_words(action_rows, answers, summary: str, further_comments: str) -> dict[str, str]:
+    """An update as a person reads it, to list what someone else changed since."""
+
+    def said(choice, note: str) -> str:
+        return choice.label + (f": {note.strip()}" if note.strip() else "")
+
+    words = {action.description: said(status, note) for action, status, note in action_rows}
+    words |= {f"Question {number}": said(answer, comment) for number, answer, comment in answers}
+    words["Summary of progress since the last meeting"] = summary.strip()
+    words["Anything else"] = further_comments.strip()
+    return words
+
+
+def submit_update(
+    progress: ProgressUpdate,
+    details: ProgressDetails,
+    user: User,
+    version: int | None = UNCHECKED,
+) -> None:
     """Save the update (again, if it was sent before); an action reported done is marked
-    done, and one no longer reported done is opened again."""
+    done, and one no longer reported done is opened again. `version` is the update's version
+    when the form was opened: if the LP or a coordinator has sent it since, the save is
+    refused (StaleEdit) rather than replacing what they sent."""
     _lock(progress)
     _check(progress, details)
+    require_version(
+        progress,
+        version,
+        yours=_in_words(
+            [(report.action, report.status, report.note) for report in details.actions],
+            [(number, given.answer, given.comment) for number, given in details.answers.items()],
+            details.summary,
+            details.further_comments,
+        ),
+        theirs=_in_words(
+            [(row.action, row.status, row.note) for row in progress.action_progress],
+            [(row.question, row.answer, row.comment) for row in progress.answers],
+            progress.summary,
+            progress.further_comments,
+        ),
+    )
     now = utcnow()
     rows = {row.action_id: row for row in progress.action_progress}
     for report in details.actions:
@@ -297,6 +334,7 @@ def submit_update(progress: ProgressUpdate, details: ProgressDetails, user: User
     progress.further_comments = details.further_comments.strip()
     first = progress.submitted_at is None
     progress.submitted_at, progress.submitted_by_id = now, user.id
+    touch(progress, user)
     audit.record(
         "progress_submitted" if first else "progress_changed",
         progress.case,

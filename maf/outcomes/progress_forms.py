@@ -6,7 +6,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
-from maf.forms import Form, GovRadioField, GovTextAreaField
+from maf.forms import Form, GovRadioField, GovTextAreaField, VersionField
 from maf.outcomes.models import Action, ActionProgressStatus, ProgressAnswer, ProgressUpdate
 from maf.outcomes.progress import QUESTIONS, ActionReport, Answer, ProgressDetails
 
@@ -98,6 +98,7 @@ def progress_form(actions: list[Action], sent: ProgressUpdate | None = None) -> 
         description="Anything else the child, young person or family wants the forum to know",
         validators=[Optional(), _length("What you add", TEXT_LENGTH)],
     )
+    fields["version"] = VersionField()
     fields["submit"] = SubmitField("Send the update", widget=GovSubmitInput())
     form_class = type("ProgressUpdateForm", (ProgressForm,), fields)
     form = form_class(data=_sent_before(sent) if sent is not None else None)
@@ -106,7 +107,11 @@ def progress_form(actions: list[Action], sent: ProgressUpdate | None = None) -> 
 
 
 def _sent_before(progress: ProgressUpdate) -> dict:
-    data = {"summary": progress.summary, "further_comments": progress.further_comments}
+    data = {
+        "summary": progress.summary,
+        "further_comments": progress.further_comments,
+        "version": progress.version,
+    }
     for row in progress.action_progress:
         data[f"action_{row.action_id}"] = row.status.value
         data[f"action_{row.action_id}_note"] = row.note

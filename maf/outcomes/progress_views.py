@@ -5,10 +5,11 @@ from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, deny, manages_case, roles_required, signed_in
 from maf.extensions import db
-from maf.forms import attach_error
+from maf.forms import attach_error, show_newer_version
 from maf.outcomes import progress
 from maf.outcomes.models import ProgressUpdate
 from maf.outcomes.progress_forms import progress_form
+from maf.versioning import StaleEdit
 
 bp = Blueprint("progress", __name__)
 
@@ -47,7 +48,14 @@ def report(update_id: int):
     form = progress_form(actions, sent=update if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            progress.submit_update(update, form.details(), current_user)
+            progress.submit_update(update, form.details(), current_user, form.version.data)
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            page = render_template(
+                "outcomes/progress/report.html", form=form, stale=stale, **context
+            )
+            return page, 409
         except progress.ProgressError as error:
             db.session.rollback()
             if error.field not in form:  # an action added since the page was loaded

@@ -7,6 +7,7 @@ with a notice naming A and listing what A changed, B's typing still in the form 
 now carrying the newer version; A's value is what is stored. B then saves again, deliberately,
 and that save is kept."""
 
+import html
 import re
 from datetime import date
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from maf.auth.models import Role
 from maf.extensions import db
+from maf.outcomes.models import Action, LeadKind, LeadProfessional, ProgressUpdate
 from maf.reports import board
 from maf.reports.models import BoardPeriod
 from tests.conftest import PASSWORD, csrf_token_from, submit, version_from
@@ -54,14 +56,12 @@ def assert_refused_as_stale(response, *, changed_by: str, field: str, theirs: st
     page = response.text
     assert f"{changed_by} saved changes at" in page
     assert "Your changes have not been saved; they are still in the form below." in page
-    notice = page[page.index('id="stale-edit"') :]
-    row = re.search(
-        rf"<th scope=\"row\"[^>]*>{re.escape(field)}</th>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
-        notice,
-        re.S,
-    )
+    notice = html.unescape(page[page.index('id="stale-edit"') :])
+    cell = r"\s*<td[^>]*>(.*?)</td>"
+    row = re.search(rf'<th scope="row"[^>]*>{re.escape(field)}</th>{cell}{cell}', notice, re.S)
     assert row, f"the notice does not list {field}"
-    assert (row.group(1).strip(), row.group(2).strip()) == (theirs, yours)
+    listed = tuple(value.strip() for value in row.groups())
+    assert listed == (theirs, yours)
 
 
 def typed_value(page: str, name: str) -> str:
@@ -198,3 +198,74 @@ def test_a_meeting_changed_from_an_older_page_is_not_moved_back(
     assert again.status_code == 302
     db.session.expire_all()
     assert (meeting.date, meeting.venue) == (date(2027, 1, 19), "Southfields, Room 4")
+
+
+def typed_text(page: str, name: str) -> str:
+    match = re.search(rf'<textarea[^>]*name="{name}"[^>]*>(.*?)</textarea>', page, re.S)
+    assert match, f"no {name} text area on the page"
+    return html.unescape(match.group(1)).strip()
+
+
+# --- progress updates -------------------------------------------------------------------------
+
+
+def progress_form_data(action, summary: str) -> dict:
+    data = {
+        f"action_{action.id}": "in_progress",
+        f"action_{action.id}_note": "",
+        "summary": summary,
+    }
+    for number in range(1, 8):
+        data[f"question_{number}"], data[f"question_{number}_comment"] = "good", ""
+    return data
+
+
+def test_a_progress_update_sent_from_an_older_page_does_not_replace_the_one_sent_since(
+    client, second_client, coordinator, make_user, make_ready_case, make_meeting
+):
+    lead_user = make_user(Role.PRACTITIONER, email="zoe.brennan@example.org", name="Zoë Brennan")
+    case = make_ready_case()
+    lead = LeadProfessional(
+        case_id=case.id,
+        kind=LeadKind.PRACTITIONER,
+        name="Zoë Brennan",
+        email=lead_user.email,
+        user_id=lead_user.id,
+        agreed=True,
+        starts_on=date(2027, 1, 12),
+    )
+    action = Action(
+        case_id=case.id,
+        description="Refer to the school nurse",
+        owner_name="Zoë Brennan",
+        due_on=date(2027, 2, 1),
+    )
+    update = ProgressUpdate(
+        case=case, meeting=make_meeting(date(2027, 4, 6)), lead_professional=lead
+    )
+    db.session.add_all([lead, action, update])
+    db.session.commit()
+    url = f"/progress/{update.id}"
+    zoe = OpenedForm(signed_in(client, lead_user), url)
+    priya = OpenedForm(signed_in(second_client, coordinator), url)
+
+    sent = zoe.save(progress_form_data(action, "Attendance is up to 92%."))
+    assert sent.status_code == 302
+    refused = priya.save(progress_form_data(action, "Mum says mornings are calmer."))
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Zoë Brennan",
+        field="Summary of progress since the last meeting",
+        theirs="Attendance is up to 92%.",
+        yours="Mum says mornings are calmer.",
+    )
+    assert typed_text(refused.text, "summary") == "Mum says mornings are calmer."
+    db.session.expire_all()
+    assert update.summary == "Attendance is up to 92%."
+
+    priya.version = version_from(refused.text)
+    both = "Attendance is up to 92%. Mum says mornings are calmer."
+    assert priya.save(progress_form_data(action, both)).status_code == 302
+    db.session.expire_all()
+    assert update.summary == both
