@@ -1,6 +1,6 @@
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovTextInput
-from wtforms import BooleanField, StringField
-from wtforms.validators import Email, Length, Optional, ValidationError
+from wtforms import BooleanField, FieldList, FormField, HiddenField, StringField
+from wtforms.validators import Email, Optional, ValidationError
 
 from maf.forms import (
     Form,
@@ -8,32 +8,169 @@ from maf.forms import (
     GovRadioField,
     GovSelectField,
     GovTextAreaField,
+    OnceField,
+    VersionField,
 )
 from maf.outcomes.models import ClosureReason, LeadKind, Outcome
 
-ROWS = 3  # services and actions per item: enough in the room; more at the next save
+# More rows than a forum ever agrees for one child; a crafted request cannot ask for more.
+MAX_ROWS = 40
+
+
+class MaxLength:
+    """Like WTForms' Length(max=...), but the message names the field, so it reads on its own
+    in the error summary: "Discussion must be 10,000 characters or fewer"."""
+
+    def __init__(self, maximum: int):
+        self.maximum = maximum
+        self.field_flags = {"maxlength": maximum}
+
+    def __call__(self, form, field):
+        if field.data and len(field.data) > self.maximum:
+            raise ValidationError(
+                f"{field.label.text} must be {self.maximum:,} characters or fewer"
+            )
+
+
+def optional_id(value) -> int:
+    """An agency picker's value: an id, or 0 for its blank "None" choice."""
+    return int(value) if str(value).strip() else 0
+
+
+def _email(label: str) -> Email:
+    return Email(
+        message=f"Enter {label} as an email address, like name@example.org",
+        check_deliverability=False,
+    )
+
+
+class _Row(Form):
+    """One row of a list that can grow ("add another"). Its fields are labelled with the row's
+    number ("Action 2: what"), so every message and every label says which row it is about."""
+
+    noun = ""
+
+    class Meta:
+        csrf = False  # the whole form carries the token
+
+    @property
+    def number(self) -> int:
+        # FieldList names its rows "actions-0", "actions-1", ...; people count from 1.
+        return int(self._prefix.rstrip("-").rsplit("-", 1)[1]) + 1
+
+    def process(self, *args, **kwargs):
+        # Before the values are read, so a date's own messages ("... must be a real date")
+        # carry the numbered label too.
+        for field in self:
+            field.label.text = f"{self.noun} {self.number}: {field.label.text}"
+        self.remove.label.text = f"Remove {self.noun.lower()} {self.number}"
+        super().process(*args, **kwargs)
+
+    def is_blank(self) -> bool:
+        """Nothing chosen or typed (a half-typed date counts as typed): the row is left out."""
+
+        def typed(field) -> bool:
+            if isinstance(field, GovSelectField):
+                return bool(field.data)
+            raw = [value for value in field.raw_data or [] if isinstance(value, str)]
+            return bool(field.data) or any(value.strip() for value in raw)
+
+        return not any(
+            typed(field) for name, field in self._fields.items() if name not in ("id", "remove")
+        )
+
+    def is_kept(self) -> bool:
+        return not self.remove.data and not self.is_blank()
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.remove.data:  # whatever is wrong with a row being removed does not matter
+            for field in self:
+                field.errors = []
+            return True
+        return valid
+
+
+class ServiceRow(_Row):
+    noun = "Service"
+    # A check box rather than a Remove button: a second submit button before Save would be
+    # the one pressing Enter in a box submits, so Enter would remove a row.
+    remove = BooleanField("Remove", widget=GovCheckboxInput())
+    agency = GovSelectField("agency", coerce=optional_id)
+    what = StringField(
+        "what the agency will do",
+        widget=GovTextInput(),
+        validators=[Optional(), MaxLength(500)],
+    )
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if not self.is_kept():
+            return valid
+        if not self.agency.data and not self.agency.errors:
+            self.agency.errors = [f"Select the agency for service {self.number}"]
+            valid = False
+        if not (self.what.data or "").strip() and not self.what.errors:
+            self.what.errors = [f"Enter what the agency will do for service {self.number}"]
+            valid = False
+        return valid
+
+
+class ActionRow(_Row):
+    noun = "Action"
+    remove = BooleanField("Remove", widget=GovCheckboxInput())
+    # The action's id once saved: a save updates that action rather than replacing it, so
+    # whoever is following it up keeps the same action.
+    id = HiddenField()
+    what = StringField("what", widget=GovTextInput(), validators=[Optional(), MaxLength(500)])
+    owner = StringField("owner", widget=GovTextInput(), validators=[Optional(), MaxLength(200)])
+    email = StringField(
+        "owner's email",
+        widget=GovTextInput(),
+        validators=[Optional(), MaxLength(254), _email("the owner's email")],
+    )
+    agency = GovSelectField("owner's agency", coerce=optional_id)
+    due = GovDateField("due", validators=[Optional()])
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if not self.is_kept():
+            return valid
+        for field, message in (
+            (self.what, f"Enter what action {self.number} is"),
+            (self.owner, f"Enter who will do action {self.number}"),
+            (self.due, f"Enter when action {self.number} is due"),
+        ):
+            if not field.data and not field.errors:
+                field.errors = [message]
+                valid = False
+        return valid
+
+    @property
+    def action_id(self) -> int | None:
+        return int(self.id.data) if (self.id.data or "").isdigit() else None
 
 
 class ItemRecordForm(Form):
-    discussion = GovTextAreaField("Discussion summary", validators=[Length(max=10000)])
+    """One agenda item's record. Fields are declared in the order the page shows them, so
+    the error summary lists errors in that order too."""
+
+    version = VersionField()
+    discussion = GovTextAreaField("Discussion", validators=[MaxLength(10_000)])
+    services = FieldList(FormField(ServiceRow), min_entries=1, max_entries=MAX_ROWS)
+    actions = FieldList(FormField(ActionRow), min_entries=1, max_entries=MAX_ROWS)
     lead_kind = GovRadioField(
-        "Lead professional", choices=LeadKind.choices(), validators=[Optional()]
+        "The lead professional is", choices=LeadKind.choices(), validators=[Optional()]
     )
     lead_name = StringField(
-        "Lead professional's name", widget=GovTextInput(), validators=[Optional(), Length(max=200)]
+        "Lead professional's name", widget=GovTextInput(), validators=[Optional(), MaxLength(200)]
     )
     lead_email = StringField(
         "Lead professional's email",
         widget=GovTextInput(),
-        validators=[
-            Optional(),
-            Length(max=254),
-            Email(
-                message="Enter an email address like name@example.org", check_deliverability=False
-            ),
-        ],
+        validators=[Optional(), MaxLength(254), _email("the lead professional's email")],
     )
-    lead_agency = GovSelectField("Lead professional's agency", coerce=int)
+    lead_agency = GovSelectField("Lead professional's agency", coerce=optional_id)
     lead_agreed = BooleanField("They agreed to be lead professional", widget=GovCheckboxInput())
     outcome = GovRadioField("Outcome", choices=Outcome.choices(), validators=[Optional()])
     next_review_on = GovDateField("Next review", validators=[Optional()])
@@ -42,112 +179,70 @@ class ItemRecordForm(Form):
         choices=[("", "Not closing")] + ClosureReason.choices(),
         validators=[Optional()],
     )
-    outcome_notes = GovTextAreaField("Notes on the outcome", validators=[Length(max=5000)])
+    outcome_notes = GovTextAreaField("Notes on the outcome", validators=[MaxLength(5_000)])
 
-    def validate_lead_name(self, field):
-        if self.lead_kind.data and not (field.data or "").strip():
-            raise ValidationError("Enter the lead professional's name")
-
-    def service_rows(self):
-        return [
-            (getattr(self, f"service_{n}_agency"), getattr(self, f"service_{n}_what"))
-            for n in range(1, ROWS + 1)
-        ]
-
-    def action_rows(self):
-        return [
-            tuple(
-                getattr(self, f"action_{n}_{part}")
-                for part in ("what", "owner", "email", "agency", "due")
-            )
-            for n in range(1, ROWS + 1)
-        ]
+    def set_agencies(self, agency_choices) -> None:
+        """Every agency picker offers the same agencies; called again after adding a row."""
+        self.lead_agency.choices = agency_choices
+        for row in [*self.services, *self.actions]:
+            row.form.agency.choices = agency_choices
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        for what, owner, _email, _agency, due in self.action_rows():
-            if what.data or owner.data or due.data:
-                for field, message in (
-                    (what, "Enter what the action is"),
-                    (owner, "Enter who will do it"),
-                    (due, "Enter when it is due"),
-                ):
-                    if not field.data and not field.errors:
-                        field.errors = [*field.errors, message]
-                        valid = False
-        for agency, what in self.service_rows():
-            if agency.data and not (what.data or "").strip():
-                what.errors = [*what.errors, "Enter what the agency will do"]
-                valid = False
+        # Here rather than validate_lead_name: Optional() ends that field's checks when empty.
+        if self.lead_kind.data and not (self.lead_name.data or "").strip():
+            self.lead_name.errors = [*self.lead_name.errors, "Enter the lead professional's name"]
+            valid = False
         return valid
 
+    def filled_services(self) -> list[ServiceRow]:
+        return [row.form for row in self.services if row.form.is_kept()]
 
-for _n in range(1, ROWS + 1):
-    setattr(
-        ItemRecordForm, f"service_{_n}_agency", GovSelectField(f"Service {_n}: agency", coerce=int)
-    )
-    setattr(
-        ItemRecordForm,
-        f"service_{_n}_what",
-        StringField(
-            f"Service {_n}: what it will do",
-            widget=GovTextInput(),
-            validators=[Optional(), Length(max=500)],
-        ),
-    )
-    setattr(
-        ItemRecordForm,
-        f"action_{_n}_what",
-        StringField(
-            f"Action {_n}: what", widget=GovTextInput(), validators=[Optional(), Length(max=500)]
-        ),
-    )
-    setattr(
-        ItemRecordForm,
-        f"action_{_n}_owner",
-        StringField(
-            f"Action {_n}: owner", widget=GovTextInput(), validators=[Optional(), Length(max=200)]
-        ),
-    )
-    setattr(
-        ItemRecordForm,
-        f"action_{_n}_email",
-        StringField(
-            f"Action {_n}: owner's email",
-            widget=GovTextInput(),
-            validators=[
-                Optional(),
-                Length(max=254),
-                Email(
-                    message="Enter an email address like name@example.org",
-                    check_deliverability=False,
-                ),
-            ],
-        ),
-    )
-    setattr(
-        ItemRecordForm,
-        f"action_{_n}_agency",
-        GovSelectField(f"Action {_n}: owner's agency", coerce=int),
-    )
-    setattr(
-        ItemRecordForm,
-        f"action_{_n}_due",
-        GovDateField(f"Action {_n}: due", validators=[Optional()]),
-    )
+    def filled_actions(self) -> list[ActionRow]:
+        return [row.form for row in self.actions if row.form.is_kept()]
+
+    def field_named(self, name: str):
+        """The field a service's refusal names ("outcome", "actions-1-due"), or None."""
+        for field in self:
+            if field.name == name:
+                return field
+            if isinstance(field, FieldList):
+                for row in field:
+                    for sub in row.form:
+                        if sub.name == name:
+                            return sub
+        return None
+
+    def error_list(self) -> list[dict]:
+        """Every error, in page order, each linking to the input it is about (a date to its
+        day box, radios to their first button) for the GOV.UK error summary."""
+        found = []
+        for field in self:
+            subfields = (
+                [sub for row in field for sub in row.form]
+                if isinstance(field, FieldList)
+                else [field]
+            )
+            for sub in subfields:
+                if sub.errors:
+                    target = f"{sub.id}-day" if isinstance(sub, GovDateField) else sub.id
+                    found.append({"text": sub.errors[0], "href": f"#{target}"})
+        return found
 
 
 class AttendanceForm(Form):
+    version = VersionField()
     guests = GovTextAreaField(
         "Guests",
-        description="One a line: name, then a comma and their agency",
-        validators=[Length(max=3000)],
+        description="One a line: name, then a comma and their agency (if they have one)",
+        validators=[MaxLength(3000)],
     )
 
 
 class CorrectionForm(Form):
+    once = OnceField()
     note = GovTextAreaField(
         "What needs correcting?",
         description="Recorded with the new version, so readers know what changed",
-        validators=[Length(max=2000)],
+        validators=[MaxLength(2000)],
     )

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Select, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from maf.agendas import services as agendas
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
@@ -16,6 +18,7 @@ from maf.auth.services import normalise_email
 from maf.cases import services as cases
 from maf.cases.deadlines import is_working_day
 from maf.cases.models import Case, CaseStatus
+from maf.dbtypes import LabelledEnum
 from maf.directory.models import Agency
 from maf.errors import DomainError
 from maf.extensions import db
@@ -35,6 +38,7 @@ from maf.outcomes.models import (
     Minutes,
     Outcome,
 )
+from maf.versioning import require_version, touch
 
 RECORDING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)
@@ -87,15 +91,48 @@ def attendance_of(meeting: Meeting) -> list[Attendance]:
     )
 
 
+def guests_of(meeting: Meeting) -> list[Guest]:
+    """Everyone present who is not a member, with or without an agency."""
+    return [Guest(a.name, a.agency_name) for a in attendance_of(meeting) if a.member_id is None]
+
+
+def _attendance_in_words(meeting: Meeting, statuses: dict[int, str], guests: list[Guest]):
+    """Attendance as the stale-save notice lists it: each member's status, and the guests."""
+    words = {
+        f"{member.name} ({member.agency.name})": statuses.get(member.id, "")
+        for member in forums.active_members(meeting.forum)
+    }
+    words["Guests"] = "\n".join(
+        f"{g.name.strip()}, {g.agency_name.strip()}" if g.agency_name.strip() else g.name.strip()
+        for g in guests
+        if g.name.strip()
+    )
+    return words
+
+
 def save_attendance(
     meeting: Meeting,
     statuses: dict[int, AttendanceStatus],
     guests: list[Guest],
     user: User,
+    opened_at: int | None = None,
 ) -> None:
-    """Members' attendance by member id, and the guests present (replacing earlier guests)."""
+    """Members' attendance by member id, and the guests present (replacing earlier guests).
+
+    `opened_at` is the meeting's version the form was opened at: a save from a page older than
+    the last save of the attendance is refused (StaleEdit) rather than overwriting it. None is
+    for callers that are not a form (the demo data, tests)."""
     _require_recording(meeting)
     recorded = {a.member_id: a for a in attendance_of(meeting) if a.member_id is not None}
+    if opened_at is not None:
+        require_version(
+            meeting,
+            opened_at,
+            yours=_attendance_in_words(meeting, {m: s.label for m, s in statuses.items()}, guests),
+            theirs=_attendance_in_words(
+                meeting, {m: a.status.label for m, a in recorded.items()}, guests_of(meeting)
+            ),
+        )
     for member in forums.active_members(meeting.forum):
         if member.id not in statuses:
             continue
@@ -117,8 +154,11 @@ def save_attendance(
                     status=AttendanceStatus.PRESENT,
                 )
             )
+    # The meeting's version guards its attendance: this save moves it, so a page opened
+    # before it cannot overwrite it.
+    touch(meeting, user)
     audit.record("attendance_saved", meeting, user=user)
-    db.session.commit()
+    _commit_or_stale(lambda: save_attendance(meeting, statuses, guests, user, opened_at or -1))
 
 
 # --- one item ----------------------------------------------------------------------------
@@ -131,6 +171,8 @@ class ActionDetails:
     due_on: date
     owner_email: str = ""
     owner_agency: Agency | None = None
+    # The saved action this row shows, so a save updates it rather than making a new one.
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +241,8 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
     for number, action in enumerate(details.actions, start=1):
         if action.due_on < item.meeting.date:
             raise OutcomeError(
-                "An action's due date must be after the meeting", field=f"action_{number}_due"
+                f"Action {number}: due must be after the meeting",
+                field=f"actions-{number - 1}-due",
             )
 
 
@@ -207,11 +250,162 @@ def record_for(item: AgendaItem) -> ItemRecord | None:
     return db.session.scalar(select(ItemRecord).where(ItemRecord.agenda_item_id == item.id))
 
 
-def save_item_record(item: AgendaItem, details: ItemDetails, user: User) -> ItemRecord:
-    """Save as you go: each save replaces what was recorded for the item."""
+class RecordState(LabelledEnum):
+    """How far an item's record has got, as the meeting record's list of items shows it."""
+
+    NOT_STARTED = "not_started", "Not started"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention: no outcome yet"
+    SAVED = "saved", "Saved"
+
+
+def record_states(items: list[AgendaItem]) -> dict[int, tuple[RecordState, ItemRecord | None]]:
+    """Each item's state and record, by item id, in one query however many items."""
+    records = {
+        record.agenda_item_id: record
+        for record in db.session.scalars(
+            select(ItemRecord).where(ItemRecord.agenda_item_id.in_([i.id for i in items]))
+        )
+    }
+    states = {}
+    for item in items:
+        record = records.get(item.id)
+        if record is None:
+            state = RecordState.NOT_STARTED
+        elif record.outcome is None:
+            state = RecordState.NEEDS_ATTENTION
+        else:
+            state = RecordState.SAVED
+        states[item.id] = (state, record)
+    return states
+
+
+def open_actions_of(item: AgendaItem) -> list[Action]:
+    """The item's actions still to do, in the order they were agreed."""
+    return list(
+        db.session.scalars(
+            select(Action)
+            .where(Action.agenda_item_id == item.id, Action.status == ActionStatus.OPEN)
+            .options(selectinload(Action.owner_agency))
+            .order_by(Action.id)
+        )
+    )
+
+
+def done_actions_of(item: AgendaItem) -> list[Action]:
+    """The item's actions already marked done: shown, never changed by the record."""
+    return list(
+        db.session.scalars(
+            select(Action)
+            .where(Action.agenda_item_id == item.id, Action.status == ActionStatus.DONE)
+            .order_by(Action.id)
+        )
+    )
+
+
+def stored_details(item: AgendaItem) -> ItemDetails | None:
+    """What is saved for the item, in the shape a save takes; None before the first save."""
+    record = record_for(item)
+    if record is None:
+        return None
+    proposal = lead_proposal(record)
+    return ItemDetails(
+        outcome=record.outcome,
+        discussion=record.discussion,
+        services=[(service.agency, service.what) for service in record.services],
+        actions=[
+            ActionDetails(
+                description=action.description,
+                owner_name=action.owner_name,
+                due_on=action.due_on,
+                owner_email=action.owner_email,
+                owner_agency=action.owner_agency,
+                id=action.id,
+            )
+            for action in open_actions_of(item)
+        ],
+        lead=None
+        if proposal is None
+        else LeadDetails(
+            kind=proposal.kind,
+            name=proposal.name,
+            agreed=proposal.agreed,
+            email=proposal.email,
+            agency=proposal.agency,
+        ),
+        next_review_on=record.next_review_on,
+        closure_reason=record.closure_reason,
+        outcome_notes=record.outcome_notes,
+    )
+
+
+def _in_words(details: ItemDetails | None) -> dict[str, str]:
+    """An item's record as the stale-save notice compares it, field by field."""
+    if details is None:
+        return {}
+    lead = details.lead
+    agreed = " (agreed)" if lead is not None and lead.agreed else ""
+    return {
+        "Discussion": details.discussion.strip(),
+        "Services agreed": "\n".join(
+            f"{agency.name}: {what.strip()}" for agency, what in details.services
+        ),
+        "Actions": "\n".join(
+            f"{a.description.strip()} ({a.owner_name.strip()}, due {a.due_on:%-d %B %Y})"
+            for a in details.actions
+        ),
+        "Lead professional": ""
+        if lead is None
+        else f"{lead.name.strip()}, {lead.kind.label.lower()}{agreed}",
+        "Outcome": details.outcome.label if details.outcome else "",
+        "Next review": f"{details.next_review_on:%-d %B %Y}"
+        if details.outcome == Outcome.CONTINUE and details.next_review_on
+        else "",
+        "Why the CAF is closing": details.closure_reason.label
+        if details.outcome == Outcome.CLOSE and details.closure_reason
+        else "",
+        "Notes on the outcome": details.outcome_notes.strip(),
+    }
+
+
+def _commit_or_stale(explain) -> None:
+    """Commit; if another save moved the row's version between this save's check and its
+    UPDATE (SQLAlchemy's version_id_col refused it), roll back and let `explain` (the same save
+    against what is stored now) raise the StaleEdit that says who changed what."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        explain()
+        raise
+
+
+def save_item_record(
+    item: AgendaItem, details: ItemDetails, user: User, opened_at: int | None = None
+) -> ItemRecord:
+    """Save as you go: each save replaces what was recorded for the item; its open actions
+    are updated in place (same id), those left out deleted, and done ones never touched.
+
+    `opened_at` is the record's version the form was opened at (0 before the first save): a
+    save from a page older than the last save is refused (StaleEdit) with what changed. None
+    is for callers that are not a form (the demo data, tests)."""
     _require_recording(item.meeting)
+    record = record_for(item)
+    if opened_at is not None:
+        _require_item_version(item, record, opened_at, details)
     _check(item, details)
-    record = record_for(item) or ItemRecord(agenda_item_id=item.id, recorded_by_id=user.id)
+    if record is None:
+        record = ItemRecord(agenda_item_id=item.id, recorded_by_id=user.id)
+        try:
+            with db.session.begin_nested():
+                db.session.add(record)
+                db.session.flush()
+        except IntegrityError:
+            # Someone else saved the item's first record since this save looked: it is theirs
+            # that stands, and this person is told, as for any later save.
+            record = record_for(item)
+            if record is None:
+                raise
+            _require_item_version(item, record, -1 if opened_at is None else opened_at, details)
     record.discussion = details.discussion.strip()
     record.outcome, record.next_review_on = details.outcome, details.next_review_on
     record.closure_reason = details.closure_reason if details.outcome == Outcome.CLOSE else None
@@ -232,26 +426,54 @@ def save_item_record(item: AgendaItem, details: ItemDetails, user: User) -> Item
                 agreed=lead.agreed,
             )
         )
-    db.session.execute(
-        delete(Action).where(Action.agenda_item_id == item.id, Action.status == ActionStatus.OPEN)
-    )
-    for action in details.actions:
-        email = normalise_email(action.owner_email)
-        db.session.add(
-            Action(
-                case_id=item.case_id,
-                agenda_item_id=item.id,
-                description=action.description.strip(),
-                owner_name=action.owner_name.strip(),
-                owner_email=email,
-                owner_agency=action.owner_agency,
-                owner_user_id=_user_id(email),
-                due_on=action.due_on,
-            )
-        )
+    _save_actions(item, details.actions, user)
+    touch(record, user)  # moves the version even when only the actions changed
     audit.record("item_recorded", item.case, user=user, detail=f"meeting {item.meeting_id}")
-    db.session.commit()
+    _commit_or_stale(lambda: _require_item_version(item, record_for(item), -1, details))
     return record
+
+
+def _require_item_version(
+    item: AgendaItem, record: ItemRecord | None, opened_at: int, details: ItemDetails
+) -> None:
+    if record is None:
+        return
+    require_version(
+        record, opened_at, yours=_in_words(details), theirs=_in_words(stored_details(item))
+    )
+
+
+def _save_actions(item: AgendaItem, actions: list[ActionDetails], user: User) -> None:
+    """Open actions keep their identity across saves (their owners may be following them up,
+    or have marked progress on them); one left out of the form is deleted; an action marked
+    done meanwhile is left as its owner marked it."""
+    existing = {action.id: action for action in open_actions_of(item)}
+    done = {action.id for action in done_actions_of(item)}
+    kept = set()
+    for details in actions:
+        if details.id in done:
+            continue
+        email = normalise_email(details.owner_email)
+        values = {
+            "description": details.description.strip(),
+            "owner_name": details.owner_name.strip(),
+            "owner_email": email,
+            "owner_user_id": _user_id(email),
+            "owner_agency": details.owner_agency,
+            "due_on": details.due_on,
+        }
+        action = existing.get(details.id) if details.id is not None else None
+        if action is None:
+            db.session.add(Action(case_id=item.case_id, agenda_item_id=item.id, **values))
+            continue
+        kept.add(action.id)
+        for name, value in values.items():
+            setattr(action, name, value)
+        if db.session.is_modified(action):
+            touch(action, user)
+    for action_id, action in existing.items():
+        if action_id not in kept:
+            db.session.delete(action)
 
 
 def _user_id(email: str) -> int | None:

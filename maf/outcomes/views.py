@@ -1,64 +1,83 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from maf.agendas.models import AgendaItem, ItemStatus
+from maf.agendas.models import AgendaItem
 from maf.agendas.services import timed_agenda
 from maf.audit import services as audit
 from maf.auth.permissions import meeting_record_or_404, signed_in
-from maf.directory.models import Agency
 from maf.directory.services import agencies, choices
 from maf.downloads import docx_response
 from maf.extensions import db
-from maf.forms import attach_error
+from maf.forms import attach_error, show_newer_version
+from maf.forums.models import Meeting
 from maf.forums.services import active_members
 from maf.outcomes import minutes, progress, services
-from maf.outcomes.forms import AttendanceForm, CorrectionForm, ItemRecordForm
+from maf.outcomes.forms import MAX_ROWS, AttendanceForm, CorrectionForm, ItemRecordForm
 from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Minutes, Outcome
+from maf.submissions import AlreadySaved
+from maf.versioning import StaleEdit
 
 bp = Blueprint("outcomes", __name__)
 
 
-def _item_form(item, formdata=None) -> ItemRecordForm:
-    """The item's form, filled from what was saved unless a submission is being shown."""
-    form = ItemRecordForm(formdata=formdata, prefix=f"item-{item.id}")
-    agency_choices = choices(agencies(), blank="None")
-    for name, field in form._fields.items():
-        if name.endswith("agency"):
-            field.choices = agency_choices
+def _item_form(item: AgendaItem, formdata=None) -> ItemRecordForm:
+    """The item's form: what was submitted, or else what was saved (or nothing yet)."""
+    form = ItemRecordForm(formdata=formdata)
     if formdata is None:
         _fill(form, item)
+    form.set_agencies(_agency_choices())
     return form
+
+
+def _agency_choices() -> list[tuple[str | int, str]]:
+    # The blank choice's value is empty, so the autocomplete does not offer "None" as an agency.
+    return [("", "None"), *choices(agencies())]
 
 
 def _fill(form: ItemRecordForm, item: AgendaItem) -> None:
     record = services.record_for(item)
     form.next_review_on.data = services.propose_next_review(item.meeting)
-    if record is None:
+    form.version.data = record.version if record else 0
+    saved = services.stored_details(item)
+    if saved is None:
         return
-    form.discussion.data = record.discussion
-    form.outcome.data = record.outcome.value if record.outcome else None
-    form.next_review_on.data = record.next_review_on or form.next_review_on.data
-    form.closure_reason.data = record.closure_reason.value if record.closure_reason else ""
-    form.outcome_notes.data = record.outcome_notes
-    for (agency, what), service in zip(form.service_rows(), record.services, strict=False):
-        agency.data, what.data = service.agency_id, service.what
-    actions = [a for a in services.outstanding_actions(item.case) if a.agenda_item_id == item.id]
-    for (what, owner, email, agency, due), action in zip(form.action_rows(), actions, strict=False):
-        what.data, owner.data, email.data = (
-            action.description,
-            action.owner_name,
-            action.owner_email,
-        )
-        agency.data, due.data = action.owner_agency_id or 0, action.due_on
-    proposal = services.lead_proposal(record)
-    if proposal is not None:
-        form.lead_kind.data, form.lead_name.data = proposal.kind.value, proposal.name
-        form.lead_email.data, form.lead_agency.data = proposal.email, proposal.agency_id or 0
-        form.lead_agreed.data = proposal.agreed
+    form.discussion.data = saved.discussion
+    form.outcome.data = saved.outcome.value if saved.outcome else None
+    form.next_review_on.data = saved.next_review_on or form.next_review_on.data
+    form.closure_reason.data = saved.closure_reason.value if saved.closure_reason else ""
+    form.outcome_notes.data = saved.outcome_notes
+    _fill_rows(form.services, [{"agency": a.id, "what": what} for a, what in saved.services])
+    _fill_rows(
+        form.actions,
+        [
+            {
+                "id": str(action.id),
+                "what": action.description,
+                "owner": action.owner_name,
+                "email": action.owner_email,
+                "agency": action.owner_agency.id if action.owner_agency else 0,
+                "due": action.due_on,
+            }
+            for action in saved.actions
+        ],
+    )
+    if saved.lead is not None:
+        form.lead_kind.data, form.lead_name.data = saved.lead.kind.value, saved.lead.name
+        form.lead_email.data = saved.lead.email
+        form.lead_agency.data = saved.lead.agency.id if saved.lead.agency else 0
+        form.lead_agreed.data = saved.lead.agreed
+
+
+def _fill_rows(rows, values: list[dict]) -> None:
+    """The saved rows, then one empty row to type the next into."""
+    while len(rows):
+        rows.pop_entry()
+    for row in [*values, {}]:
+        rows.append_entry(row)
 
 
 def _details(form: ItemRecordForm) -> services.ItemDetails:
-    agency = lambda agency_id: db.session.get(Agency, agency_id) if agency_id else None  # noqa: E731
+    named = {agency.id: agency for agency in agencies()}
     lead = None
     if form.lead_kind.data:
         lead = services.LeadDetails(
@@ -66,22 +85,22 @@ def _details(form: ItemRecordForm) -> services.ItemDetails:
             name=form.lead_name.data,
             agreed=form.lead_agreed.data,
             email=form.lead_email.data or "",
-            agency=agency(form.lead_agency.data),
+            agency=named.get(form.lead_agency.data),
         )
     return services.ItemDetails(
         outcome=Outcome(form.outcome.data) if form.outcome.data else None,
         discussion=form.discussion.data or "",
-        services=[(agency(a.data), w.data) for a, w in form.service_rows() if a.data],
+        services=[(named[row.agency.data], row.what.data) for row in form.filled_services()],
         actions=[
             services.ActionDetails(
-                description=what.data,
-                owner_name=owner.data,
-                due_on=due.data,
-                owner_email=email.data or "",
-                owner_agency=agency(owner_agency.data),
+                description=row.what.data,
+                owner_name=row.owner.data,
+                due_on=row.due.data,
+                owner_email=row.email.data or "",
+                owner_agency=named.get(row.agency.data),
+                id=row.action_id,
             )
-            for what, owner, email, owner_agency, due in form.action_rows()
-            if what.data
+            for row in form.filled_actions()
         ],
         lead=lead,
         next_review_on=form.next_review_on.data,
@@ -92,54 +111,90 @@ def _details(form: ItemRecordForm) -> services.ItemDetails:
     )
 
 
-def _render_record(meeting, forms=None, error=None, status=200):
-    agenda = timed_agenda(meeting)
-    items = [slot.item for slot in agenda.slots if slot.item is not None]
-    forms = forms or {}
-    attendance = {a.member_id: a for a in services.attendance_of(meeting)}
-    guests = "\n".join(
-        f"{a.name}, {a.agency_name}" if a.agency_name else a.name
-        for a in attendance.values()
-        if a.member is None
-    )
+def _items(meeting: Meeting) -> list[AgendaItem]:
+    """The items the forum discusses, in agenda order (the agenda the members may read)."""
+    return [slot.item for slot in timed_agenda(meeting).slots if slot.item is not None]
+
+
+def _recording(meeting: Meeting) -> bool:
+    return meeting.status in services.RECORDING_STATUSES
+
+
+@bp.route("/meetings/<int:meeting_id>/record")
+@signed_in
+def record(meeting_id: int):
+    return _render_overview(meeting_record_or_404(meeting_id))
+
+
+def _render_overview(meeting: Meeting, error: str | None = None, status: int = 200):
+    items = _items(meeting)
+    attendance = services.attendance_of(meeting)
     return (
         render_template(
             "outcomes/record.html",
             meeting=meeting,
-            agenda=agenda,
-            items=[
-                (
-                    item,
-                    forms.get(item.id) or _item_form(item),
-                    services.review_context(item),
-                    progress.update_for(item.case, meeting),
-                )
-                for item in items
-            ],
-            answered_questions=progress.answered_questions,
-            members=active_members(meeting.forum),
-            attendance=attendance,
-            statuses=AttendanceStatus,
-            attendance_form=AttendanceForm(formdata=None, guests=guests),
+            items=items,
+            slots={slot.item.id: slot for slot in timed_agenda(meeting).slots if slot.item},
+            states=services.record_states(items),
+            recording=_recording(meeting),
+            present=sum(1 for a in attendance if a.status == AttendanceStatus.PRESENT),
+            apologies=sum(1 for a in attendance if a.status == AttendanceStatus.APOLOGIES),
+            guests=sum(1 for a in attendance if a.member_id is None),
             error=error,
         ),
         status,
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/record")
+# --- attendance ----------------------------------------------------------------------------
+
+
+def _guest_lines(guests: list[services.Guest]) -> str:
+    return "\n".join(f"{g.name}, {g.agency_name}" if g.agency_name else g.name for g in guests)
+
+
+def _render_attendance(meeting: Meeting, form=None, stale=None, status: int = 200):
+    if form is None:
+        form = AttendanceForm(formdata=None, guests=_guest_lines(services.guests_of(meeting)))
+        form.version.data = meeting.version
+    members = active_members(meeting.forum)
+    recorded = {a.member_id: a for a in services.attendance_of(meeting) if a.member_id}
+    if request.method == "POST" and _recording(meeting):  # what they chose, kept
+        chosen = {m.id: request.form.get(f"member-{m.id}", "") for m in members}
+    else:
+        chosen = {member_id: row.status.value for member_id, row in recorded.items()}
+    return (
+        render_template(
+            "outcomes/record/attendance.html",
+            meeting=meeting,
+            members=members,
+            chosen=chosen,
+            recorded=recorded,
+            statuses=AttendanceStatus,
+            attendance_form=form,
+            recording=_recording(meeting),
+            stale=stale,
+            unsaved=request.method == "POST",
+        ),
+        status,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/record/attendance")
 @signed_in
-def record(meeting_id: int):
-    return _render_record(meeting_record_or_404(meeting_id))
+def attendance(meeting_id: int):
+    return _render_attendance(meeting_record_or_404(meeting_id))
 
 
-@bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
+@bp.route("/meetings/<int:meeting_id>/record/attendance", methods=["POST"])
 @signed_in
 def save_attendance(meeting_id: int):
     meeting = meeting_record_or_404(meeting_id)
     form = AttendanceForm()
+    if not _recording(meeting):
+        return _render_attendance(meeting, status=409)
     if not form.validate_on_submit():
-        return _render_record(meeting, error="The attendance could not be saved", status=400)
+        return _render_attendance(meeting, form, status=400)
     statuses = {
         member.id: AttendanceStatus(request.form[f"member-{member.id}"])
         for member in active_members(meeting.forum)
@@ -151,34 +206,114 @@ def save_attendance(meeting_id: int):
         if line.strip()
     ]
     try:
-        services.save_attendance(meeting, statuses, guests, current_user)
-    except services.OutcomeError as error:
+        services.save_attendance(
+            meeting, statuses, guests, current_user, opened_at=form.version.data or 0
+        )
+    except StaleEdit as stale:
         db.session.rollback()
-        return _render_record(meeting, error=str(error), status=409)
+        show_newer_version(form, stale)
+        return _render_attendance(meeting, form, stale=stale, status=409)
     flash("Attendance saved.")
-    return redirect(url_for("outcomes.record", meeting_id=meeting.id, _anchor="attendance"))
+    return redirect(url_for("outcomes.record", meeting_id=meeting.id))
 
 
-@bp.route("/agenda-items/<int:item_id>/record", methods=["POST"])
-@signed_in
-def save_item(item_id: int):
+# --- one item ------------------------------------------------------------------------------
+
+
+def _item_of(meeting: Meeting, item_id: int) -> AgendaItem:
+    """An item of this meeting's agenda (another meeting's answers 404, as if absent)."""
     item = db.session.get(AgendaItem, item_id)
-    meeting = meeting_record_or_404(item.meeting_id if item else 0)
-    if item.status != ItemStatus.SCHEDULED:
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def _render_item(meeting, item, form=None, stale=None, status=200, focus=None, unsaved=False):
+    items = _items(meeting)
+    position = items.index(item) if item in items else None
+    open_for_recording = _recording(meeting) and position is not None
+    slot = next((s for s in timed_agenda(meeting).slots if s.item is item), None)
+    return (
+        render_template(
+            "outcomes/record/item.html",
+            meeting=meeting,
+            item=item,
+            slot=slot,
+            number=None if position is None else position + 1,
+            count=len(items),
+            previous=items[position - 1] if position else None,
+            following=items[position + 1]
+            if position is not None and position + 1 < len(items)
+            else None,
+            record_form=form if form is not None else _item_form(item),
+            saved=services.stored_details(item),
+            done_actions=services.done_actions_of(item),
+            context=services.review_context(item),
+            update=progress.update_for(item.case, meeting),
+            answered_questions=progress.answered_questions,
+            recording=open_for_recording,
+            stale=stale,
+            focus=focus,
+            unsaved=unsaved,
+        ),
+        status,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/record/items/<int:item_id>")
+@signed_in
+def record_item(meeting_id: int, item_id: int):
+    meeting = meeting_record_or_404(meeting_id)
+    item = _item_of(meeting, item_id)
+    if item not in _items(meeting):
+        flash("That case is no longer on this meeting's agenda.")
         return redirect(url_for("outcomes.record", meeting_id=meeting.id))
-    form = _item_form(item, formdata=request.form)
+    return _render_item(meeting, item)
+
+
+@bp.route("/meetings/<int:meeting_id>/record/items/<int:item_id>", methods=["POST"])
+@signed_in
+def save_item(meeting_id: int, item_id: int):
+    meeting = meeting_record_or_404(meeting_id)
+    item = _item_of(meeting, item_id)
+    formdata = request.form
+    form = _item_form(item, formdata=formdata)
+    if not _recording(meeting) or item not in _items(meeting):
+        # Held, cancelled, or the case has left the agenda: refused, nothing changed.
+        return _render_item(meeting, item, status=409)
+    # "Add another" re-shows the form with everything typed kept and one more empty row;
+    # nothing is saved.
+    for list_name, rows in (("services", form.services), ("actions", form.actions)):
+        if f"add_{list_name}" in formdata:
+            if len(rows) < MAX_ROWS:
+                rows.append_entry()
+                form.set_agencies(_agency_choices())
+            return _render_item(meeting, item, form, focus=rows[-1].form.what.id, unsaved=True)
     if form.validate_on_submit():
         try:
-            services.save_item_record(item, _details(form), current_user)
+            services.save_item_record(
+                item, _details(form), current_user, opened_at=form.version.data or 0
+            )
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            return _render_item(meeting, item, form, stale=stale, status=409, unsaved=True)
         except services.OutcomeError as error:
             db.session.rollback()
-            attach_error(form, error, "outcome")
+            field = form.field_named(error.field or "") or form.outcome
+            field.errors = [*field.errors, str(error)]
         else:
             flash(f"Saved: {item.case.child.full_name}.")
-            return redirect(
-                url_for("outcomes.record", meeting_id=meeting.id, _anchor=f"item-{item.id}")
-            )
-    return _render_record(meeting, forms={item.id: form}, status=400)
+            items = _items(meeting)
+            if "next" in formdata and item in items and items[-1] is not item:
+                following = items[items.index(item) + 1]
+                return redirect(
+                    url_for("outcomes.record_item", meeting_id=meeting.id, item_id=following.id)
+                )
+            if "next" in formdata:
+                return redirect(url_for("outcomes.record", meeting_id=meeting.id))
+            return redirect(url_for("outcomes.record_item", meeting_id=meeting.id, item_id=item.id))
+    return _render_item(meeting, item, form, status=400, unsaved=True)
 
 
 @bp.route("/meetings/<int:meeting_id>/complete", methods=["POST"])
@@ -189,7 +324,7 @@ def complete(meeting_id: int):
         services.complete_meeting(meeting, current_user)
     except services.OutcomeError as error:
         db.session.rollback()
-        return _render_record(meeting, error=str(error), status=409)
+        return _render_overview(meeting, error=str(error), status=409)
     flash(
         "The meeting is recorded as held, its outcomes are applied to the cases, and draft "
         "minutes are ready."
@@ -267,7 +402,10 @@ def correct_minutes(meeting_id: int):
     form = CorrectionForm()
     if form.validate_on_submit():
         try:
-            new = minutes.correct(meeting, form.note.data or "", current_user)
+            new = minutes.correct(meeting, form.note.data or "", current_user, once=form.once.data)
+        except AlreadySaved as saved:
+            flash(str(saved))
+            return redirect(url_for("outcomes.minutes_page", meeting_id=meeting.id))
         except minutes.MinutesError as error:
             db.session.rollback()
             attach_error(form, error, "note")

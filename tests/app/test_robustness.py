@@ -47,7 +47,8 @@ def pages(coordinator, make_case, make_meeting, make_ready_case):
         (f"/forums/{forum.id}", f"/forums/{forum.id}/members"),
         (f"/meetings/{meeting.id}/edit", None),
         (f"/meetings/{meeting.id}/cancel", None),
-        (f"/meetings/{meeting.id}/record", f"/agenda-items/{item.id}/record"),
+        (f"/meetings/{meeting.id}/record/items/{item.id}", None),
+        (f"/meetings/{meeting.id}/record/attendance", None),
         (f"/meetings/{meeting.id}/agenda/build", f"/meetings/{meeting.id}/agenda/items"),
     ]
 

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from maf.agendas.models import ItemKind
+from maf.agendas.models import AgendaItem, ItemKind
 from maf.agendas.services import add_to_agenda
 from maf.auth.models import Role
 from maf.cases.models import CaseStatus
@@ -39,20 +39,19 @@ POLICE = "Leicestershire Police"
 
 
 def record_item(client, meeting, item, **values):
-    """Save one item of the meeting record through its form."""
-    prefix = f"item-{item.id}-"
-    post_form(
-        client,
-        f"/meetings/{meeting.id}/record",
-        f"/agenda-items/{item.id}/record",
-        {prefix + name: value for name, value in {"outcome": "continue", **values}.items()},
-    )
+    """Save one item of the meeting record through its page's form."""
+    page = f"/meetings/{meeting.id}/record/items/{item.id}"
+    post_form(client, page, page, {"outcome": "continue", **values})
 
 
 def complete(client, meeting):
     record = f"/meetings/{meeting.id}/record"
     at_the_meeting(meeting)
     post_form(client, record, f"/meetings/{meeting.id}/complete", {})
+
+
+def item_of(meeting) -> AgendaItem:
+    return db.session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)).one()
 
 
 def minutes_of(meeting) -> Minutes:
@@ -88,8 +87,8 @@ def recorded(client, sign_in, coordinator, make_agency, make_forum, make_meeting
         member = forum.members[0]
         post_form(
             client,
-            f"/meetings/{meeting.id}/record",
-            f"/meetings/{meeting.id}/attendance",
+            f"/meetings/{meeting.id}/record/attendance",
+            f"/meetings/{meeting.id}/record/attendance",
             # A guest is "name, agency" on a line: the agency is the rest of the line.
             {f"member-{member.id}": "present", "guests": f"Dr Emma Lewis, {one}"},
         )
@@ -98,12 +97,14 @@ def recorded(client, sign_in, coordinator, make_agency, make_forum, make_meeting
             meeting,
             item,
             discussion=f"{text.text}\r\nLow attendance since September",
-            service_1_agency=str(police.id),
-            service_1_what=text.text,
-            action_1_what=text.text,
-            action_1_owner=text.text,
-            action_1_agency=str(police.id),
-            action_1_due=["1", "2", "2027"],
+            **{
+                "services-0-agency": str(police.id),
+                "services-0-what": text.text,
+                "actions-0-what": text.text,
+                "actions-0-owner": text.text,
+                "actions-0-agency": str(police.id),
+                "actions-0-due": ["1", "2", "2027"],
+            },
             lead_kind="practitioner",
             lead_name=text.text,
             lead_email="lead@example.org",
@@ -129,7 +130,8 @@ def test_the_meeting_record_round_trips_to_its_pages_minutes_and_minutes_email(
 
     (action,) = db.session.scalars(select(Action))
     assert (action.description, action.owner_name) == (one, one)
-    shows_escaped(client, f"/meetings/{meeting.id}/record", one, discussion)
+    item_page = f"/meetings/{meeting.id}/record/items/{item_of(meeting).id}"
+    shows_escaped(client, item_page, one, discussion)
     shows_escaped(client, f"/cases/{case.id}", one)
     shows_escaped(client, f"/cases/{case.id}/timeline", one)
 
@@ -205,7 +207,7 @@ def test_a_progress_update_round_trips_to_the_record_and_the_next_minutes(
     shows_escaped(lead, f"/progress/{update.id}", summary, f"{lines}\nVisited twice")
     shows_escaped(
         client,
-        f"/meetings/{meeting.id}/record",
+        f"/meetings/{meeting.id}/record/items/{item.id}",
         summary,
         f"{lines}\nVisited twice",
         f"{lines}\nSaid at home",

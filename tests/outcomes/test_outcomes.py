@@ -236,20 +236,20 @@ def test_saving_an_item_with_bad_input_keeps_what_was_typed(
 
     item = agendas.add_to_agenda(january, make_ready_case(), NEW, coordinator)
     sign_in(coordinator)
-    page = client.get(f"/meetings/{january.id}/record").text
-    prefix = f"item-{item.id}-"
+    url = f"/meetings/{january.id}/record/items/{item.id}"
     response = client.post(
-        f"/agenda-items/{item.id}/record",
+        url,
         data={
-            f"{prefix}csrf_token": csrf_token_from(page),
-            f"{prefix}discussion": "Long discussion typed in the room",
-            f"{prefix}outcome": "close",
-            f"{prefix}action_1_what": "Call the family",
+            "csrf_token": csrf_token_from(client.get(url).text),
+            "version": "0",
+            "discussion": "Long discussion typed in the room",
+            "outcome": "close",
+            "actions-0-what": "Call the family",
         },
     )
     assert response.status_code == 400
     assert "Long discussion typed in the room" in response.text
-    assert "Enter who will do it" in response.text
+    assert "Enter who will do action 1" in response.text
 
 
 def test_the_lead_professional_and_the_chair_can_read_the_case(
