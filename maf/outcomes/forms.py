@@ -8,7 +8,6 @@ from maf.forms import (
     GovRadioField,
     GovSelectField,
     GovTextAreaField,
-    OnceField,
     VersionField,
 )
 from maf.outcomes.models import ClosureReason, LeadKind, Outcome
@@ -240,7 +239,6 @@ class AttendanceForm(Form):
 
 
 class CorrectionForm(Form):
-    once = OnceField()
     note = GovTextAreaField(
         "What needs correcting?",
         description="Recorded with the new version, so readers know what changed",
