@@ -17,7 +17,7 @@ import time
 from datetime import date
 
 import pytest
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import event, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
 from maf.agendas import services as agenda_services
@@ -192,6 +192,17 @@ def test_two_coordinators_cannot_both_take_the_last_slot(last_slot, monkeypatch)
 
     monkeypatch.setattr(agenda_services, "_require_room", require_room_pausing_a)
 
+    # Each coordinator's statements, by thread: B must be served by waiting once for A's lock,
+    # not by giving up and trying again (a retry loop would hide a lock that is never taken).
+    statements: dict[str, list[str]] = {"coordinator-a": [], "coordinator-b": []}
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.get(threading.current_thread().name, []).append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+
     def coordinator(name: str, case_key: str, user_key: str, after: threading.Event | None):
         with app.app_context():
             try:
@@ -217,7 +228,6 @@ def test_two_coordinators_cannot_both_take_the_last_slot(last_slot, monkeypatch)
     thread_b = threading.Thread(
         target=coordinator, args=("b", "case_b", "user_b", a_holds_lock), name="coordinator-b"
     )
-    started = time.monotonic()
     thread_a.start()
     thread_b.start()
     blocked_statements: list[str] = []
@@ -239,8 +249,13 @@ def test_two_coordinators_cannot_both_take_the_last_slot(last_slot, monkeypatch)
         release_a.set()
         thread_a.join(THREAD_TIMEOUT)
         thread_b.join(THREAD_TIMEOUT)
+        event.remove(engine, "before_cursor_execute", record)
     assert not thread_a.is_alive() and not thread_b.is_alive(), "a coordinator is stuck"
-    assert time.monotonic() - started < 5
+    locks_taken = {
+        name: sum(s.lstrip().upper().startswith("UPDATE MEETING") for s in run)
+        for name, run in statements.items()
+    }
+    assert locks_taken == {"coordinator-a": 1, "coordinator-b": 1}, statements
 
     # A, holding the lock, gets the slot; B is served after A's commit and is refused.
     assert outcomes["a"][0] == "added", outcomes["a"]

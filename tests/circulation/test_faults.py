@@ -240,7 +240,19 @@ def test_a_scheduler_killed_mid_send_is_replaced_and_nothing_is_lost_or_sent_twi
         # for the lease; with three messages due it would otherwise send them within a second.
         alongside = scheduler("alongside")
         alongside.wait_until_started()
-        time.sleep(3)  # a whole lease period, three of its checks for the lease
+        # A whole lease period and more: the first renews its lease three times (once a
+        # second), while the one alongside looks for it as often and must not take it.
+        lease_expiries = set()
+
+        def lease_renewed_three_times() -> bool:
+            [(holder, expires_at)] = database(
+                select(SchedulerLease.holder, SchedulerLease.expires_at)
+            )
+            assert holder == first.holder, alongside.output()
+            lease_expiries.add(expires_at)
+            return len(lease_expiries) > 3
+
+        _wait_for(lease_renewed_three_times, alongside.output)
         assert len(handler.received) == 3
         assert all(worker in (None, first.holder) for _, worker in outbox().values())
         alongside.stop(signal.SIGINT)
@@ -256,7 +268,19 @@ def test_a_scheduler_killed_mid_send_is_replaced_and_nothing_is_lost_or_sent_twi
 
         restarted = scheduler("restarted")
         _wait_for(lambda: len(handler.received) == 6, restarted.output)
-        time.sleep(2)  # two more runs of the sender: nothing more may go
+        # Three more runs of the sender are started (each moves its next run on): nothing
+        # more may go.
+        sender_runs = set()
+
+        def sender_ran_three_more_times() -> bool:
+            [(next_run,)] = database(
+                text("SELECT next_run_time FROM apscheduler_jobs WHERE id = 'send_outbox'")
+            )
+            sender_runs.add(next_run)
+            return len(sender_runs) > 3
+
+        _wait_for(sender_ran_three_more_times, restarted.output)
+        assert len(handler.received) == 6
     finally:
         for process in started:
             process.stop(signal.SIGKILL)
