@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from maf.auth.permissions import public, signed_in
 from maf.dashboard.services import panels_for
-from maf.dbtypes import utcnow
+from maf.dbtypes import london_today
 from maf.extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -14,7 +14,7 @@ bp = Blueprint("dashboard", __name__)
 @signed_in
 def index():
     return render_template(
-        "dashboard/index.html", sections=panels_for(current_user, utcnow().date())
+        "dashboard/index.html", sections=panels_for(current_user, london_today())
     )
 
 

@@ -4,6 +4,8 @@ from flask_login import current_user
 from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import district_or_404, roles_required, signed_in
+from maf.dashboard.services import district_forums
+from maf.dbtypes import london_today
 from maf.directory import services
 
 bp = Blueprint("directory", __name__)
@@ -23,7 +25,10 @@ def district(district_id: int):
     district = district_or_404(district_id)
     audit.record_read(district)
     return render_template(
-        "directory/district.html", district=district, agencies=services.agencies_of(district)
+        "directory/district.html",
+        district=district,
+        agencies=services.agencies_of(district),
+        forums=district_forums(district, current_user, london_today()),
     )
 
 

@@ -6,8 +6,11 @@ from datetime import date
 
 import pytest
 
+from maf.auth.models import Role
+from maf.extensions import db
+from maf.outcomes.models import Action
 from maf.words import plural
-
+from tests.conftest import PASSWORD, submit
 
 # --- "1 days ago" ------------------------------------------------------------------------
 
@@ -46,3 +49,80 @@ def test_a_forum_of_one_new_case_and_one_review_says_so(client, sign_in, make_fo
     page = client.get(f"/forums/{forum.id}").text
 
     assert "1 new case and 1 review a meeting" in page
+
+
+# --- dashboards --------------------------------------------------------------------------
+
+
+def _page_as(app, user, url):
+    browser = app.test_client()
+    submit(browser, "/sign-in", {"email": user.email, "password": PASSWORD})
+    return browser.get(url).text
+
+
+def _action(case, description, due_on, owner):
+    db.session.add(
+        Action(
+            case_id=case.id,
+            description=description,
+            owner_name=owner.name,
+            owner_email=owner.email,
+            due_on=due_on,
+        )
+    )
+    db.session.commit()
+
+
+def test_a_practitioner_with_open_and_overdue_actions_sees_them(
+    app, make_case, make_user, coordinator, app_clock
+):
+    app_clock.london(date(2027, 1, 22), 10, 0)
+    sam = make_user(Role.PRACTITIONER, name="Sam Patel", districts=coordinator.districts)
+    case = make_case()
+    _action(case, "Refer to CAMHS", date(2027, 1, 20), sam)
+    _action(case, "Book a parenting course", date(2027, 2, 1), sam)
+
+    page = _page_as(app, sam, "/")
+
+    assert "Refer to CAMHS" in page and "due 20 January 2027, overdue by 2 days" in page
+    assert "Book a parenting course" in page and "due 1 February 2027" in page
+    assert "Actions agreed for you at forum meetings will appear here" not in page
+
+
+def test_a_coordinator_who_owns_an_action_sees_it_once(app, make_case, coordinator, app_clock):
+    app_clock.london(date(2027, 1, 22), 10, 0)
+    _action(make_case(), "Ring the school", date(2027, 1, 21), coordinator)
+
+    page = _page_as(app, coordinator, "/")
+
+    assert page.count("Ring the school") == 1
+    assert "overdue by 1 day" in page
+
+
+def test_an_admins_dashboard_lists_the_five_forums(app, make_user, make_district, make_forum):
+    admin = make_user(Role.ADMIN, name="Alex Admin")
+    names = [
+        f"{place} multi-agency forum"
+        for place in ("Blaby", "Charnwood", "Hinckley", "Melton", "Oadby")
+    ]
+    for name in names:
+        make_forum(district=make_district(name.split()[0] + " district"), name=name)
+
+    page = _page_as(app, admin, "/")
+
+    assert all(name in page for name in names)
+    assert "once they are set up" not in page
+
+
+def test_the_district_page_shows_its_forum_and_next_meeting(
+    app, make_meeting, coordinator, app_clock
+):
+    app_clock.london(date(2026, 12, 2), 10, 0)
+    meeting = make_meeting(date(2027, 1, 12))
+    district = coordinator.districts[0]
+
+    page = _page_as(app, coordinator, f"/districts/{district.id}")
+
+    assert f">{meeting.forum.name}</a>:" in page
+    assert "next meeting Tuesday 12 January 2027" in page
+    assert "will appear here once the forum is set up" not in page
