@@ -33,6 +33,7 @@ from maf.forms import (
     GovRadioField,
     GovSelectField,
     GovTextAreaField,
+    VersionField,
 )
 
 
@@ -267,6 +268,7 @@ class WithdrawConsentForm(Form):
     note = _long_text(
         "Note", 1000, description="Who withdrew it and anything the forum should know"
     )
+    version = VersionField()
     submit = SubmitField(
         "Record withdrawal",
         widget=GovSubmitInput(),
@@ -321,6 +323,7 @@ class TierOutcomeForm(Form):
 
 class WithdrawCaseForm(Form):
     reason = _long_text("Why is the CAF being withdrawn?", 2000)
+    version = VersionField()
     submit = SubmitField("Withdraw the CAF", widget=GovSubmitInput())
 
 

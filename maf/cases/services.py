@@ -44,6 +44,7 @@ from maf.dbtypes import london_today, utcnow
 from maf.directory.models import Agency, District
 from maf.errors import DomainError
 from maf.extensions import db
+from maf.versioning import UNCHECKED, require_version, touch
 
 
 class CaseError(DomainError):
@@ -84,6 +85,7 @@ def change_status(case: Case, to: CaseStatus, user: User, reason: str = "") -> N
     audit.record("case_status_changed", case, user=user, detail=f"{case.status} -> {to}")
     case.status = to
     case.status_reason = reason
+    touch(case, user)  # so a stale edit of the case can say who changed it
     if to == S.CLOSED and case.closed_on is None:
         case.closed_on = london_today()  # England's date: utcnow().date() is a day out at night
 
@@ -137,9 +139,18 @@ def mark_ready_for_forum(case: Case, user: User) -> None:
     db.session.commit()
 
 
-def withdraw(case: Case, reason: str, user: User) -> None:
+def withdraw(case: Case, reason: str, user: User, version: int | None = UNCHECKED) -> None:
+    """`version` is the case's version when the form was opened: if the case has changed
+    since (another coordinator's decision), the withdrawal is refused (StaleEdit) so it is
+    made knowing what they did."""
     if not reason.strip():
         raise CaseError("Enter why the CAF is being withdrawn")
+    require_version(
+        case,
+        version,
+        yours={"Status": S.WITHDRAWN.label, "Reason": reason.strip()},
+        theirs={"Status": case.status.label, "Reason": case.status_reason},
+    )
     change_status(case, S.WITHDRAWN, user, reason.strip())
     db.session.commit()
 
@@ -326,8 +337,27 @@ def record_consent(case: Case, details: ConsentDetails, user: User) -> Consent:
     return consent
 
 
-def withdraw_consent(consent: Consent, withdrawn_on: date, note: str, user: User) -> None:
-    """Withdrawal is recorded beside the consent, never by deleting it (seed 002 A3)."""
+def withdraw_consent(
+    consent: Consent,
+    withdrawn_on: date,
+    note: str,
+    user: User,
+    version: int | None = UNCHECKED,
+) -> None:
+    """Withdrawal is recorded beside the consent, never by deleting it (seed 002 A3).
+    `version` is the consent's version when the form was opened: a withdrawal recorded by
+    someone else since is shown, not overwritten (StaleEdit)."""
+    require_version(
+        consent,
+        version,
+        yours={"Date consent was withdrawn": f"{withdrawn_on:%-d %B %Y}", "Note": note.strip()},
+        theirs={
+            "Date consent was withdrawn": f"{consent.withdrawn_on:%-d %B %Y}"
+            if consent.withdrawn_on
+            else "Not withdrawn",
+            "Note": consent.withdrawal_note,
+        },
+    )
     if consent.withdrawn_on is not None:
         raise CaseError("This consent has already been withdrawn")
     if not consent.given:
@@ -336,6 +366,7 @@ def withdraw_consent(consent: Consent, withdrawn_on: date, note: str, user: User
         raise CaseError("The date of withdrawal must be on or after the date consent was given")
     consent.withdrawn_on = withdrawn_on
     consent.withdrawal_note = note.strip()
+    touch(consent, user)
     case = consent.case
     audit.record("consent_withdrawn", case, user=user, detail=f"consent {consent.id}")
     if case.status == S.READY_FOR_FORUM and forum_sharing_consent(case) is None:

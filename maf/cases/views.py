@@ -36,8 +36,9 @@ from maf.directory.models import Agency, AgencyType
 from maf.directory.services import agencies, choices
 from maf.errors import DomainError
 from maf.extensions import db
-from maf.forms import attach_error
+from maf.forms import attach_error, show_newer_version
 from maf.outcomes.services import current_lead, describe_lead, lead_history
+from maf.versioning import StaleEdit
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -282,10 +283,15 @@ def mark_ready(case_id: int):
 @roles_required(Role.COORDINATOR)
 def withdraw(case_id: int):
     case = case_or_404(case_id, manage=True)
-    form = forms.WithdrawCaseForm()
+    form = forms.WithdrawCaseForm(version=case.version)
     if form.validate_on_submit():
         try:
-            services.withdraw(case, form.reason.data or "", current_user)
+            services.withdraw(case, form.reason.data or "", current_user, form.version.data)
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            page = render_template("cases/withdraw.html", case=case, form=form, stale=stale)
+            return page, 409
         except services.CaseError as error:
             db.session.rollback()
             attach_error(form, error, "reason")
@@ -333,12 +339,23 @@ def withdraw_consent(case_id: int, consent_id: int):
     consent = db.session.get(Consent, consent_id)
     if consent is None or consent.case_id != case.id:
         return redirect(url_for("cases.show", case_id=case.id))
-    form = forms.WithdrawConsentForm()
+    form = forms.WithdrawConsentForm(version=consent.version)
     if form.validate_on_submit():
         try:
             services.withdraw_consent(
-                consent, form.withdrawn_on.data, form.note.data or "", current_user
+                consent,
+                form.withdrawn_on.data,
+                form.note.data or "",
+                current_user,
+                form.version.data,
             )
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            page = render_template(
+                "cases/withdraw_consent.html", case=case, consent=consent, form=form, stale=stale
+            )
+            return page, 409
         except services.CaseError as error:
             db.session.rollback()
             attach_error(form, error, "withdrawn_on")

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from maf.auth.models import Role
+from maf.cases import services as case_services
+from maf.cases.models import CaseStatus, ConsentKind, MatchVerdict, TierOutcome
 from maf.extensions import db
 from maf.outcomes.models import Action, LeadKind, LeadProfessional, ProgressUpdate
 from maf.reports import board
@@ -269,3 +271,73 @@ def test_a_progress_update_sent_from_an_older_page_does_not_replace_the_one_sent
     assert priya.save(progress_form_data(action, both)).status_code == 302
     db.session.expire_all()
     assert update.summary == both
+
+
+# --- case and consent -------------------------------------------------------------------------
+
+
+def test_withdrawing_a_case_from_an_older_page_shows_what_changed_and_keeps_the_reason(
+    client, second_client, coordinator, colleague, make_case
+):
+    case = make_case()
+    for candidate in case.match_candidates:
+        case_services.decide_candidate(case, candidate, MatchVerdict.DIFFERENT, coordinator)
+    case_services.record_tier_outcome(case, TierOutcome.NONE_FOUND, "", coordinator)
+    tom = OpenedForm(signed_in(second_client, colleague), f"/cases/{case.id}/withdraw")
+    priya = signed_in(client, coordinator)
+    page = priya.get(f"/cases/{case.id}").text
+    ready = priya.post(f"/cases/{case.id}/ready", data={"csrf_token": csrf_token_from(page)})
+    assert ready.status_code == 302
+
+    refused = tom.save({"reason": "The family has moved to Derby"})
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Status",
+        theirs="Ready for a forum",
+        yours="Withdrawn",
+    )
+    assert typed_text(refused.text, "reason") == "The family has moved to Derby"
+    db.session.expire_all()
+    assert case.status == CaseStatus.READY_FOR_FORUM
+
+    tom.version = version_from(refused.text)
+    assert tom.save({"reason": "The family has moved to Derby"}).status_code == 302
+    db.session.expire_all()
+    assert (case.status, case.status_reason) == (
+        CaseStatus.WITHDRAWN,
+        "The family has moved to Derby",
+    )
+
+
+def test_a_consent_withdrawn_since_the_page_was_opened_is_shown_not_recorded_again(
+    client, second_client, coordinator, colleague, make_case
+):
+    case = make_case()
+    share = next(consent for consent in case.consents if consent.kind == ConsentKind.SHARE)
+    url = f"/cases/{case.id}/consents/{share.id}/withdraw"
+    priya = OpenedForm(signed_in(client, coordinator), url)
+    tom = OpenedForm(signed_in(second_client, colleague), url)
+
+    withdrawn = priya.save({"withdrawn_on": ["10", "11", "2026"], "note": "Mum phoned"})
+    assert withdrawn.status_code == 302
+    refused = tom.save({"withdrawn_on": ["11", "11", "2026"], "note": "Letter from dad"})
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Date consent was withdrawn",
+        theirs="10 November 2026",
+        yours="11 November 2026",
+    )
+    assert typed_text(refused.text, "note") == "Letter from dad"
+    db.session.expire_all()
+    assert (share.withdrawn_on, share.withdrawal_note) == (date(2026, 11, 10), "Mum phoned")
+
+    # Saving again is deliberate, but a consent is withdrawn once: the rule says so.
+    tom.version = version_from(refused.text)
+    again = tom.save({"withdrawn_on": ["11", "11", "2026"], "note": "Letter from dad"})
+    assert "This consent has already been withdrawn" in again.text
+    db.session.expire_all()
+    assert share.withdrawal_note == "Mum phoned"
