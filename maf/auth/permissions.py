@@ -108,8 +108,17 @@ def start_session(user) -> None:
 
 
 def safe_next_url(target: str | None) -> str:
-    """Only follow `next` to a path on this site, never to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only follow `next` to a path on this site, never to another host, and never one holding
+    a control character: CR/LF would split the Location header (Werkzeug refuses it, with a 500
+    after the sign-in or the change was committed), and browsers drop tabs and newlines from
+    URLs, so "/<tab>/evil.example" would lead to "//evil.example"."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(character) < 32 or ord(character) == 127 for character in target)
+    ):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target

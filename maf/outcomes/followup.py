@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import selectinload
 
 from maf.agendas.models import AgendaItem, ItemStatus
@@ -88,15 +89,34 @@ def actions_for(user: User, today: date) -> list[ActionEntry]:
     return [_entry(action, today) for action in actions]
 
 
-def mark_done(action: Action, user: User) -> None:
-    """The caller has checked `may_complete`; this records who finished it and when."""
-    if action.status == ActionStatus.DONE:
-        raise FollowupError("This action has already been marked as done")
-    action.status = ActionStatus.DONE
-    action.done_at = utcnow()
-    action.done_by_id = user.id
+def mark_done(action: Action, user: User) -> bool:
+    """The caller has checked `may_complete`; this records who finished it and when.
+
+    Idempotent: a second click, a retry, or someone else marking it at the same moment changes
+    nothing and returns False, so the first person's name and time stand. The UPDATE claims
+    the action only while it is still open (and moves its version, as any edit does)."""
+    now = utcnow()
+    claimed = db.session.execute(
+        sql_update(Action)
+        .where(Action.id == action.id, Action.status == ActionStatus.OPEN)
+        .values(
+            status=ActionStatus.DONE,
+            done_at=now,
+            done_by_id=user.id,
+            version=Action.version + 1,
+            updated_by_id=user.id,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(action)
+        return False
     audit.record("action_done", action.case, user=user, detail=f"action {action.id}")
     db.session.commit()
+    db.session.refresh(action)
+    return True
 
 
 # --- the lead professional's cases -------------------------------------------------------

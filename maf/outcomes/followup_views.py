@@ -39,15 +39,16 @@ def mark_done(action_id: int):
     # 404, not 403: a stranger learns nothing, not even that the action exists.
     if action is None or not followup.may_complete(current_user, action):
         deny(f"action {action_id} out of scope", status=404)
-    try:
-        followup.mark_done(action, current_user)
-    except followup.FollowupError as error:
-        db.session.rollback()
-        flash(str(error))
-    else:
-        flash(f"Action marked as done: {action.description}")
+    # Everything that could fail is worked out before the commit, so the page never answers
+    # with an error after the action was marked done (which invited a second click).
     target = request.form.get("next")
-    return redirect(safe_next_url(target) if target else url_for("followup.actions"))
+    back = safe_next_url(target) if target else url_for("followup.actions")
+    description = action.description
+    if followup.mark_done(action, current_user):
+        flash(f"Action marked as done: {description}")
+    else:
+        flash(f"This action was already marked as done: {description}")
+    return redirect(back)
 
 
 @bp.route("/my-cases")

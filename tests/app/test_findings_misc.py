@@ -5,12 +5,13 @@ redirects holding CR/LF, "mark action done" twice, and the CSV formula guard."""
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from maf.auth.models import Role
 from maf.extensions import db
 from maf.outcomes.models import Action
 from maf.words import plural
-from tests.conftest import PASSWORD, submit
+from tests.conftest import PASSWORD, csrf_token_from, submit
 
 # --- "1 days ago" ------------------------------------------------------------------------
 
@@ -126,3 +127,53 @@ def test_the_district_page_shows_its_forum_and_next_meeting(
     assert f">{meeting.forum.name}</a>:" in page
     assert "next meeting Tuesday 12 January 2027" in page
     assert "will appear here once the forum is set up" not in page
+
+
+# --- redirects holding CR/LF, and "mark action done" twice ---------------------------------
+
+# `next` as a browser would send it, percent-encoded: Flask hands the view the decoded CR/LF.
+SPLIT_HEADER = "/actions%0D%0ASet-Cookie:%20stolen=1"
+TAB_TO_ANOTHER_HOST = "/%09/evil.example"
+
+
+@pytest.mark.parametrize("next_url", [SPLIT_HEADER, TAB_TO_ANOTHER_HOST, "/cases/%0A"])
+def test_signing_in_with_a_next_holding_control_characters_goes_to_the_dashboard(
+    client, coordinator, next_url
+):
+    answer = submit(
+        client,
+        f"/sign-in?next={next_url}",
+        {"email": coordinator.email, "password": PASSWORD},
+    )
+
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/"
+    assert "Set-Cookie" not in answer.headers.get("Location", "")
+    assert "Hello, Priya Shah" in client.get("/").text
+
+
+def test_signing_in_still_follows_a_plain_next(client, coordinator):
+    answer = submit(
+        client, "/sign-in?next=/actions", {"email": coordinator.email, "password": PASSWORD}
+    )
+    assert answer.headers["Location"] == "/actions"
+
+
+def test_marking_an_action_done_twice_with_a_bad_next_never_fails(
+    client, sign_in, make_case, make_user, coordinator
+):
+    sam = make_user(Role.PRACTITIONER, name="Sam Patel", districts=coordinator.districts)
+    _action(make_case(), "Refer to CAMHS", date(2030, 1, 1), sam)
+    action = db.session.scalar(select(Action).where(Action.description == "Refer to CAMHS"))
+    sign_in(sam)
+    token = csrf_token_from(client.get("/actions").text)
+    form = {"csrf_token": token, "next": "/actions\r\nSet-Cookie: stolen=1"}
+
+    first = client.post(f"/actions/{action.id}/done", data=form, follow_redirects=True)
+    second = client.post(f"/actions/{action.id}/done", data=form, follow_redirects=True)
+
+    assert first.status_code == 200 and "Action marked as done: Refer to CAMHS" in first.text
+    assert second.status_code == 200
+    assert "This action was already marked as done: Refer to CAMHS" in second.text
+    db.session.expire_all()
+    assert action.done_by_id == sam.id
