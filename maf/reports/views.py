@@ -18,6 +18,7 @@ from wtforms.validators import StopValidation
 from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import deny, roles_required, visible_district_ids
+from maf.csv_guard import neutralised
 from maf.dbtypes import utcnow
 from maf.directory.models import District
 from maf.extensions import db
@@ -32,8 +33,6 @@ LONGEST_YEARS = 5
 # CAFs began in 2006; the bounds keep a mistyped year from reaching date arithmetic's limits.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 CHART_ITEMS = 10  # long lists are charted to their ten largest (seed 004's top ten needs)
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- the form ----------------------------------------------------------------------------
@@ -519,14 +518,6 @@ def table_csv(name: str):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def neutralised(value):
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice
-    on CSV injection); numbers are left as numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def as_csv(table: Table) -> str:

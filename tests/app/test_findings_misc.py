@@ -2,12 +2,16 @@
 dashboards that said "will appear here" over work that was there, the "same child" merge,
 redirects holding CR/LF, "mark action done" twice, and the CSV formula guard."""
 
+import csv
+import io
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from maf.auth.models import Role
+from maf.cases.models import Domain, NeedStatement
+from maf.csv_guard import neutralised
 from maf.extensions import db
 from maf.outcomes.models import Action
 from maf.words import plural
@@ -177,3 +181,55 @@ def test_marking_an_action_done_twice_with_a_bad_next_never_fails(
     assert "This action was already marked as done: Refer to CAMHS" in second.text
     db.session.expire_all()
     assert action.done_by_id == sam.id
+
+
+# --- the CSV formula guard ---------------------------------------------------------------
+
+# Formulas a spreadsheet runs (OWASP, CSV injection), including those the first guard missed.
+FORMULAS = [
+    "=1+1",
+    " =1+1",  # after a space
+    "\n=1+1",  # after a line break
+    '\r\n=HYPERLINK("http://evil.example")',
+    "\u200b=1+1",  # after a zero-width space
+    "\uff1d1+1",  # full-width =
+    "\u3000\uff0bcmd",  # an ideographic space, then a full-width +
+    "\uff0d1",  # full-width -
+    "\uff20SUM(A1)",  # full-width @
+    "|calc",  # dynamic data exchange
+    "  |calc",
+    "+1",
+    "-1+2",
+    "@SUM(A1:A2)",
+    "\t=1",
+]
+PLAIN = ["Anxiety about school", "Speech - and language", "  Sleep"]
+
+
+def test_every_formula_is_neutralised_and_plain_text_is_not():
+    assert [neutralised(text) for text in FORMULAS] == ["'" + text for text in FORMULAS]
+    assert [neutralised(text) for text in PLAIN] == PLAIN
+    assert neutralised(-3) == -3, "numbers stay numbers"
+
+
+def test_the_needs_csv_neutralises_formulas_in_need_statements(
+    client, sign_in, make_case, coordinator, app_clock
+):
+    """Seed 004: needs are counted from statements an admin may add, so their text reaches the
+    board's CSV; a statement that is a formula must open as text in a spreadsheet."""
+    app_clock.london(date(2026, 12, 2), 10, 0)
+    statements = [
+        NeedStatement(domain=Domain.DEVELOPMENT, element=f"Element {number}", text=text)
+        for number, text in enumerate(FORMULAS + PLAIN)
+    ]
+    db.session.add_all(statements)
+    db.session.commit()
+    make_case(needs=statements)
+    sign_in(coordinator)
+
+    scope = f"district={coordinator.districts[0].id}&from=2026-11-01&to=2026-11-30"
+    answer = client.get(f"/reports/tables/needs.csv?{scope}")
+
+    rows = list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"), newline="")))
+    cells = {row[0] for row in rows[1:]}
+    assert cells == {"'" + text for text in FORMULAS} | set(PLAIN)
