@@ -1,5 +1,5 @@
-"""The chair records a whole meeting (3 new cases and 2 reviews) with the keyboard, completes
-it, and the minutes are approved and circulated."""
+"""The chair records a whole meeting (3 new cases and 2 reviews) with the keyboard, item by
+item on the record's own pages, completes it, and the minutes are approved and circulated."""
 
 from datetime import date
 
@@ -74,36 +74,46 @@ def test_record_a_whole_meeting_with_the_keyboard_and_circulate_the_minutes(
         )
     at_the_meeting(january)
     outcomes.complete_meeting(january, coordinator)
+    at_the_meeting(april)  # the chair records April in the room, as it happens
     items = [add_to_agenda(april, case, ItemKind.NEW_CASE, coordinator) for case in cases[:3]]
     items += [add_to_agenda(april, case, ItemKind.REVIEW, coordinator) for case in cases[3:]]
 
     sign_in_as(forum.chair)
     page.goto(f"/meetings/{april.id}/record")
     assert axe_violations() == []
+    with page.expect_navigation():
+        _press(page.get_by_role("link", name="Record attendance"), "Enter")
     _press(page.locator(f"#member-{member.id}-present"), "Space")
-    _press(page.get_by_role("button", name="Save attendance"), "Enter")
+    with page.expect_navigation():
+        _press(page.get_by_role("button", name="Save attendance"), "Enter")
     expect(page.get_by_text("Attendance saved.")).to_be_visible()
+    expect(page.get_by_text("1 present, 0 apologies, 0 guests.")).to_be_visible()
 
+    with page.expect_navigation():
+        _press(page.get_by_role("link", name="Amy Lee"), "Enter")
     for number, item in enumerate(items):
-        section = page.locator(f"#item-{item.id}")
-        _type(section.get_by_label("Discussion summary"), f"Discussed item {number + 1}.")
+        expect(page.get_by_role("heading", level=1)).to_have_text(item.case.child.full_name)
+        _type(page.get_by_label("Discussion"), f"Discussed item {number + 1}.")
         if item.kind == ItemKind.NEW_CASE:
-            _press(section.get_by_label("Practitioner", exact=True), "Space")
-            _type(section.get_by_label("Lead professional's name"), "Aisha Rahman")
-            _press(section.get_by_label("They agreed to be lead professional"), "Space")
-            _type(section.get_by_label("Action 1: what"), "Arrange mentoring")
-            _type(section.get_by_label("Action 1: owner", exact=True), "Aisha Rahman")
+            _press(page.get_by_label("Practitioner", exact=True), "Space")
+            _type(page.get_by_label("Lead professional's name"), "Aisha Rahman")
+            _press(page.get_by_label("They agreed to be lead professional"), "Space")
+            _type(page.get_by_label("Action 1: what"), "Arrange mentoring")
+            _type(page.get_by_label("Action 1: owner", exact=True), "Aisha Rahman")
             for part, value in (("day", "4"), ("month", "5"), ("year", "2027")):
-                _type(section.locator(f"#item-{item.id}-action_1_due-{part}"), value)
+                _type(page.locator(f"#actions-0-due-{part}"), value)
         if number == len(items) - 1:
-            _press(section.get_by_label("Close at sign-off"), "Space")
-            _press(section.get_by_label("Why the CAF is closing"), "ArrowDown")
+            _press(page.get_by_label("Close at sign-off"), "Space")
+            _press(page.get_by_label("Why the CAF is closing"), "ArrowDown")
+            button = "Save and go back to all items"
         else:
-            _press(section.get_by_label("Continue, with a review"), "Space")
+            _press(page.get_by_label("Continue, with a review"), "Space")
+            button = "Save and go to next item"
         with page.expect_navigation():
-            _press(section.get_by_role("button", name="Save"), "Enter")
-        expect(page.get_by_text("Saved:")).to_be_visible()
+            _press(page.get_by_role("button", name=button), "Enter")
+        expect(page.get_by_text(f"Saved: {item.case.child.full_name}.")).to_be_visible()
 
+    expect(page.locator(".govuk-task-list__status", has_text="Saved")).to_have_count(5)
     with page.expect_navigation():
         _press(page.get_by_role("button", name="Complete the meeting record"), "Enter")
     expect(page.get_by_text("The record is complete.")).to_be_visible()
