@@ -500,7 +500,9 @@ def decide_candidate(
     if verdict == MatchVerdict.SAME:
         existing_child = candidate.child
         existing_case = open_case_of(existing_child)
-        _merge_child_into(case.child, existing_child)
+        earlier_cases = list(existing_child.cases)
+        changes = _merge_child_into(case.child, existing_child)
+        _record_merge(case, earlier_cases, changes, user)
         if existing_case is not None:
             _add_to_existing_case(case, existing_case, user)
             result = existing_case
@@ -511,19 +513,60 @@ def decide_candidate(
     return result
 
 
-def _merge_child_into(duplicate: Child, child: Child) -> None:
-    """One child, one record: move the duplicate's cases across, keep its names and numbers."""
+# Details the newer CAF brings up to date (the child moved house or school), by label.
+_UPDATED_BY_A_NEWER_CAF = (("address", "address"), ("postcode", "postcode"), ("school", "school"))
+# Who the child is: kept as first recorded; a different value on the newer CAF is noted.
+_IDENTITY = (("date of birth", "date_of_birth"), ("UPN", "upn"), ("NHS number", "nhs_number"))
+
+
+def _shown(value) -> str:
+    if isinstance(value, date):
+        return f"{value.day} {value:%B %Y}"
+    if isinstance(value, Gender):
+        return value.label.lower()
+    return getattr(value, "name", None) or str(value or "")  # an agency by its name
+
+
+def _merge_child_into(duplicate: Child, child: Child) -> list[str]:
+    """One child, one record: move the duplicate's cases across and keep every detail.
+
+    `duplicate` is the record made from the newer CAF: its non-empty address, postcode, school
+    and (when known) gender update the child's; its names join the other names; identifiers
+    fill gaps and, where they differ, are noted. Returns what changed, in words, for the
+    timelines of both cases (each change keeps the value it replaced)."""
+    changes = []
     names = [n.strip() for n in child.other_names.split(",") if n.strip()]
+    added = []
     for name in (duplicate.full_name, *duplicate.other_names.split(",")):
         if name.strip() and name.strip() != child.full_name and name.strip() not in names:
             names.append(name.strip())
+            added.append(name.strip())
     child.other_names = ", ".join(names)[:300]
-    child.upn = child.upn or duplicate.upn
-    child.nhs_number = child.nhs_number or duplicate.nhs_number
-    child.postcode, child.address = (
-        duplicate.postcode or child.postcode,
-        duplicate.address or child.address,
-    )
+    if added:
+        changes.append(f"also known as {', '.join(added)}")
+    fields = list(_UPDATED_BY_A_NEWER_CAF)
+    if duplicate.gender != Gender.NOT_KNOWN:
+        fields.append(("gender", "gender"))
+    for label, attribute in fields:
+        older, newer = getattr(child, attribute), getattr(duplicate, attribute)
+        if newer in (None, "") or newer == older:
+            continue
+        setattr(child, attribute, newer)
+        was = f" (was {_shown(older)})" if older not in (None, "") else ""
+        changes.append(f"{label} {_shown(newer)}{was}")
+    identifiers = {attribute: getattr(duplicate, attribute) for _, attribute in _IDENTITY}
+    # The duplicate gives up its unique identifiers before the child takes them.
+    duplicate.upn = duplicate.nhs_number = None
+    db.session.flush()
+    for label, attribute in _IDENTITY:
+        older, newer = getattr(child, attribute), identifiers[attribute]
+        if newer in (None, "") or newer == older:
+            continue
+        if older in (None, ""):
+            setattr(child, attribute, newer)
+            changes.append(f"{label} {_shown(newer)}")
+        else:
+            changes.append(f"{label} on the newer CAF {_shown(newer)}, kept as {_shown(older)}")
     for case in list(duplicate.cases):
         case.child = child
     for candidate in db.session.scalars(
@@ -535,6 +578,29 @@ def _merge_child_into(duplicate: Child, child: Child) -> None:
     db.session.delete(duplicate)
     db.session.flush()
     _index_child(child)
+    return changes
+
+
+def _record_merge(new: Case, earlier: list[Case], changes: list[str], user: User) -> None:
+    """Both sides' timelines say the records were joined, and what the newer CAF changed."""
+    changed = f" Updated from the newer CAF: {'; '.join(changes)}." if changes else ""
+    references = ", ".join(f"case {case.id}" for case in earlier) or "an earlier record"
+    audit.record(
+        "child_merged",
+        new,
+        user=user,
+        detail=f"The same child as {references}: the child's records were joined.{changed}",
+    )
+    for case in earlier:
+        audit.record(
+            "child_merged",
+            case,
+            user=user,
+            detail=(
+                f"The CAF received as case {new.id} is for the same child: the child's records "
+                f"were joined.{changed}"
+            ),
+        )
 
 
 def _add_to_existing_case(new: Case, existing: Case, user: User) -> None:

@@ -425,6 +425,23 @@ def _progress_events(case: Case) -> list[TimelineEvent]:
     return events
 
 
+def _merge_events(case: Case) -> list[TimelineEvent]:
+    """Merges of records of the same child, from the audit entries written on both cases."""
+    merges = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "child_merged",
+            AuditEvent.object_type == Case.__tablename__,
+            AuditEvent.object_id == str(case.id),
+        )
+        .order_by(AuditEvent.occurred_at, AuditEvent.id)
+    )
+    return [
+        TimelineEvent(merge.occurred_at, "Same child: records joined", merge.detail or "")
+        for merge in merges
+    ]
+
+
 def case_timeline(case: Case) -> list[TimelineEvent]:
     """Everything that happened to a case, oldest first.
 
@@ -435,6 +452,7 @@ def case_timeline(case: Case) -> list[TimelineEvent]:
         *_status_events(case),
         *_consent_events(case),
         *_check_events(case),
+        *_merge_events(case),
         *_agenda_events(case),
         *_outcome_events(case),
         *_lead_events(case),

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from maf.auth.models import Role
-from maf.cases.models import Domain, NeedStatement
+from maf.cases import services as case_services
+from maf.cases.models import Domain, MatchVerdict, NeedStatement
 from maf.csv_guard import neutralised
 from maf.extensions import db
 from maf.outcomes.models import Action
@@ -233,3 +234,48 @@ def test_the_needs_csv_neutralises_formulas_in_need_statements(
     rows = list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"), newline="")))
     cells = {row[0] for row in rows[1:]}
     assert cells == {"'" + text for text in FORMULAS} | set(PLAIN)
+
+
+# --- "same child" merging ------------------------------------------------------------------
+
+
+def test_merging_the_same_child_keeps_every_detail_and_both_timelines_say_so(
+    client, sign_in, make_case, make_agency, coordinator, school
+):
+    """Seed 002 A4: the existing-CAF check joins a new CAF to the child's record. Found: the
+    merge took the new address but dropped the new school, and no timeline mentioned it."""
+    rawlins = make_agency(name="Rawlins Academy")
+    earlier = make_case(
+        "Jonathan", "Smith", date(2013, 9, 1), "LE11 3TU", address="1 Ashby Road", school=school
+    )
+    new = make_case(
+        "Jon",
+        "Smith",
+        date(2013, 9, 1),
+        "LE11 2AA",
+        address="14 Forest Road",
+        school=rawlins,
+        upn=None,
+    )
+    (candidate,) = new.match_candidates
+    case_services.decide_candidate(new, candidate, MatchVerdict.SAME, coordinator)
+    sign_in(coordinator)
+
+    page = client.get(f"/cases/{earlier.id}").text
+    assert "14 Forest Road" in page and "LE11 2AA" in page
+    assert "Rawlins Academy" in page, "the new school is kept"
+    assert "Jon Smith" in page, "the name on the new CAF is kept"
+
+    changes = (
+        "Updated from the newer CAF: also known as Jon Smith; address 14 Forest Road "
+        "(was 1 Ashby Road); postcode LE11 2AA (was LE11 3TU); school Rawlins Academy "
+        f"(was {school.name})."
+    )
+    earlier_timeline = client.get(f"/cases/{earlier.id}/timeline").text
+    assert "Same child: records joined" in earlier_timeline
+    assert f"The CAF received as case {new.id} is for the same child" in earlier_timeline
+    assert changes in earlier_timeline
+    new_timeline = client.get(f"/cases/{new.id}/timeline").text
+    assert "Same child: records joined" in new_timeline
+    assert f"The same child as case {earlier.id}" in new_timeline
+    assert changes in new_timeline
