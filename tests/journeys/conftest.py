@@ -1,0 +1,14 @@
+"""A forum's year lived by several people at once: real Chromium (the browser tests' launch,
+live server and axe fixtures), a real SMTP server (the outbox tests' aiosmtpd), and one browser
+context per person so nobody shares a cookie with anyone else."""
+
+import pytest
+
+from tests.browser.conftest import axe_source, browser, live_server  # noqa: F401
+from tests.circulation.conftest import _smtp_controller, smtp_server  # noqa: F401
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/journeys/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
