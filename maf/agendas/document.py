@@ -24,11 +24,12 @@ from flask import current_app
 from maf.agendas.models import AgendaItem, ItemKind
 from maf.agendas.services import Slot, TimedAgenda, timed_agenda
 from maf.dbtypes import utcnow
-from maf.forums.models import Meeting
+from maf.forums.models import Meeting, MeetingStatus
 from maf.forums.services import active_members
 from maf.words import plural
 
 PROTECTIVE_MARKING = "OFFICIAL-SENSITIVE"
+CANCELLED = "CANCELLED: this meeting will not take place."
 CONFIDENTIALITY_NOTE = (
     "This agenda names children and holds their personal data. It is for forum members only: "
     "do not forward, copy or share it. Before the meeting, check your own agency's records for "
@@ -73,6 +74,12 @@ def agenda_document(meeting: Meeting) -> bytes:
     _set_up_page(document, current_app.config["ORGANISATION_NAME"])
     _set_properties(document, meeting, current_app.config["ORGANISATION_NAME"])
 
+    if meeting.status == MeetingStatus.CANCELLED:
+        # First, before anything else, so nobody prepares for (or travels to) a meeting that is
+        # not happening from a copy that was printed or forwarded earlier.
+        cancelled = document.add_paragraph()
+        run = cancelled.add_run(CANCELLED)
+        run.bold, run.font.size = True, Pt(20)
     document.add_heading(_clean(f"{forum.name}: agenda"), level=1)
     _add_labelled(document, "Date", long_date(meeting.date))
     _add_labelled(document, "Time", f"{clock(meeting.start_time)}–{clock(_booked_until(meeting))}")

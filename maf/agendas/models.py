@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from maf.auth.models import User
@@ -20,6 +20,9 @@ class ItemStatus(LabelledEnum):
     SCHEDULED = "scheduled", "On the agenda"
     MOVED = "moved", "Moved to a later meeting"
     REMOVED = "removed", "Taken off the agenda"
+    # Seed 003 §4.12: with no consent in force to share with the forum's members, the case
+    # comes off every agenda not yet held; the row stays, so the agenda's history is kept.
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Taken off: consent to share withdrawn"
 
 
 class AgendaItem(db.Model):
@@ -37,6 +40,11 @@ class AgendaItem(db.Model):
     position: Mapped[int]
     presenter_name: Mapped[str] = mapped_column(String(200), default="")
     presenter_email: Mapped[str] = mapped_column(String(254), default="")
+    # Why the item left the agenda, in words the coordinator reads on the builder.
+    status_reason: Mapped[str] = mapped_column(String(300), default="")
+    # Whether the agenda last sent to the members listed this item: the next circulation
+    # tells them how many items have been withdrawn since (never which ones).
+    circulated: Mapped[bool] = mapped_column(Boolean, default=False)
     # Deferring keeps the trail: the old item points at the new one and back.
     moved_from_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"))
     added_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))

@@ -115,6 +115,7 @@ class TimedAgenda:
 
 
 def scheduled_items(meeting: Meeting) -> list[AgendaItem]:
+    """Every item on the agenda, whether or not it may be shown to the members now."""
     return list(
         db.session.scalars(
             select(AgendaItem)
@@ -122,14 +123,32 @@ def scheduled_items(meeting: Meeting) -> list[AgendaItem]:
             .options(
                 selectinload(AgendaItem.case).selectinload(Case.child).selectinload(Child.school),
                 selectinload(AgendaItem.case).selectinload(Case.referrer_agency),
+                # Every reader asks may_share_with_forum of each item's case.
+                selectinload(AgendaItem.case).selectinload(Case.consents),
             )
             .order_by(AgendaItem.position)
         )
     )
 
 
+def items_without_consent(meeting: Meeting) -> list[AgendaItem]:
+    """Items still on the agenda whose case may not be shown to the members now (withdrawing
+    consent takes a case off, so these slipped through some other way): the builder shows them
+    to the coordinator to take off, and circulation refuses to go while there are any."""
+    return [
+        item
+        for item in scheduled_items(meeting)
+        if not case_services.may_share_with_forum(item.case)
+    ]
+
+
 def timed_agenda(meeting: Meeting) -> TimedAgenda:
-    items = scheduled_items(meeting)
+    """The agenda as the members may read it at this moment: only cases with consent to share
+    with the forum in force (seed 003 §4.12), so a consent withdrawn after the agenda was
+    built takes the child off every page and document made from it."""
+    items = [
+        item for item in scheduled_items(meeting) if case_services.may_share_with_forum(item.case)
+    ]
     durations = [_minutes(meeting, item) for item in items]
     breaks = [(b.starts_at, b.minutes) for b in meeting.forum.breaks]
     slots = [
@@ -274,6 +293,7 @@ def _place(
     )
     item = existing or AgendaItem(meeting=meeting, case=case)
     item.kind, item.status, item.position = kind, ItemStatus.SCHEDULED, (last or 0) + 1
+    item.status_reason = ""
     item.presenter_name, item.presenter_email = presenter_name.strip(), presenter_email.strip()
     item.added_by_id, item.moved_from = user.id, moved_from
     db.session.add(item)
@@ -315,6 +335,49 @@ def remove_from_agenda(item: AgendaItem, user: User) -> None:
         )
     audit.record("agenda_item_removed", item.meeting, user=user, detail=f"case {item.case_id}")
     db.session.commit()
+
+
+def take_off_for_withdrawn_consent(case: Case, reason: str, user: User) -> list[AgendaItem]:
+    """Take the case off the agenda of every meeting not yet held, keeping each item as the
+    agenda's history with `reason`. Returns the items taken off; the caller commits (with the
+    consent's withdrawal, and the presenters' cancellations)."""
+    items = list(
+        db.session.scalars(
+            select(AgendaItem)
+            .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+            .where(
+                AgendaItem.case_id == case.id,
+                AgendaItem.status == ItemStatus.SCHEDULED,
+                Meeting.status.in_(EDITABLE_STATUSES),
+            )
+            .order_by(Meeting.date)
+        )
+    )
+    for item in items:
+        # The agenda changed: its version moves on, so the builder says "changes not
+        # circulated" and the next circulation sends the members the agenda without the child.
+        _lock_agenda(item.meeting)
+        item.status, item.status_reason = ItemStatus.CONSENT_WITHDRAWN, reason[:300]
+        audit.record(
+            "agenda_item_consent_withdrawn", item.meeting, user=user, detail=f"case {case.id}"
+        )
+    if case.status == CaseStatus.ON_AGENDA and any(i.kind == ItemKind.NEW_CASE for i in items):
+        case_services.change_status(case, CaseStatus.CHECKED, user, reason)
+    return items
+
+
+def taken_off_for_withdrawn_consent(meeting: Meeting) -> list[AgendaItem]:
+    """What the builder tells the coordinator: items this agenda lost to withdrawn consent."""
+    return list(
+        db.session.scalars(
+            select(AgendaItem)
+            .where(
+                AgendaItem.meeting_id == meeting.id,
+                AgendaItem.status == ItemStatus.CONSENT_WITHDRAWN,
+            )
+            .order_by(AgendaItem.position, AgendaItem.id)
+        )
+    )
 
 
 def move_item(item: AgendaItem, offset: int, user: User) -> None:
@@ -414,7 +477,10 @@ def review_proposals(meeting: Meeting) -> list[Proposal]:
     for case_id in _on_this_agenda(meeting):
         reasons.pop(case_id, None)
     cases = db.session.scalars(
-        select(Case).where(Case.id.in_(reasons)).options(selectinload(Case.child)).order_by(Case.id)
+        select(Case)
+        .where(Case.id.in_(reasons))
+        .options(selectinload(Case.child), selectinload(Case.consents))
+        .order_by(Case.id)
     )
     return [Proposal(case, tuple(reasons[case.id])) for case in cases]
 
@@ -427,7 +493,7 @@ def sign_off_candidates(meeting: Meeting) -> list[Case]:
         for case in db.session.scalars(
             select(Case)
             .where(Case.district_id == meeting.forum.district_id, Case.status == CaseStatus.OPEN)
-            .options(selectinload(Case.child))
+            .options(selectinload(Case.child), selectinload(Case.consents))
             .order_by(Case.id)
         )
         if case.id not in on_agenda

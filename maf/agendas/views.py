@@ -8,6 +8,7 @@ from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, roles_required, signed_in
+from maf.cases import services as case_services
 from maf.cases.models import Case
 from maf.circulation.services import changes_not_circulated
 from maf.downloads import docx_response
@@ -18,11 +19,16 @@ from maf.outcomes.services import current_leads, describe_lead, outstanding_acti
 bp = Blueprint("agendas", __name__)
 
 
-def _render_builder(meeting, status=200, error=None, error_case_id=None, form=None):
+def render_builder(
+    meeting, status=200, error=None, error_case_id=None, form=None, circulation_error=None
+):
+    """The builder; `circulation_error` is why the agenda could not be circulated, shown at
+    the top and beside the button."""
     proposals = services.review_proposals(meeting)
     # Looked up for all the proposals at once: a query per proposal made the page's queries
     # grow with the district's open cases.
     cases = [proposal.case for proposal in proposals]
+    proposed = {case.id for case in cases}
     leads, actions = current_leads(cases), outstanding_actions_of(cases)
     return (
         render_template(
@@ -34,12 +40,22 @@ def _render_builder(meeting, status=200, error=None, error_case_id=None, form=No
                 (proposal, leads.get(proposal.case.id), actions[proposal.case.id])
                 for proposal in proposals
             ],
-            sign_offs=services.sign_off_candidates(meeting),
+            # A case proposed for review is offered for sign-off there too, so each case
+            # appears once on the page (and its id="case-N" is unique).
+            sign_offs=[
+                case for case in services.sign_off_candidates(meeting) if case.id not in proposed
+            ],
             next_meeting=next_meeting(meeting),
             uncirculated_changes=changes_not_circulated(meeting),
+            taken_off=services.taken_off_for_withdrawn_consent(meeting),
+            without_consent=services.items_without_consent(meeting),
+            circulation_error=circulation_error,
             error=error,
             error_case_id=error_case_id,
             describe_lead=describe_lead,
+            may_share=case_services.may_share_with_forum,
+            no_forum_consent="No consent to share with the forum members: record consent to "
+            "share before adding it",
             form=form,
         ),
         status,
@@ -49,7 +65,7 @@ def _render_builder(meeting, status=200, error=None, error_case_id=None, form=No
 @bp.route("/meetings/<int:meeting_id>/agenda/build")
 @roles_required(Role.COORDINATOR)
 def build(meeting_id: int):
-    return _render_builder(agenda_or_404(meeting_id, manage=True))
+    return render_builder(agenda_or_404(meeting_id, manage=True))
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/items", methods=["POST"])
@@ -58,10 +74,10 @@ def add_item(meeting_id: int):
     meeting = agenda_or_404(meeting_id, manage=True)
     form = AddItemForm()
     if not form.validate_on_submit():
-        return _render_builder(meeting, 400, "Choose a case to add", form=form)
+        return render_builder(meeting, 400, "Choose a case to add", form=form)
     case = db.session.get(Case, int(form.case_id.data)) if form.case_id.data.isdigit() else None
     if case is None:
-        return _render_builder(meeting, 400, "That case no longer exists")
+        return render_builder(meeting, 400, "That case no longer exists")
     try:
         services.add_to_agenda(
             meeting,
@@ -73,7 +89,7 @@ def add_item(meeting_id: int):
         )
     except services.AgendaError as error:
         db.session.rollback()
-        return _render_builder(meeting, 409, str(error), error_case_id=case.id)
+        return render_builder(meeting, 409, str(error), error_case_id=case.id)
     flash(f"{case.child.full_name} added to the agenda.")
     return redirect(url_for("agendas.build", meeting_id=meeting.id))
 
@@ -94,7 +110,7 @@ def _change_item(item_id: int, change, message: str | None = None):
         result = change(item)
     except services.AgendaError as error:
         db.session.rollback()
-        return _render_builder(meeting, 409, str(error), error_case_id=item.case_id)
+        return render_builder(meeting, 409, str(error), error_case_id=item.case_id)
     if message:
         flash(message.format(item=item, result=result))
     return redirect(url_for("agendas.build", meeting_id=meeting.id, _anchor=f"item-{item.id}"))

@@ -59,7 +59,9 @@ ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.CHECKED: frozenset({S.READY_FOR_FORUM, S.WITHDRAWN}),
     # Back to "checked" when sharing consent is withdrawn before the meeting.
     S.READY_FOR_FORUM: frozenset({S.ON_AGENDA, S.CHECKED, S.WITHDRAWN}),
-    S.ON_AGENDA: frozenset({S.READY_FOR_FORUM, S.OPEN, S.STEPPED_UP, S.WITHDRAWN}),
+    # Back to "checked" too when consent is withdrawn while the case waits on an agenda: it
+    # cannot be "ready" again until the family consents again.
+    S.ON_AGENDA: frozenset({S.READY_FOR_FORUM, S.CHECKED, S.OPEN, S.STEPPED_UP, S.WITHDRAWN}),
     S.OPEN: frozenset({S.CLOSED, S.STEPPED_UP, S.WITHDRAWN}),
     S.CLOSED: frozenset(),
     S.WITHDRAWN: frozenset(),
@@ -98,9 +100,25 @@ def forum_sharing_consent(case: Case) -> Consent | None:
     return None
 
 
+def may_share_with_forum(case: Case) -> bool:
+    """The one decision every exit asks: may this case be shown to the forum's members now?
+
+    The agenda page and document, circulation and slot invitations, the calendar feed, the
+    minutes and progress requests all ask it at the moment they are read or sent, so a consent
+    withdrawn takes the child out of everything members see from then on.
+
+    Seed 003 §4.12 and §4.17: CAF information is shared with explicit consent, here consent
+    in force that covers the members of the district forum. A recorded decision to share
+    without consent (§4.21-4.24) does not count: it is an exceptional judgement about a
+    particular disclosure to the recipients it names, not consent to put the child before
+    every agency at the forum, so the forum's gate stays consent.
+    """
+    return forum_sharing_consent(case) is not None
+
+
 def require_forum_sharing_consent(case: Case) -> None:
     """Seed 003 §4.12: CAF information is shared only with explicit consent."""
-    if forum_sharing_consent(case) is None:
+    if not may_share_with_forum(case):
         raise CaseError(
             "This case cannot go to the forum: there is no consent in force to share the "
             "assessment with the members of the district forum"
@@ -119,17 +137,28 @@ def _advance_if_checked(case: Case, user: User) -> None:
         change_status(case, S.CHECKED, user, "Both checks done")
 
 
+NO_FORUM_CONSENT = "No consent to share with the forum members: record consent to share first"
+
+
 def available_actions(case: Case) -> frozenset[str]:
     """What the coordinator can do to the case now, so pages offer only what will work."""
     actions = set()
     if case.status == S.RECEIVED:
         actions |= {"decide_candidates", "record_tier_outcome", "rerun_checks"}
-    if case.status == S.CHECKED:
+    if case.status == S.CHECKED and checks_complete(case) and may_share_with_forum(case):
         actions.add("mark_ready")
     # Once on an agenda, the forum decides; withdrawing then happens at the meeting.
     if case.status in (S.RECEIVED, S.CHECKED, S.READY_FOR_FORUM):
         actions.add("withdraw")
     return frozenset(actions)
+
+
+def unavailable_actions(case: Case) -> dict[str, str]:
+    """Actions the coordinator would expect at this stage but cannot take yet, with why, so
+    the page explains instead of offering a button that fails."""
+    if case.status == S.CHECKED and not may_share_with_forum(case):
+        return {"mark_ready": NO_FORUM_CONSENT}
+    return {}
 
 
 def mark_ready_for_forum(case: Case, user: User) -> None:
@@ -369,8 +398,14 @@ def withdraw_consent(
     touch(consent, user)
     case = consent.case
     audit.record("consent_withdrawn", case, user=user, detail=f"consent {consent.id}")
-    if case.status == S.READY_FOR_FORUM and forum_sharing_consent(case) is None:
-        change_status(case, S.CHECKED, user, "Consent to share with the forum was withdrawn")
+    if not may_share_with_forum(case):
+        reason = f"Consent to share was withdrawn on {withdrawn_on:%-d %B %Y}"
+        # Agendas and circulation build on cases, so they are imported here, when needed.
+        from maf.circulation.services import take_off_forum_agendas
+
+        take_off_forum_agendas(case, reason, user)
+        if case.status == S.READY_FOR_FORUM:
+            change_status(case, S.CHECKED, user, reason)
     db.session.commit()
 
 

@@ -178,6 +178,7 @@ def _render_case(case, status=200, **forms_in_error):
             case=case,
             manages=manages,
             actions=services.available_actions(case) if manages else frozenset(),
+            unavailable=services.unavailable_actions(case) if manages else {},
             candidates=[
                 (candidate, services.open_case_of(candidate.child, excluding=case))
                 for candidate in case.match_candidates

@@ -14,12 +14,15 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from maf.agendas import services as agendas
 from maf.agendas.document import agenda_document
-from maf.agendas.models import AgendaItem
+from maf.agendas.models import AgendaItem, ItemStatus
 from maf.agendas.services import Slot, timed_agenda
 from maf.audit import services as audit
 from maf.auth.models import User, new_session_token
+from maf.cases import services as case_services
 from maf.cases.deadlines import add_working_days, working_days_between
+from maf.cases.models import Case
 from maf.circulation import calendar, outbox
 from maf.circulation.models import Invitation, InvitationKind, OutboxMessage
 from maf.dbtypes import LONDON
@@ -219,23 +222,45 @@ class CirculationReport:
         return self.agendas + self.meeting_updates + self.slot_invitations + self.cancellations
 
 
-def circulate(meeting: Meeting, user: User) -> CirculationReport:
-    """Send each member the agenda and an invitation, each presenter an invitation for their
-    slot; on a re-circulation, send only what changed since. One transaction: the outbox rows
-    are saved with the meeting's new status or not at all."""
+NOTHING_TO_CIRCULATE = (
+    "There is nothing on this agenda to circulate: add cases to it first, or cancel the meeting"
+)
+
+
+def require_circulable(meeting: Meeting) -> None:
+    """What circulating the agenda needs now; the builder asks it to say so beside the button."""
     if meeting.status not in forum_services.EDITABLE_STATUSES:
         raise CirculationError(
             f"The agenda of a meeting that is {meeting.status.label.lower()} cannot be circulated"
         )
+    # Belt and braces: withdrawing consent takes the case off, but no item without consent in
+    # force at this moment may travel to the members however it got here (seed 003 §4.12).
+    unshareable = agendas.items_without_consent(meeting)
+    if unshareable:
+        cases = ", ".join(f"case {item.case_id}" for item in unshareable)
+        raise CirculationError(
+            f"The agenda cannot be circulated: there is no consent in force to share {cases} "
+            "with the forum members. Take it off the agenda first"
+        )
+    if not agendas.scheduled_items(meeting):
+        raise CirculationError(NOTHING_TO_CIRCULATE)
+
+
+def circulate(meeting: Meeting, user: User) -> CirculationReport:
+    """Send each member the agenda and an invitation, each presenter an invitation for their
+    slot; on a re-circulation, send only what changed since. One transaction: the outbox rows
+    are saved with the meeting's new status or not at all."""
+    require_circulable(meeting)
     report = CirculationReport()
     agenda = timed_agenda(meeting)
+    withdrawn = _withdrawn_since_last_sent(meeting, agenda)
     document = outbox.Attachment(
         f"agenda-{meeting.date:%Y-%m-%d}.docx", DOCX_MIMETYPE, agenda_document(meeting)
     )
     people = recipients(meeting)
     attendees = [calendar.Attendee(p.email, p.name, p.role) for p in people]
     for person in people:
-        _circulate_to_member(meeting, person, attendees, document, report)
+        _circulate_to_member(meeting, person, attendees, document, report, len(withdrawn))
     _cancel_for_former_members(meeting, {p.email for p in people}, report)
     _circulate_slots(meeting, agenda, report)
     if meeting.status == MeetingStatus.PLANNED:
@@ -248,7 +273,27 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
     return report
 
 
-def _circulate_to_member(meeting, person, attendees, document, report) -> None:
+def _withdrawn_since_last_sent(meeting: Meeting, agenda) -> list[AgendaItem]:
+    """Items the members were last sent that are no longer on the agenda; from now on the
+    members' agenda is the one being sent, so the flags move on with it."""
+    withdrawn = list(
+        db.session.scalars(
+            select(AgendaItem).where(
+                AgendaItem.meeting_id == meeting.id,
+                AgendaItem.circulated.is_(True),
+                AgendaItem.status != ItemStatus.SCHEDULED,
+            )
+        )
+    )
+    for item in withdrawn:
+        item.circulated = False
+    for slot in agenda.slots:
+        if slot.item is not None:
+            slot.item.circulated = True
+    return withdrawn
+
+
+def _circulate_to_member(meeting, person, attendees, document, report, withdrawn=0) -> None:
     uid = meeting_uid(meeting)
     invitation = _invitation(uid, person.email)
     event = meeting_event(meeting, [a for a in attendees if a.email == person.email])
@@ -271,6 +316,8 @@ def _circulate_to_member(meeting, person, attendees, document, report) -> None:
             method="REQUEST" if calendar_due else None,
             event=event if calendar_due else None,
             attachments=[document],
+            # How many, never which: the members are not told whose consent was withdrawn.
+            withdrawn=withdrawn,
         )
         report.agendas += 1
     elif calendar_due:
@@ -395,6 +442,26 @@ def _cancel_slot(meeting: Meeting, invitation: Invitation) -> None:
         slot=slot,
     )
     invitation.sequence, invitation.cancelled = sequence, True
+
+
+def take_off_forum_agendas(case: Case, reason: str, user: User) -> list[AgendaItem]:
+    """Consent to share with the forum has gone: take the case off every agenda not yet held
+    and cancel its presenters' slots in their calendars, in the caller's transaction. The
+    members hear at the next circulation that an item was withdrawn, not which."""
+    try:
+        items = agendas.take_off_for_withdrawn_consent(case, reason, user)
+    except agendas.AgendaError as error:
+        raise case_services.CaseError(str(error)) from None
+    for item in items:
+        for invitation in db.session.scalars(
+            select(Invitation).where(
+                Invitation.agenda_item_id == item.id,
+                Invitation.kind == InvitationKind.SLOT,
+                Invitation.cancelled.is_(False),
+            )
+        ):
+            _cancel_slot(item.meeting, invitation)
+    return items
 
 
 def cancel_meeting(meeting: Meeting, reason: str, user: User) -> int:
@@ -535,12 +602,11 @@ def calendar_feed(user: User) -> bytes:
         else:
             item = db.session.get(AgendaItem, invitation.agenda_item_id)
             slot = Slot(invitation.starts_at, invitation.ends_at, item)
-            events.append(
-                slot_event(
-                    item,
-                    slot,
-                    invitation.sequence,
-                    cancelled=invitation.cancelled or meeting.status == MeetingStatus.CANCELLED,
-                )
+            # A slot whose case may no longer go before the forum is not on, whatever was sent.
+            gone = (
+                invitation.cancelled
+                or meeting.status == MeetingStatus.CANCELLED
+                or not case_services.may_share_with_forum(item.case)
             )
+            events.append(slot_event(item, slot, invitation.sequence, cancelled=gone))
     return calendar.feed(events, f"MAF meetings for {user.name}")

@@ -1,6 +1,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from maf.agendas.views import render_builder
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, public, roles_required, signed_in
 from maf.circulation import services
@@ -18,8 +19,7 @@ def circulate(meeting_id: int):
         report = services.circulate(meeting, current_user)
     except services.CirculationError as error:
         db.session.rollback()
-        flash(str(error))
-        return redirect(url_for("agendas.build", meeting_id=meeting.id))
+        return render_builder(meeting, 409, circulation_error=str(error))
     if report.messages:
         flash(
             f"{report.messages} emails queued for {len(report.recipients)} people: "

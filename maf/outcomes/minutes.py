@@ -39,6 +39,7 @@ from maf.agendas.models import AgendaItem, ItemStatus
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.cases.models import Case
+from maf.cases.services import may_share_with_forum
 from maf.circulation import outbox
 from maf.circulation.models import OutboxMessage
 from maf.circulation.services import Recipient, _when
@@ -69,6 +70,10 @@ MINUTES_NOTE = (
     "only: do not forward, copy or share them. Destroy printed copies securely."
 )
 NO_AGENCY = "No agency (family or other)"
+WITHHELD = (
+    "Withheld: there is no longer consent to share this case with the forum members, so its "
+    "discussion, decisions and actions are not shown."
+)
 # Centimetres, adding up to 18.0: A4 portrait's width inside the margins the agenda sets.
 ATTENDEE_COLUMNS = (("Name", 7.0), ("Agency", 11.0))
 ACTION_COLUMNS = (("Case", 3.5), ("Action", 7.5), ("Owner", 4.0), ("Due", 3.0))
@@ -101,10 +106,20 @@ def current_minutes(meeting: Meeting) -> Minutes | None:
 
 
 def document_of(minutes: Minutes) -> bytes:
-    """What the chair approved, once approved; until then, the record as it stands."""
-    if minutes.status != MinutesStatus.DRAFT and minutes.document is not None:
+    """What the chair approved, once approved; until then, the record as it stands.
+
+    Once a child's consent to share with the forum is withdrawn, documents going to members
+    no longer name the child (seed 003 §4.12). The approved copy stays stored unchanged as the
+    record of what was approved; what is read or circulated from then on is made again from
+    the record, with that child's items withheld."""
+    frozen = minutes.status != MinutesStatus.DRAFT and minutes.document is not None
+    if frozen and not _withheld(minuted_items(minutes.meeting)):
         return minutes.document
     return minutes_document(minutes.meeting, minutes)
+
+
+def _withheld(items: list[AgendaItem]) -> list[AgendaItem]:
+    return [item for item in items if not may_share_with_forum(item.case)]
 
 
 def approve(minutes: Minutes, user: User) -> None:
@@ -208,7 +223,9 @@ def circulate(minutes: Minutes, user: User) -> int:
     _claim(minutes, MinutesStatus.APPROVED, status=MinutesStatus.CIRCULATED, circulated_at=utcnow())
     meeting = minutes.meeting
     attachment = outbox.Attachment(
-        f"minutes-{meeting.date:%Y-%m-%d}-v{minutes.version}.docx", DOCX_MIMETYPE, minutes.document
+        f"minutes-{meeting.date:%Y-%m-%d}-v{minutes.version}.docx",
+        DOCX_MIMETYPE,
+        document_of(minutes),
     )
     queued = sum(
         _queue_minutes(meeting, minutes, person, attachment) is not None
@@ -283,7 +300,8 @@ def minutes_document(meeting: Meeting, minutes: Minutes) -> bytes:
         _add_item(document, number, item)
     if not items:
         document.add_paragraph("No cases were on the agenda.")
-    _add_actions(document, items)
+    withheld = _withheld(items)
+    _add_actions(document, [item for item in items if item not in withheld])
 
     buffer = io.BytesIO()
     document.save(buffer)
@@ -309,6 +327,7 @@ def minuted_items(meeting: Meeting) -> list[AgendaItem]:
             )
             .options(
                 selectinload(AgendaItem.case).selectinload(Case.child),
+                selectinload(AgendaItem.case).selectinload(Case.consents),
                 selectinload(AgendaItem.moved_to).selectinload(AgendaItem.meeting),
             )
             .order_by(AgendaItem.position, AgendaItem.id)
@@ -344,6 +363,12 @@ def _add_attendance(document: DocxDocument, rows: list[Attendance]) -> None:
 
 def _add_item(document: DocxDocument, number: int, item: AgendaItem) -> None:
     case = item.case
+    if not may_share_with_forum(case):
+        # The item keeps its number, so the minutes still match what was discussed, but
+        # nothing that could identify the child goes to the members.
+        document.add_heading(_clean(f"{number}. {case_reference(case.id)}"), level=3)
+        document.add_paragraph(WITHHELD)
+        return
     document.add_heading(
         _clean(f"{number}. {case_reference(case.id)}: {case.child.full_name}"), level=3
     )

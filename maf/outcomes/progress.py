@@ -18,6 +18,7 @@ from maf.auth.models import User
 from maf.auth.permissions import manages_case
 from maf.auth.services import normalise_email
 from maf.cases.models import Case
+from maf.cases.services import may_share_with_forum
 from maf.circulation import outbox
 from maf.circulation.models import DeliveryStatus, OutboxMessage
 from maf.dbtypes import utcnow
@@ -103,7 +104,8 @@ def request_updates(meeting: Meeting, user: User) -> int:
         )
     queued = 0
     for item in scheduled_items(meeting):
-        if item.kind not in REVIEW_KINDS:
+        # Seed 003 §4.12: a case the forum may not be shown is not reported on to it.
+        if item.kind not in REVIEW_KINDS or not may_share_with_forum(item.case):
             continue
         lead = current_lead(item.case)
         if lead is None:

@@ -33,7 +33,8 @@ from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from maf.agendas.models import AgendaItem
+from maf.agendas.models import AgendaItem, ItemKind
+from maf.agendas.services import add_to_agenda
 from maf.auth.models import Role
 from maf.circulation import outbox
 from maf.circulation import services as circulation
@@ -501,7 +502,7 @@ def test_the_longest_names_and_venue_fold_in_invitations_and_subjects(
 
 
 def test_line_breaks_saved_without_the_forms_never_become_headers_or_properties(
-    coordinator, make_forum, make_meeting, make_agency
+    coordinator, make_forum, make_meeting, make_agency, make_ready_case
 ):
     """The builders are safe without the form layer: a forum name, venue and member name
     holding CRLF (from a service, an import or an older record) cannot add a Bcc to an email
@@ -518,6 +519,8 @@ def test_line_breaks_saved_without_the_forms_never_become_headers_or_properties(
         user=coordinator,
     )
     meeting = make_meeting(date(2027, 1, 12), forum=forum)
+    # An empty agenda is not circulated (issue 13).
+    add_to_agenda(meeting, make_ready_case(), ItemKind.NEW_CASE, coordinator)
     circulation.circulate(meeting, coordinator)
 
     (message,) = [m for m in db.session.scalars(select(OutboxMessage)) if "member" in m.dedupe_key]
