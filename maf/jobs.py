@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from maf.circulation import outbox
 from maf.circulation.models import SchedulerLease
 from maf.circulation.services import queue_reminders
-from maf.dbtypes import utcnow
+from maf.dbtypes import london_today, utcnow
 from maf.extensions import db
 
 LEASE_NAME = "scheduler"
@@ -60,7 +60,7 @@ def send_outbox() -> None:
 
 
 def send_reminders() -> None:
-    _run(lambda: queue_reminders(utcnow().date()))
+    _run(lambda: queue_reminders(london_today()))
 
 
 def apply_retention_rule() -> None:

@@ -25,7 +25,7 @@ from maf.cases.validation import (
     normalise_postcode,
     normalise_upn,
 )
-from maf.dbtypes import utcnow
+from maf.dbtypes import london_today
 from maf.forms import (
     Form,
     GovCheckboxesField,
@@ -69,7 +69,7 @@ def _normalised(normalise):
 
 
 def _not_in_future(form, field):
-    if field.data and field.data > utcnow().date():
+    if field.data and field.data > london_today():  # England's date, not UTC's
         raise ValidationError(f"{field.label.text} must be today or in the past")
 
 
@@ -208,7 +208,7 @@ class IntakeForm(Form):
     def validate_date_of_birth(self, field):
         if field.data:
             try:
-                check_date_of_birth(field.data, utcnow().date())
+                check_date_of_birth(field.data, london_today())
             except ValueError as error:
                 raise ValidationError(str(error)) from None
 

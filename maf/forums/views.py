@@ -14,7 +14,7 @@ from maf.auth.permissions import (
     signed_in,
 )
 from maf.circulation import services as circulation
-from maf.dbtypes import utcnow
+from maf.dbtypes import london_today
 from maf.directory.models import Agency, District
 from maf.directory.services import agencies, choices
 from maf.extensions import db
@@ -148,10 +148,10 @@ def _render_forum(forum, member_form=None, schedule_form=None, status=200):
             pattern=services.pattern_text(forum),
             breaks_text=services.breaks_text(forum),
             meetings=[(meeting, services.meeting_actions(meeting)) for meeting in forum.meetings],
-            today=utcnow().date(),
+            today=london_today(),
             member_form=member_form or _member_form(),
             schedule_form=schedule_form
-            or forms.ScheduleForm(formdata=None, year=utcnow().year + 1),
+            or forms.ScheduleForm(formdata=None, year=london_today().year + 1),
         ),
         status,
     )

@@ -3,6 +3,7 @@ its minutes approved, before it starts. Found: a meeting dated 12 January 2027 w
 2 December 2026, a case was closed and another stepped up, the board report counted the closure,
 and the minutes were "approved" before the meeting took place."""
 
+import re
 from datetime import date
 
 import pytest
@@ -169,3 +170,35 @@ def test_a_case_closed_just_after_midnight_in_summer_closes_on_englands_date(
     assert case.closed_on == date(2027, 4, 1)
     april = totals(Period(date(2027, 4, 1), date(2027, 4, 30)), case.district_id)
     assert april.closed == 1
+
+
+def test_a_consent_given_today_just_after_midnight_in_summer_is_not_in_the_future(
+    client, sign_in, make_case, coordinator, app_clock
+):
+    """At 00:30 on 1 June 2027 in England it is still 31 May in UTC: a consent given that day
+    was refused as "in the future" when forms took today from UTC."""
+    case = make_case()
+    app_clock.london(date(2027, 6, 1), 0, 30)
+    sign_in(coordinator)
+    url = f"/cases/{case.id}/consents/new"
+    page = client.get(url).text
+    once = re.search(r'name="once" type="hidden" value="([^"]+)"', page) or re.search(
+        r'type="hidden" name="once" value="([^"]+)"', page
+    )
+    answer = client.post(
+        url,
+        data={
+            "csrf_token": _token(page),
+            "once": once.group(1) if once else "",
+            "kind": "record",
+            "given": "given",
+            "given_by": "parent_carer",
+            "given_by_name": "Karen Thompson",
+            "given_on": ["1", "6", "2027"],
+            "method": "written",
+        },
+        follow_redirects=True,
+    )
+
+    assert "must be today or in the past" not in answer.text
+    assert "1 June 2027" in client.get(f"/cases/{case.id}").text
