@@ -6,7 +6,6 @@ closed. District scoping lives here too, and every view that loads a district-ow
 goes through it.
 """
 
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from maf.audit import services as audit
 from maf.auth import services
 from maf.auth.models import Role, User
 from maf.cases.models import Case
+from maf.dbtypes import utcnow
 from maf.directory.models import District
 from maf.extensions import db
 from maf.forums.models import Forum, ForumMember, Meeting
@@ -65,13 +65,21 @@ def deny(reason: str, status: int = 403):
     abort(status)
 
 
+def _session_clock() -> float:
+    # The app's one clock (DESIGN §4 "Time is one place"), so a session idles out when the
+    # service's time moves on, as the journey suite moves it, not only the machine's.
+    return utcnow().timestamp()
+
+
 def _expire_stale_session():
-    now = time.time()
+    now = _session_clock()
     if services.session_expired(session.get("signed_in_at"), session.get("seen_at"), now):
         logout_user()
         session.clear()
         flash("You were signed out because you had not used the service for a while.")
-        return redirect(url_for("auth.sign_in"))
+        # After signing in again, back to the page they asked for, as for anyone signed out.
+        next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.sign_in", next=next_path))
     session["seen_at"] = now
     return None
 
@@ -104,7 +112,7 @@ def start_session(user) -> None:
     """A fresh session at sign-in, so an id planted before sign-in is worth nothing."""
     session.clear()
     login_user(user)
-    session["signed_in_at"] = session["seen_at"] = time.time()
+    session["signed_in_at"] = session["seen_at"] = _session_clock()
 
 
 def safe_next_url(target: str | None) -> str:
