@@ -181,12 +181,17 @@ class Person(HttpUser):
                 AUDITED_READS[name] += 1
         return response.text
 
-    def post(self, url: str, fields, name: str, expect: str) -> bool:
-        """Send a form; the answer must be the redirect a browser follows after a save."""
+    def post(self, url: str, fields, name: str, expect: str, stale_ok: bool = False) -> bool:
+        """Send a form; the answer must be the redirect a browser follows after a save (or,
+        with `stale_ok`, the 409 that refuses a save from a page someone saved after: several
+        people on one account save the same item, and none may overwrite another unseen)."""
         with self.client.post(
             url, data=fields, name=name, allow_redirects=False, catch_response=True
         ) as response:
             location = response.headers.get("Location", "")
+            if stale_ok and response.status_code == 409 and "saved changes" in response.text:
+                response.success()
+                return False
             if response.status_code == 302 and location.split("#")[0].endswith(expect):
                 response.success()
             else:
@@ -264,13 +269,13 @@ class Chair(Person):
     def discover(self):
         self.records = links(self.home, r"/meetings/\d+/record")
         self.agendas = [record.replace("/record", "/agenda") for record in self.records]
-        # The records with items on their agenda, where a discussion can be saved.
+        # The items of the records, each on its own page, where a discussion can be saved.
         self.items = [
-            (record, item)
+            item
             for record in self.records
-            for item in re.findall(
-                r'action="(/agenda-items/\d+/record)"',
+            for item in links(
                 self.page(record, "meeting record", audited=True),
+                r"/meetings/\d+/record/items/\d+",
             )
         ]
 
@@ -292,16 +297,16 @@ class Chair(Person):
 
     @task(3)
     def save_discussion(self):
-        record, action = pick(self.items)
-        fields = form_fields(self.page(record, "meeting record", audited=True), action)
-        item_id = action.split("/")[2]
+        item_page = pick(self.items)
+        fields = form_fields(self.page(item_page, "meeting record item", audited=True), item_page)
+        item_id = item_page.rsplit("/", 1)[1]
         text = self.unique_text("discussion")
         for field in fields:
-            if field[0] == f"item-{item_id}-discussion":
+            if field[0] == "discussion":
                 field[1] = text
-        if self.post(action, fields, "save item discussion", expect=record):
+        if self.post(item_page, fields, "save item discussion", expect=item_page, stale_ok=True):
             ITEM_RECORDS[item_id].append(text)
-            self.page(record, "meeting record", audited=True)
+            self.page(item_page, "meeting record item", audited=True)
 
 
 class Practitioner(Person):
