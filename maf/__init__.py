@@ -119,6 +119,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.reports.board_views import bp as board_bp
     from maf.reports.quality_views import bp as quality_bp
     from maf.reports.views import bp as reports_bp
+    from maf.submissions import FormSubmission as _form_submission  # noqa: F401
 
     for blueprint in (
         auth_bp,
@@ -152,6 +153,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
 
     from maf.auth.models import Role
+    from maf.submissions import new_form_token
 
     @app.context_processor
     def _template_globals():
@@ -160,6 +162,8 @@ def _register_request_hooks(app: Flask) -> None:
             "service_name": app.config["SERVICE_NAME"],
             "organisation_name": app.config["ORGANISATION_NAME"],
             "csp_nonce": g.get("csp_nonce"),
+            # For hand-written forms that create something (maf.submissions).
+            "form_token": new_form_token,
         }
 
     @app.template_filter("london")

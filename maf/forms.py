@@ -4,6 +4,7 @@ import re
 from datetime import date, time
 
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf import wtforms_widgets
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovDateInput,
@@ -24,6 +25,9 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
+from wtforms.widgets import HiddenInput
+
+from maf.submissions import TOKEN_PATTERN, new_form_token
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Every line break str.splitlines() knows that the control characters above leave in.
@@ -92,6 +96,47 @@ def show_newer_version(form, error) -> None:
     so saving again, deliberately, goes through."""
     form.version.data = error.current_version
     form.version.raw_data = [str(error.current_version)]
+
+
+class GovSubmitInput(wtforms_widgets.GovSubmitInput):
+    """GOV.UK's submit button, with its prevent-double-click on: a second click within a
+    second of the first is ignored, so a double click sends the form once. (A slower retry
+    is caught on the server by the form's OnceField.)"""
+
+    def map_gov_params(self, field, **kwargs):
+        params = super().map_gov_params(field, **kwargs)
+        params.setdefault("preventDoubleClick", True)
+        return params
+
+
+class _HiddenInputWithoutId(HiddenInput):
+    def __call__(self, field, **kwargs):
+        kwargs["id"] = False
+        return super().__call__(field, **kwargs)
+
+
+class OnceField(HiddenField):
+    """The one-time token of a form that creates something (maf.submissions): made when the
+    page is drawn, kept when the form comes back with errors, so a double click, a retry or
+    two tabs sending the same page create one thing.
+
+    A post without a readable token (not from a page MAF drew) gets a fresh one: it is saved
+    once, like any single post."""
+
+    # Without an id: a page can hold several such forms (add a member, add the year's
+    # meetings), and ids must be unique.
+    widget = _HiddenInputWithoutId()
+
+    def __init__(self, label="", validators=None, **kwargs):
+        super().__init__(label, validators, default=new_form_token, **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0] if valuelist else ""
+        self.data = text if TOKEN_PATTERN.fullmatch(text) else new_form_token()
+
+    def renew(self) -> None:
+        """For a form shown again after it saved (not redirected): its next use is new."""
+        self.data = new_form_token()
 
 
 class GovDateField(DateField):

@@ -3,12 +3,13 @@ from wtforms import HiddenField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from maf.agendas.models import ItemKind
-from maf.forms import Form
+from maf.forms import Form, OnceField
 
 
 class AddItemForm(Form):
     case_id = HiddenField(validators=[InputRequired()])
     kind = HiddenField(validators=[InputRequired()])
+    once = OnceField()
     presenter_name = StringField(
         "Presenter", widget=GovTextInput(), validators=[Optional(), Length(max=200)]
     )

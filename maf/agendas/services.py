@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
+from maf import submissions
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.audit import services as audit
 from maf.auth.models import User
@@ -308,16 +309,20 @@ def add_to_agenda(
     user: User,
     presenter_name: str = "",
     presenter_email: str = "",
+    once: str | None = None,
 ) -> AgendaItem:
     """Put a case on the agenda; the gate and capacity are checked in the same transaction,
-    under the meeting's lock and then the case's (always in that order)."""
+    under the meeting's lock and then the case's (always in that order). `once` is the add
+    form's token: a repeat of the same add is answered as already saved, not refused."""
     _require_editable(meeting)
+    submission = submissions.claim(once, "agenda_item", user)
     _lock_agenda(meeting)
     _lock_case(case)
     _require_eligible(meeting, case, kind)
     if kind == ItemKind.NEW_CASE and not presenter_name.strip():
         presenter_name, presenter_email = case.referrer_name, case.referrer_email
     item = _place(meeting, case, kind, presenter_name, presenter_email, user)
+    submissions.created(submission, item)
     if kind == ItemKind.NEW_CASE:
         case_services.change_status(case, CaseStatus.ON_AGENDA, user, f"Meeting {meeting.id}")
     audit.record("agenda_item_added", meeting, user=user, detail=f"case {case.id}: {kind}")

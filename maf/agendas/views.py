@@ -15,6 +15,7 @@ from maf.downloads import docx_response
 from maf.extensions import db
 from maf.forums.services import active_members, next_meeting
 from maf.outcomes.services import current_leads, describe_lead, outstanding_actions_of
+from maf.submissions import AlreadySaved
 
 bp = Blueprint("agendas", __name__)
 
@@ -86,7 +87,11 @@ def add_item(meeting_id: int):
             current_user,
             form.presenter_name.data or "",
             form.presenter_email.data or "",
+            once=form.once.data,
         )
+    except AlreadySaved as saved:
+        flash(str(saved))
+        return redirect(url_for("agendas.build", meeting_id=meeting.id))
     except services.AgendaError as error:
         db.session.rollback()
         return render_builder(meeting, 409, str(error), error_case_id=case.id)

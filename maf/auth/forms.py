@@ -1,8 +1,8 @@
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovTextInput
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
-from maf.forms import Form
+from maf.forms import Form, GovSubmitInput, OnceField
 
 
 def _email() -> StringField:
@@ -69,4 +69,5 @@ class ChangePasswordForm(NewPasswordForm):
 
 class ForgottenPasswordForm(Form):
     email = _email()
+    once = OnceField()
     submit = SubmitField("Send me a link", widget=GovSubmitInput())

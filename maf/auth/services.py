@@ -210,9 +210,12 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def request_password_reset(email: str) -> None:
+def request_password_reset(email: str, once: str | None = None) -> None:
     """Mail a reset link to an active account. Says nothing of whether the account exists:
-    the caller shows the same page either way."""
+    the caller shows the same page either way.
+
+    `once` is the form's token: the same form sent twice (a double click, a retry) queues
+    one email, through the outbox's unique dedupe key, whatever the seconds between."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
         audit.record("password_reset_requested", detail="no such active account")
@@ -222,8 +225,9 @@ def request_password_reset(email: str) -> None:
     token = _reset_serializer().dumps({"user": user.id, "password": fingerprint})
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
     context = {"user": user, "link": link, "minutes": RESET_LINK_SECONDS // 60}
+    request_key = once or hashlib.sha256(token.encode()).hexdigest()[:24]
     outbox.enqueue(
-        dedupe_key=f"password-reset:{user.id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}",
+        dedupe_key=f"password-reset:{user.id}:{request_key}",
         recipient_email=user.email,
         recipient_name=user.name,
         subject="Reset your password",

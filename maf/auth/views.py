@@ -142,7 +142,7 @@ def change_password():
 def forgotten_password():
     form = ForgottenPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        services.request_password_reset(form.email.data, once=form.once.data)
         return render_template("auth/reset_link_sent.html", email=form.email.data)
     return render_template("auth/forgotten_password.html", form=form)
 

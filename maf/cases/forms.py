@@ -2,7 +2,6 @@ from flask_wtf.file import FileField, FileRequired
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovFileInput,
-    GovSubmitInput,
     GovTextInput,
 )
 from wtforms import BooleanField, StringField, SubmitField
@@ -32,7 +31,9 @@ from maf.forms import (
     GovDateField,
     GovRadioField,
     GovSelectField,
+    GovSubmitInput,
     GovTextAreaField,
+    OnceField,
     VersionField,
 )
 
@@ -197,6 +198,7 @@ class IntakeForm(Form):
     )
     share_agencies = GovCheckboxesField("Named agencies", coerce=int)
 
+    once = OnceField()
     submit = SubmitField("Save and run the checks", widget=GovSubmitInput())
 
     NEED_FIELDS = ("needs_development", "needs_parents_and_carers", "needs_family_and_environment")
@@ -252,6 +254,7 @@ class ConsentForm(Form):
         "Members of the district multi-agency forum", widget=GovCheckboxInput()
     )
     agencies = GovCheckboxesField("Named agencies", coerce=int)
+    once = OnceField()
     submit = SubmitField("Save consent", widget=GovSubmitInput())
 
     def validate_covers_forum(self, field):
@@ -289,6 +292,7 @@ class SharingWithoutConsentForm(Form):
     )
     shared_with = _text("Shared with", 500, required="Enter who the information was shared with")
     reason = _long_text("Why", 5000)
+    once = OnceField()
     submit = SubmitField("Record the decision", widget=GovSubmitInput())
 
     def validate_reason(self, field):
@@ -335,6 +339,7 @@ class NeedStatementForm(Form):
         "Element", 120, required="Enter the element, for example Behavioural development"
     )
     text = _text("Need statement", 300, required="Enter the need statement")
+    once = OnceField()
     submit = SubmitField("Add need statement", widget=GovSubmitInput())
 
 
@@ -350,4 +355,5 @@ class InvolvementImportForm(Form):
     all_or_nothing = BooleanField(
         "Import nothing if any row has a problem", widget=GovCheckboxInput()
     )
+    once = OnceField()
     submit = SubmitField("Import", widget=GovSubmitInput())

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import selectinload
 
+from maf import submissions
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.permissions import restrict_to_visible_districts
@@ -289,11 +290,13 @@ def receive_caf(
     referral: ReferralDetails,
     consents: list[ConsentDetails],
     user: User,
+    once: str | None = None,
 ) -> Case:
     """Record a completed CAF as a new case and run both checks on it."""
     problems = _intake_consent_problems(child_details, consents)
     if problems:
         raise CaseError(problems[0], field="consent_given_by")
+    submission = submissions.claim(once, "case", user)
     child = Child(**vars(child_details))
     db.session.add(child)
     referrer_user = db.session.scalar(
@@ -329,6 +332,7 @@ def receive_caf(
     audit.record("case_received", case, user=user)
     run_existing_caf_check(case, user)
     run_tier_check(case, user)
+    submissions.created(submission, case)
     db.session.commit()
     return case
 
@@ -353,12 +357,15 @@ def _add_consent(case: Case, details: ConsentDetails, user: User) -> Consent:
     return consent
 
 
-def record_consent(case: Case, details: ConsentDetails, user: User) -> Consent:
+def record_consent(
+    case: Case, details: ConsentDetails, user: User, once: str | None = None
+) -> Consent:
     problem = consent_problem(case.child.date_of_birth, details)
     if problem:
         raise CaseError(problem)
+    submission = submissions.claim(once, "consent", user)
     consent = _add_consent(case, details, user)
-    db.session.flush()
+    submissions.created(submission, consent)
     audit.record(
         "consent_recorded", case, user=user, detail=f"consent {consent.id}: {details.kind}"
     )
@@ -418,10 +425,12 @@ def record_sharing_without_consent(
     reason: str,
     shared_with: str,
     user: User,
+    once: str | None = None,
 ) -> SharingWithoutConsent:
     """Seed 003 §4.21-4.24: exceptional, and the reasons are always recorded."""
     if not reason.strip():
         raise CaseError("Enter why the information is being shared without consent")
+    submission = submissions.claim(once, "sharing_without_consent", user)
     record = SharingWithoutConsent(
         case=case,
         decided_by_name=decided_by_name.strip(),
@@ -432,6 +441,7 @@ def record_sharing_without_consent(
         recorded_by_id=user.id,
     )
     db.session.add(record)
+    submissions.created(submission, record)
     audit.record("shared_without_consent", case, user=user, detail=str(ground))
     db.session.commit()
     return record
@@ -736,7 +746,11 @@ def record_tier_outcome(case: Case, outcome: TierOutcome, reason: str, user: Use
 
 
 def import_involvement(
-    parsed: ParsedImport, filename: str, user: User | None, all_or_nothing: bool = False
+    parsed: ParsedImport,
+    filename: str,
+    user: User | None,
+    all_or_nothing: bool = False,
+    once: str | None = None,
 ) -> InvolvementImport | None:
     """Load a statutory service's export. Each file is a full snapshot of the services it
     contains, so it replaces what the register held for those services.
@@ -745,6 +759,8 @@ def import_involvement(
     """
     if all_or_nothing and parsed.errors:
         return None
+    # Two imports of one file at once would each keep the rows the other inserted.
+    submission = submissions.claim(once, "involvement_import", user)
     batch = InvolvementImport(
         filename=filename[:200],
         imported_by_id=user.id if user else None,
@@ -780,6 +796,7 @@ def import_involvement(
         ]
         if keys:
             db.session.execute(insert(InvolvementMatchKey), keys)
+    submissions.created(submission, batch)
     audit.record("involvement_imported", batch, user=user, detail=f"{len(parsed.rows)} rows")
     db.session.commit()
     return batch
@@ -865,15 +882,18 @@ def need_statements_by_domain(include_retired: bool = False) -> dict[Domain, lis
     return {domain: grouped[domain] for domain in Domain}
 
 
-def add_need_statement(domain: Domain, element: str, text: str, user: User) -> NeedStatement:
+def add_need_statement(
+    domain: Domain, element: str, text: str, user: User, once: str | None = None
+) -> NeedStatement:
     text = text.strip()
+    submission = submissions.claim(once, "need_statement", user)
     if db.session.scalar(
         select(NeedStatement).where(func.lower(NeedStatement.text) == text.lower())
     ):
         raise CaseError("That need statement already exists")
     need = NeedStatement(domain=domain, element=element.strip(), text=text)
     db.session.add(need)
-    db.session.flush()
+    submissions.created(submission, need)
     audit.record("need_statement_added", need, user=user)
     db.session.commit()
     return need

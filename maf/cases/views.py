@@ -38,6 +38,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forms import attach_error, show_newer_version
 from maf.outcomes.services import current_lead, describe_lead, lead_history
+from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -102,7 +103,15 @@ def intake():
     form = _intake_form()
     if form.validate_on_submit():
         try:
-            case = services.receive_caf(*_intake_details(form), current_user)
+            case = services.receive_caf(
+                *_intake_details(form), current_user, once=form.once.data
+            )
+        except AlreadySaved as saved:
+            session.pop("safeguarding_screened", None)
+            flash(str(saved))
+            if saved.object_id is None:
+                return redirect(url_for("cases.queue"))
+            return redirect(url_for("cases.show", case_id=saved.object_id))
         except services.CaseError as error:
             db.session.rollback()
             attach_error(form, error, "consent_given_by")
@@ -323,7 +332,10 @@ def add_consent(case_id: int):
             agencies=[db.session.get(Agency, i) for i in form.agencies.data],
         )
         try:
-            services.record_consent(case, details, current_user)
+            services.record_consent(case, details, current_user, once=form.once.data)
+        except AlreadySaved as saved:
+            flash(str(saved))
+            return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
         except services.CaseError as error:
             db.session.rollback()
             attach_error(form, error, "given_by")
@@ -372,16 +384,21 @@ def share_without_consent(case_id: int):
     case = case_or_404(case_id, manage=True)
     form = forms.SharingWithoutConsentForm()
     if form.validate_on_submit():
-        services.record_sharing_without_consent(
-            case,
-            decided_by_name=form.decided_by_name.data,
-            decided_on=form.decided_on.data,
-            ground=SharingGround(form.ground.data),
-            reason=form.reason.data,
-            shared_with=form.shared_with.data,
-            user=current_user,
-        )
-        flash("The decision to share without consent has been recorded.")
+        try:
+            services.record_sharing_without_consent(
+                case,
+                decided_by_name=form.decided_by_name.data,
+                decided_on=form.decided_on.data,
+                ground=SharingGround(form.ground.data),
+                reason=form.reason.data,
+                shared_with=form.shared_with.data,
+                user=current_user,
+                once=form.once.data,
+            )
+        except AlreadySaved as saved:
+            flash(str(saved))
+        else:
+            flash("The decision to share without consent has been recorded.")
         return redirect(url_for("cases.show", case_id=case.id, _anchor="consent"))
     return render_template("cases/sharing_without_consent.html", case=case, form=form)
 
@@ -395,7 +412,13 @@ def involvement_register():
     form = forms.InvolvementImportForm()
     report = None
     if form.validate_on_submit():
-        report = _import_upload(form, form.file.data)
+        try:
+            report = _import_upload(form, form.file.data)
+        except AlreadySaved as saved:
+            flash(str(saved))  # the first import's report was shown; the register has it
+            return redirect(url_for("cases.involvement_register"))
+        if report is not None:
+            form.once.renew()  # the page shown now can import another file
     return render_template(
         "cases/register.html", form=form, report=report, summary=services.register_summary()
     )
@@ -413,7 +436,11 @@ def _import_upload(form, upload):
         form.file.errors = [str(error)]
         return None
     batch = services.import_involvement(
-        parsed, filename, current_user, all_or_nothing=form.all_or_nothing.data
+        parsed,
+        filename,
+        current_user,
+        all_or_nothing=form.all_or_nothing.data,
+        once=form.once.data,
     )
     return {"parsed": parsed, "batch": batch}
 
@@ -428,8 +455,15 @@ def need_statements():
     if form.validate_on_submit():
         try:
             services.add_need_statement(
-                Domain(form.domain.data), form.element.data, form.text.data, current_user
+                Domain(form.domain.data),
+                form.element.data,
+                form.text.data,
+                current_user,
+                once=form.once.data,
             )
+        except AlreadySaved as saved:
+            flash(str(saved))
+            return redirect(url_for("cases.need_statements"))
         except services.CaseError as error:
             db.session.rollback()
             attach_error(form, error, "text")

@@ -1,4 +1,4 @@
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -9,8 +9,10 @@ from maf.forms import (
     GovIntegerField,
     GovRadioField,
     GovSelectField,
+    GovSubmitInput,
     GovTextAreaField,
     GovTimeField,
+    OnceField,
     VersionField,
 )
 from maf.forums.models import MemberRole
@@ -83,6 +85,7 @@ class ForumForm(Form):
     break_2_minutes = GovIntegerField(
         "Second break length in minutes", validators=[Optional(), NumberRange(5, 120)]
     )
+    once = OnceField()  # used only when the form creates a forum
     version = VersionField()  # used only when the form changes a forum
     submit = SubmitField("Save forum", widget=GovSubmitInput())
 
@@ -129,6 +132,7 @@ class MemberForm(Form):
         default=MemberRole.STANDING.value,
         validators=[InputRequired(message="Select standing member or observer")],
     )
+    once = OnceField()
     submit = SubmitField("Add member", widget=GovSubmitInput())
 
 
@@ -140,6 +144,7 @@ class ScheduleForm(Form):
             NumberRange(2000, 2100, message="Enter a year like 2027"),
         ],
     )
+    once = OnceField()
     submit = SubmitField("Add the year's meetings", widget=GovSubmitInput())
 
 

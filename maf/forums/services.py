@@ -4,9 +4,10 @@ from dataclasses import dataclass, field
 from datetime import date, time
 
 from dateutil.rrule import MONTHLY, rrule, weekday
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from maf import submissions
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.permissions import restrict_to_visible_districts
@@ -95,14 +96,19 @@ def forum_in_words(details: ForumDetails) -> dict[str, str]:
 
 
 def save_forum(
-    forum: Forum | None, details: ForumDetails, user: User, version: int | None = UNCHECKED
+    forum: Forum | None,
+    details: ForumDetails,
+    user: User,
+    once: str | None = None,
+    version: int | None = UNCHECKED,
 ) -> Forum:
-    """Create (`forum` None) or change a forum; `version` is the forum's version when the
-    editing form was opened (StaleEdit if someone saved since)."""
+    """Create (`forum` None) or change a forum; `once` is the creating form's token, `version`
+    the forum's version when the editing form was opened (StaleEdit if someone saved since)."""
     if forum is not None:
         require_version(
             forum, version, yours=forum_in_words(details), theirs=forum_in_words(details_of(forum))
         )
+    submission = submissions.claim(once, "forum", user) if forum is None else None
     duplicate = db.session.scalar(
         select(Forum).where(
             Forum.name == details.name.strip(), Forum.id != (forum.id if forum else -1)
@@ -126,7 +132,7 @@ def save_forum(
         else:
             setattr(forum, name, value.strip() if isinstance(value, str) else value)
     touch(forum, user)
-    db.session.flush()
+    submissions.created(submission, forum)
     audit.record("forum_saved", forum, user=user)
     db.session.commit()
     return forum
@@ -156,9 +162,17 @@ def forums_visible_to(user: User) -> list[Forum]:
 
 
 def add_member(
-    forum: Forum, *, name: str, email: str, agency: Agency, role: MemberRole, user: User
+    forum: Forum,
+    *,
+    name: str,
+    email: str,
+    agency: Agency,
+    role: MemberRole,
+    user: User,
+    once: str | None = None,
 ) -> ForumMember:
     email = normalise_email(email)
+    submission = submissions.claim(once, "forum_member", user)
     member = db.session.scalar(
         select(ForumMember).where(ForumMember.forum_id == forum.id, ForumMember.email == email)
     )
@@ -169,7 +183,7 @@ def add_member(
         db.session.add(member)
     member.name, member.agency, member.role, member.active = name.strip(), agency, role, True
     member.user = db.session.scalar(select(User).where(User.email == email))
-    db.session.flush()
+    submissions.created(submission, member)
     audit.record("forum_member_added", forum, user=user, detail=f"member {member.id}")
     db.session.commit()
     return member
@@ -244,9 +258,22 @@ def meeting_dates(forum: Forum, year: int) -> list[date]:
     return [occurrence.date() for occurrence in rule]
 
 
-def generate_schedule(forum: Forum, year: int, user: User) -> list[Meeting]:
+def generate_schedule(
+    forum: Forum, year: int, user: User, once: str | None = None
+) -> list[Meeting]:
     """Create the year's meetings; a month that already has a meeting is left alone, so a
     meeting moved to another day is not created twice."""
+    submissions.created(submissions.claim(once, "schedule", user), forum)
+    # Two people adding the year at once (two forms, two tokens) are served one after the
+    # other: the forum's row lock (PostgreSQL; SQLite's write lock is already held) is taken
+    # before its meetings are read, so the second sees the first's meetings.
+    db.session.execute(
+        update(Forum)
+        .where(Forum.id == forum.id)
+        .values(id=Forum.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(forum, ["meetings"])
     taken = {(m.date.year, m.date.month) for m in forum.meetings}
     created = []
     for day in meeting_dates(forum, year):

@@ -21,6 +21,7 @@ from maf.extensions import db
 from maf.forms import attach_error, show_newer_version
 from maf.forums import forms, services
 from maf.forums.models import ForumMember, MemberRole
+from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit
 
 bp = Blueprint("forums", __name__)
@@ -98,7 +99,12 @@ def create():
     form = _forum_form()
     if form.validate_on_submit():
         try:
-            forum = services.save_forum(None, _details(form), current_user)
+            forum = services.save_forum(None, _details(form), current_user, once=form.once.data)
+        except AlreadySaved as saved:
+            flash(str(saved))
+            if saved.object_id is None:
+                return redirect(url_for("forums.index"))
+            return redirect(url_for("forums.show", forum_id=saved.object_id))
         except services.ForumError as error:
             db.session.rollback()
             attach_error(form, error, "name")
@@ -177,7 +183,11 @@ def add_member(forum_id: int):
                 agency=db.session.get(Agency, form.agency.data),
                 role=MemberRole(form.role.data),
                 user=current_user,
+                once=form.once.data,
             )
+        except AlreadySaved as saved:
+            flash(str(saved))
+            return redirect(url_for("forums.show", forum_id=forum.id, _anchor="members"))
         except services.ForumError as error:
             db.session.rollback()
             attach_error(form, error, "email")
@@ -205,12 +215,18 @@ def generate_schedule(forum_id: int):
     form = forms.ScheduleForm()
     if not form.validate_on_submit():
         return _render_forum(forum, schedule_form=form, status=400)
-    created = services.generate_schedule(forum, form.year.data, current_user)
-    flash(
-        f"{len(created)} meetings added for {form.year.data}."
-        if created
-        else f"Every month of the pattern in {form.year.data} already has a meeting."
-    )
+    try:
+        created = services.generate_schedule(
+            forum, form.year.data, current_user, once=form.once.data
+        )
+    except AlreadySaved as saved:
+        flash(str(saved))
+    else:
+        flash(
+            f"{len(created)} meetings added for {form.year.data}."
+            if created
+            else f"Every month of the pattern in {form.year.data} already has a meeting."
+        )
     return redirect(url_for("forums.show", forum_id=forum.id, _anchor="meetings"))
 
 

@@ -8,6 +8,7 @@ from maf.forms import (
     GovRadioField,
     GovSelectField,
     GovTextAreaField,
+    OnceField,
     VersionField,
 )
 from maf.outcomes.models import ClosureReason, LeadKind, Outcome
@@ -239,6 +240,7 @@ class AttendanceForm(Form):
 
 
 class CorrectionForm(Form):
+    once = OnceField()
     note = GovTextAreaField(
         "What needs correcting?",
         description="Recorded with the new version, so readers know what changed",

@@ -19,6 +19,7 @@ from flask import current_app, render_template
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from maf import submissions
 from maf.agendas.document import (
     BLACK,
     _add_labelled,
@@ -146,8 +147,11 @@ def approve(minutes: Minutes, user: User) -> None:
     db.session.commit()
 
 
-def correct(meeting: Meeting, note: str, user: User) -> Minutes:
-    """Start a new draft version after approval; the note says what it corrects."""
+def correct(meeting: Meeting, note: str, user: User, once: str | None = None) -> Minutes:
+    """Start a new draft version after approval; the note says what it corrects. `once`
+    is the form's token, claimed first: a repeat is answered as already saved, not with
+    "still a draft"."""
+    submission = submissions.claim(once, "minutes", user)
     current = current_minutes(meeting)
     if current is None:
         raise MinutesError("This meeting has no minutes yet: complete the meeting record first")
@@ -163,7 +167,7 @@ def correct(meeting: Meeting, note: str, user: User) -> Minutes:
         meeting_id=meeting.id, version=current.version + 1, correction_note=note.strip()
     )
     db.session.add(corrected)
-    db.session.flush()
+    submissions.created(submission, corrected)
     audit.record("minutes_corrected", corrected, user=user, detail=f"version {corrected.version}")
     db.session.commit()
     return corrected

@@ -2,11 +2,10 @@
 class is built for each update; field names are `action_<id>`, `action_<id>_note`,
 `question_<n>` and `question_<n>_comment`, which the services' errors name too."""
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 from wtforms.validators import InputRequired, Length, Optional
 
-from maf.forms import Form, GovRadioField, GovTextAreaField, VersionField
+from maf.forms import Form, GovRadioField, GovSubmitInput, GovTextAreaField, VersionField
 from maf.outcomes.models import Action, ActionProgressStatus, ProgressAnswer, ProgressUpdate
 from maf.outcomes.progress import QUESTIONS, ActionReport, Answer, ProgressDetails
 

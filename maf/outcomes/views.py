@@ -14,6 +14,7 @@ from maf.forums.services import active_members
 from maf.outcomes import minutes, progress, services
 from maf.outcomes.forms import MAX_ROWS, AttendanceForm, CorrectionForm, ItemRecordForm
 from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Minutes, Outcome
+from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit
 
 bp = Blueprint("outcomes", __name__)
@@ -401,7 +402,10 @@ def correct_minutes(meeting_id: int):
     form = CorrectionForm()
     if form.validate_on_submit():
         try:
-            new = minutes.correct(meeting, form.note.data or "", current_user)
+            new = minutes.correct(meeting, form.note.data or "", current_user, once=form.once.data)
+        except AlreadySaved as saved:
+            flash(str(saved))
+            return redirect(url_for("outcomes.minutes_page", meeting_id=meeting.id))
         except minutes.MinutesError as error:
             db.session.rollback()
             attach_error(form, error, "note")

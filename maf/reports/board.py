@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from maf import submissions
 from maf.agendas.document import (
     PROTECTIVE_MARKING,
     _add_labelled,
@@ -228,7 +229,12 @@ def save_inputs(
 
 
 def add_entry(
-    period: BoardPeriod, kind: BoardEntryKind, text: str, response: str, user: User
+    period: BoardPeriod,
+    kind: BoardEntryKind,
+    text: str,
+    response: str,
+    user: User,
+    once: str | None = None,
 ) -> BoardEntry:
     noun, response_noun = ENTRY_WORDS[kind]
     text, response = text.strip(), response.strip()
@@ -238,10 +244,11 @@ def add_entry(
         response = ""
     elif not response:
         raise BoardError(f"Enter the {response_noun}", "response")
+    submission = submissions.claim(once, "board_entry", user)
     entry = BoardEntry(board_period_id=period.id, kind=kind, text=text, response=response)
     period.entries.append(entry)
     period.updated_by_id = user.id
-    db.session.flush()
+    submissions.created(submission, entry)
     audit.record("board_entry_added", entry, user=user, detail=f"{kind.value} for {period.id}")
     db.session.commit()
     return entry

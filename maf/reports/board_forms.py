@@ -1,7 +1,6 @@
 """Forms for the Children's Trust Board report (seed 000): starting a reporting period, the
 figures the CAF team types in, and the risks, issues and recommendations."""
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SubmitField
 from wtforms.validators import (
     InputRequired,
@@ -16,7 +15,9 @@ from maf.forms import (
     GovDateField,
     GovIntegerField,
     GovSelectField,
+    GovSubmitInput,
     GovTextAreaField,
+    OnceField,
     VersionField,
 )
 from maf.reports.board import INPUT_LABELS
@@ -107,18 +108,24 @@ def _text(label: str, message: str) -> GovTextAreaField:
     )
 
 
-class RiskForm(Form):
+class EntryForm(Form):
+    """A risk, issue or recommendation: each sent once, however often Add is pressed."""
+
+    once = OnceField()
+
+
+class RiskForm(EntryForm):
     text = _text("Risk", "Enter the risk")
     response = _text("Mitigating action", "Enter the mitigating action")
     submit = SubmitField("Add the risk", widget=GovSubmitInput())
 
 
-class IssueForm(Form):
+class IssueForm(EntryForm):
     text = _text("Issue", "Enter the issue")
     response = _text("Solution", "Enter the solution")
     submit = SubmitField("Add the issue", widget=GovSubmitInput())
 
 
-class RecommendationForm(Form):
+class RecommendationForm(EntryForm):
     text = _text("Recommendation", "Enter the recommendation")
     submit = SubmitField("Add the recommendation", widget=GovSubmitInput())

@@ -24,6 +24,7 @@ from maf.reports.board_forms import (
     StartPeriodForm,
 )
 from maf.reports.models import BoardEntry, BoardEntryKind, BoardPeriod
+from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit
 
 bp = Blueprint("board", __name__)
@@ -195,7 +196,12 @@ def add_entry(district_id: int, starts_on: str, ends_on: str, kind: str):
     if form.validate_on_submit():
         response = form.response.data if hasattr(form, "response") else ""
         try:
-            board.add_entry(found, entry_kind, form.text.data, response or "", current_user)
+            board.add_entry(
+                found, entry_kind, form.text.data, response or "", current_user, once=form.once.data
+            )
+        except AlreadySaved as saved:
+            flash(str(saved))
+            return redirect(period_url(found, _anchor=f"{entry_kind.value}-entries"))
         except board.BoardError as error:
             db.session.rollback()
             attach_error(form, error, "text")

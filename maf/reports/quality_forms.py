@@ -1,10 +1,17 @@
 """Forms for the CAF audit, the outcomes page and the archive search (seed 002 D3 and E)."""
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import InputRequired, Length, Optional
 
-from maf.forms import Form, GovDateField, GovRadioField, GovSelectField, GovTextAreaField
+from maf.forms import (
+    Form,
+    GovDateField,
+    GovRadioField,
+    GovSelectField,
+    GovSubmitInput,
+    GovTextAreaField,
+)
 from maf.reports.models import Rating
 
 
