@@ -62,6 +62,7 @@ from maf.outcomes.models import (
 )
 from maf.reports import board, figures
 from maf.reports.retention import apply_retention
+from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
 from tests.journeys.helpers import (
     Journey,
@@ -272,6 +273,10 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         admin.page.get_by_label("Agency").select_option(label="Leicestershire Police")
         press(admin.page, "Add member")
         j.contains(admin.main(), "Paul Dennis", "the forum page, after adding a member")
+        admin.visit("/")
+        j.contains(admin.main(), FORUM, "the admin's dashboard")
+        j.lacks(admin.main(), "will appear here once they are set up", "the admin's dashboard")
+        admin.visit(f"/forums/{forum.id}")
         admin.page.get_by_label("Year").fill("2027")
         press(admin.page, "Add the year's meetings")
         shown = words(admin.main())
@@ -696,6 +701,12 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         j.contains(minutes_text, notes, "the minutes")
         j.lacks(minutes_text, "Sophie", "the minutes")
         j.lacks(minutes_text, "not received", "the minutes (no update was asked for)")
+        daniel.visit("/")
+        j.lacks(daniel.main(), "Your actions will appear here", "Daniel's dashboard")
+        daniel.visit("/actions")
+        for action in ("Plan for amelia", "Plan for noah"):
+            j.contains(daniel.main(), action, "Daniel's actions")
+        j.lacks(daniel.main(), "Plan for jonathan", "Daniel's actions (Zoë owns it)")
 
     clock.london(date(2027, 1, 21), 9, 0)
     with j.step("The chair corrects the January minutes: version 2"):
@@ -950,6 +961,42 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             f"the board report's Table 1 says {started} CAFs started: {document[:800]!r}",
         )
 
+    with j.step("What each calendar holds at the year's end (subscribed feeds, ical.js)"):
+        expected_slots = [
+            (daniel, {"amelia": False, "sophie": True, "harry": False, "freya": False}),
+            (zoe, {"isla": False, "noah": False, "mason": False}),
+            (chair, {}),
+        ]
+        for who, slots in expected_slots:
+            events = _feed_events(who)
+            meetings_held = sorted(e["start"] for e in events if not e["relatedTo"])
+            j.equal(
+                [start[:16] for start in meetings_held],
+                ["2027-01-19T10:00", "2027-04-13T08:30", "2027-07-13T08:30", "2027-10-12T08:30"],
+                f"the four meetings in {who.name}'s calendar",
+            )
+            slot_events = [e for e in events if e["relatedTo"]]
+            j.equal(len(slot_events), len(slots), f"the slots in {who.name}'s calendar")
+            cancelled = {
+                key
+                for key in slots
+                for e in slot_events
+                if e["uid"] == circulation.slot_uid(_any_item(ledger.cases[key]))
+                and e["status"] == "CANCELLED"
+            }
+            j.equal(
+                cancelled,
+                {k for k, gone in slots.items() if gone},
+                f"cancelled slots in {who.name}'s calendar",
+            )
+            for e in events:
+                for child in ledger.cases.values():
+                    j.lacks(
+                        f"{e['summary']} {e['description']}",
+                        child.child.family_name,
+                        f"an event in {who.name}'s calendar",
+                    )
+
     # 11 ------------------------------------------------------------------------------------------
     grace = ledger.cases["grace"]
     with j.step("Retention: Grace's CAF is archived a year after it closed, not a day sooner"):
@@ -1114,6 +1161,23 @@ def _item(meeting, case) -> AgendaItem:
     return db.session.scalar(
         select(AgendaItem).where(AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id)
     )
+
+
+def _any_item(case) -> AgendaItem:
+    """The case's first agenda item (the one its presenter was invited to)."""
+    return db.session.scalars(
+        select(AgendaItem).where(AgendaItem.case_id == case.id).order_by(AgendaItem.id)
+    ).first()
+
+
+def _feed_events(person: Person) -> list[dict]:
+    """The person's calendar feed, fetched from the address their account page gives, as a
+    calendar application subscribed to it would, and read by ical.js."""
+    page = person.visit("/account/calendar")
+    address = re.search(r"https?://[^\s\"<>]+/calendar/[^\s\"<>]+\.ics", page.content())
+    assert address, "the account page gives the calendar feed's address"
+    feed = page.request.get(address.group(0).replace("&amp;", "&"))
+    return icaljs(feed.body())["events"]
 
 
 def _progress(case, meeting) -> ProgressUpdate:
