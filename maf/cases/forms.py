@@ -306,6 +306,7 @@ class VerdictForm(Form):
         choices=MatchVerdict.choices(),
         validators=[InputRequired(message="Select same child or different child")],
     )
+    version = VersionField()  # the case's
 
 
 class TierOutcomeForm(Form):
@@ -322,6 +323,7 @@ class TierOutcomeForm(Form):
             "which service, or why the CAF is withdrawn"
         ),
     )
+    version = VersionField()
     submit = SubmitField("Save the outcome", widget=GovSubmitInput())
 
 

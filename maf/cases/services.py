@@ -526,13 +526,26 @@ def _mark_existing_caf_check(case: Case) -> None:
 
 
 def decide_candidate(
-    case: Case, candidate: MatchCandidate, verdict: MatchVerdict, user: User
+    case: Case,
+    candidate: MatchCandidate,
+    verdict: MatchVerdict,
+    user: User,
+    version: int | None = UNCHECKED,
 ) -> Case:
     """Record the coordinator's verdict; for the same child, join the records up.
 
     Returns the case the coordinator should look at next: the existing open CAF when the new
-    information was added to it, otherwise this case.
+    information was added to it, otherwise this case. `version` is the case's version when
+    the page was opened: a verdict given by another coordinator since (and a merge it made)
+    is shown, not silently reversed (StaleEdit).
     """
+    decision = f"Is {candidate.child.full_name} the same child?"
+    require_version(
+        case,
+        version,
+        yours={decision: verdict.label},
+        theirs={decision: candidate.verdict.label if candidate.verdict else "Not decided yet"},
+    )
     if case.status != S.RECEIVED:
         raise CaseError("The existing-CAF check is done at intake, before the case is checked")
     if candidate.case_id != case.id:
@@ -552,6 +565,7 @@ def decide_candidate(
             _add_to_existing_case(case, existing_case, user)
             result = existing_case
     _mark_existing_caf_check(case)
+    touch(case, user)
     if case.status == S.RECEIVED:
         _advance_if_checked(case, user)
     db.session.commit()
@@ -721,9 +735,11 @@ def earlier_involvement(case: Case) -> list[Case]:
     ]
 
 
-def record_tier_outcome(case: Case, outcome: TierOutcome, reason: str, user: User) -> None:
-    if case.status != S.RECEIVED:
-        raise CaseError("The tier 3/4 check is done at intake, before the case is checked")
+def record_tier_outcome(
+    case: Case, outcome: TierOutcome, reason: str, user: User, version: int | None = UNCHECKED
+) -> None:
+    """`version` is the case's version when the form was opened: an outcome recorded by
+    another coordinator since is shown beside this one, not replaced (StaleEdit)."""
     reason = reason.strip()
     if outcome != TierOutcome.NONE_FOUND and not reason:
         raise CaseError(
@@ -734,7 +750,21 @@ def record_tier_outcome(case: Case, outcome: TierOutcome, reason: str, user: Use
                 TierOutcome.WITHDRAW: "Enter why the CAF is being withdrawn",
             }[outcome]
         )
+    require_version(
+        case,
+        version,
+        yours={"Outcome of the tier 3/4 check": outcome.label, "Reason": reason},
+        theirs={
+            "Outcome of the tier 3/4 check": case.tier_outcome.label
+            if case.tier_outcome
+            else "Not recorded",
+            "Reason": case.tier_outcome_reason,
+        },
+    )
+    if case.status != S.RECEIVED:
+        raise CaseError("The tier 3/4 check is done at intake, before the case is checked")
     case.tier_outcome, case.tier_outcome_reason, case.tier_checked_at = outcome, reason, utcnow()
+    touch(case, user)
     audit.record("tier_outcome", case, user=user, detail=str(outcome))
     if outcome == TierOutcome.SIGNPOST:
         change_status(case, S.WITHDRAWN, user, f"Signposted: {reason}")

@@ -177,7 +177,9 @@ def _intake_details(form: forms.IntakeForm):
 def _render_case(case, status=200, **forms_in_error):
     manages = manages_case(current_user, case)
     page_forms = {
-        "tier_form": forms_in_error.get("tier_form") or forms.TierOutcomeForm(formdata=None),
+        "tier_form": forms_in_error.get("tier_form")
+        or forms.TierOutcomeForm(formdata=None, version=case.version),
+        "stale": forms_in_error.get("stale"),
         "verdict_errors": forms_in_error.get("verdict_errors", {}),
         "action_error": forms_in_error.get("action_error"),
     }
@@ -235,8 +237,11 @@ def decide_candidate(case_id: int, candidate_id: int):
         return _render_case(case, 400, verdict_errors={candidate.id: form.verdict.errors[0]})
     try:
         target = services.decide_candidate(
-            case, candidate, MatchVerdict(form.verdict.data), current_user
+            case, candidate, MatchVerdict(form.verdict.data), current_user, form.version.data
         )
+    except StaleEdit as stale:
+        db.session.rollback()
+        return _render_case(case, 409, stale=stale)
     except services.CaseError as error:
         db.session.rollback()
         return _render_case(case, 409, verdict_errors={candidate.id: str(error)})
@@ -256,8 +261,16 @@ def record_tier_outcome(case_id: int):
     if form.validate_on_submit():
         try:
             services.record_tier_outcome(
-                case, TierOutcome(form.outcome.data), form.reason.data or "", current_user
+                case,
+                TierOutcome(form.outcome.data),
+                form.reason.data or "",
+                current_user,
+                form.version.data,
             )
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            return _render_case(case, 409, tier_form=form, stale=stale)
         except services.CaseError as error:
             db.session.rollback()
             attach_error(form, error, "reason")

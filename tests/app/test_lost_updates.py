@@ -341,3 +341,68 @@ def test_a_consent_withdrawn_since_the_page_was_opened_is_shown_not_recorded_aga
     assert "This consent has already been withdrawn" in again.text
     db.session.expire_all()
     assert share.withdrawal_note == "Mum phoned"
+
+
+def test_a_tier_check_outcome_recorded_from_an_older_page_does_not_replace_the_one_since(
+    client, second_client, coordinator, colleague, make_case
+):
+    make_case()
+    # The same child again: the existing-CAF check finds the first case, so this one stays
+    # "received" (its candidate undecided) while the tier 3/4 outcome is recorded.
+    case = make_case()
+    assert case.match_candidates and case.status == CaseStatus.RECEIVED
+    url = f"/cases/{case.id}"
+    action = f"/cases/{case.id}/tier-check"
+    priya = OpenedForm(signed_in(client, coordinator), url)
+    tom = OpenedForm(signed_in(second_client, colleague), url)
+
+    proceed = {"outcome": "proceed", "reason": "CAMHS and school need one plan"}
+    assert priya.save(proceed, action=action).status_code == 302
+    signpost = {"outcome": "signpost", "reason": "Signposted to specialist CAMHS"}
+    refused = tom.save(signpost, action=action)
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Outcome of the tier 3/4 check",
+        theirs=TierOutcome.PROCEED.label,
+        yours=TierOutcome.SIGNPOST.label,
+    )
+    assert typed_text(refused.text, "reason") == "Signposted to specialist CAMHS"
+    db.session.expire_all()
+    assert (case.tier_outcome, case.status) == (TierOutcome.PROCEED, CaseStatus.RECEIVED)
+
+    tom.version = version_from(refused.text)
+    assert tom.save(signpost, action=action).status_code == 302
+    db.session.expire_all()
+    assert (case.tier_outcome, case.status) == (TierOutcome.SIGNPOST, CaseStatus.WITHDRAWN)
+
+
+def test_a_same_child_verdict_from_an_older_page_does_not_reverse_the_one_given_since(
+    client, second_client, coordinator, colleague, make_case
+):
+    make_case()
+    case = make_case()  # the same child again, so the existing-CAF check finds the first
+    candidate = case.match_candidates[0]
+    url = f"/cases/{case.id}"
+    action = f"/cases/{case.id}/candidates/{candidate.id}"
+    priya = OpenedForm(signed_in(client, coordinator), url)
+    tom = OpenedForm(signed_in(second_client, colleague), url)
+
+    assert priya.save({"verdict": "different"}, action=action).status_code == 302
+    refused = tom.save({"verdict": "same"}, action=action)
+
+    assert_refused_as_stale(
+        refused,
+        changed_by="Priya Shah",
+        field="Is Jessica Thompson the same child?",
+        theirs="Different child",
+        yours="Same child",
+    )
+    db.session.expire_all()
+    assert candidate.verdict == MatchVerdict.DIFFERENT
+
+    tom.version = version_from(refused.text)
+    assert tom.save({"verdict": "same"}, action=action).status_code == 302
+    db.session.expire_all()
+    assert candidate.verdict == MatchVerdict.SAME
