@@ -139,10 +139,22 @@ class OnceField(HiddenField):
         self.data = new_form_token()
 
 
+class _DateBoxes(GovDateInput):
+    """govuk-frontend-wtf puts a required date's `required` on the div around the three boxes,
+    where HTML does not allow it (the Nu HTML checker's error): it goes on each box instead."""
+
+    def map_gov_params(self, field, **kwargs):
+        params = super().map_gov_params(field, **kwargs)
+        if params["attributes"].pop("required", None):
+            for box in params["items"]:
+                box["attributes"] = {**box.get("attributes", {}), "required": "required"}
+        return params
+
+
 class GovDateField(DateField):
     """Day, month and year boxes, with the GOV.UK wording for what is wrong."""
 
-    widget = GovDateInput()
+    widget = _DateBoxes()
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format="%d %m %Y", **kwargs)

@@ -20,7 +20,10 @@ def _length(label: str, limit: int) -> Length:
 
 
 class DrawSampleForm(Form):
-    quarter = GovSelectField("Quarter", validators=[InputRequired(message="Select the quarter")])
+    # No InputRequired: its `required` on a select whose first option is a quarter, not an
+    # empty placeholder, is invalid HTML; GovSelectField already refuses anything but one of
+    # the quarters, with "Select the quarter".
+    quarter = GovSelectField("Quarter")
     seed = StringField(
         "Seed (optional)",
         description="Leave blank for a random draw. Enter a sample's seed to check that its "

@@ -100,6 +100,10 @@ if (autocomplete) {
       confirmOnBlur: true
     })
     const input = document.getElementById(id)
+    // The library gives its box name="" so that only the select is sent, but HTML does not
+    // allow an empty name (Nu HTML checker; alphagov/accessible-autocomplete#422 and #790).
+    // A box without a name is not sent either.
+    input.removeAttribute('name')
     // Emptying the box means "no agency", which the select does not learn by itself.
     input.addEventListener('input', () => {
       if (!input.value.trim()) select.value = ''
