@@ -122,6 +122,13 @@ def save_attendance(
     `opened_at` is the meeting's version the form was opened at: a save from a page older than
     the last save of the attendance is refused (StaleEdit) rather than overwriting it. None is
     for callers that are not a form (the demo data, tests)."""
+    _overtaken_is_stale(
+        lambda: _save_attendance(meeting, statuses, guests, user, opened_at),
+        lambda: _save_attendance(meeting, statuses, guests, user, -1),
+    )
+
+
+def _save_attendance(meeting, statuses, guests, user, opened_at) -> None:
     _require_recording(meeting)
     recorded = {a.member_id: a for a in attendance_of(meeting) if a.member_id is not None}
     if opened_at is not None:
@@ -158,7 +165,7 @@ def save_attendance(
     # before it cannot overwrite it.
     touch(meeting, user)
     audit.record("attendance_saved", meeting, user=user)
-    _commit_or_stale(lambda: save_attendance(meeting, statuses, guests, user, opened_at or -1))
+    db.session.commit()
 
 
 # --- one item ----------------------------------------------------------------------------
@@ -367,12 +374,13 @@ def _in_words(details: ItemDetails | None) -> dict[str, str]:
     }
 
 
-def _commit_or_stale(explain) -> None:
-    """Commit; if another save moved the row's version between this save's check and its
-    UPDATE (SQLAlchemy's version_id_col refused it), roll back and let `explain` (the same save
-    against what is stored now) raise the StaleEdit that says who changed what."""
+def _overtaken_is_stale(save, explain):
+    """Run `save`; if another save moved the row's version between this save's check and its
+    UPDATE (SQLAlchemy's version_id_col refused it, at a flush or the commit), roll back and
+    let `explain` (the check again, against what is stored now) raise the StaleEdit that says
+    who changed what."""
     try:
-        db.session.commit()
+        return save()
     except StaleDataError:
         db.session.rollback()
         explain()
@@ -388,6 +396,13 @@ def save_item_record(
     `opened_at` is the record's version the form was opened at (0 before the first save): a
     save from a page older than the last save is refused (StaleEdit) with what changed. None
     is for callers that are not a form (the demo data, tests)."""
+    return _overtaken_is_stale(
+        lambda: _save_item_record(item, details, user, opened_at),
+        lambda: _require_item_version(item, record_for(item), -1, details),
+    )
+
+
+def _save_item_record(item, details, user, opened_at) -> ItemRecord:
     _require_recording(item.meeting)
     record = record_for(item)
     if opened_at is not None:
@@ -429,7 +444,7 @@ def save_item_record(
     _save_actions(item, details.actions, user)
     touch(record, user)  # moves the version even when only the actions changed
     audit.record("item_recorded", item.case, user=user, detail=f"meeting {item.meeting_id}")
-    _commit_or_stale(lambda: _require_item_version(item, record_for(item), -1, details))
+    db.session.commit()
     return record
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import lxml.html
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
 from maf.agendas import services as agendas
@@ -17,7 +17,15 @@ from maf.extensions import db
 from maf.forums.models import MemberRole
 from maf.forums.services import add_member
 from maf.outcomes import services
-from maf.outcomes.models import Action, ActionStatus, AttendanceStatus, LeadKind, Outcome
+from maf.outcomes.models import (
+    Action,
+    ActionStatus,
+    AttendanceStatus,
+    ItemRecord,
+    LeadKind,
+    Outcome,
+)
+from maf.versioning import StaleEdit
 from tests.conftest import PASSWORD, submit
 
 NEW = ItemKind.NEW_CASE
@@ -260,6 +268,39 @@ def test_two_people_making_the_first_record_of_an_item_at_once_get_a_notice_not_
     assert the_form(refused.text).fields["discussion"] == "Second"
     db.session.expire_all()
     assert real(items[0]).discussion == "First"
+
+
+def test_a_save_overtaken_between_its_check_and_its_write_is_refused(
+    coordinator, january, items, monkeypatch
+):
+    """The check passes, then another save commits before this one writes: SQLAlchemy's
+    version column refuses the UPDATE and the person gets the same notice, nothing written."""
+    first = services.save_item_record(
+        items[0], services.ItemDetails(outcome=None, discussion="Chair's text"), coordinator
+    )
+    opened_at = first.version
+    real_check = services._check
+
+    def overtaken(item, details):
+        real_check(item, details)
+        db.session.execute(
+            update(ItemRecord)
+            .where(ItemRecord.id == first.id)
+            .values(version=ItemRecord.version + 1, discussion="Overtaking text")
+            # As another connection would: this session still holds the version it read.
+            .execution_options(synchronize_session=False)
+        )
+
+    monkeypatch.setattr(services, "_check", overtaken)
+    with pytest.raises(StaleEdit):
+        services.save_item_record(
+            items[0],
+            services.ItemDetails(outcome=None, discussion="Late text"),
+            coordinator,
+            opened_at=opened_at,
+        )
+    db.session.expire_all()
+    assert services.record_for(items[0]).discussion != "Late text"
 
 
 def test_open_actions_keep_their_ids_done_ones_are_untouched_and_removed_ones_go(
