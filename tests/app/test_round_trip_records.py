@@ -44,9 +44,13 @@ def record_item(client, meeting, item, **values):
     post_form(client, page, page, {"outcome": "continue", **values})
 
 
-def complete(client, meeting):
+def complete(client, meeting, user):
+    """Record the meeting as held, at its start (not before: DESIGN §4 "Nothing false"). The
+    clock moving on that far idles the session out, so `user` signs in again."""
     record = f"/meetings/{meeting.id}/record"
     at_the_meeting(meeting)
+    client.get("/")
+    submit(client, "/sign-in", {"email": user.email, "password": PASSWORD})
     post_form(client, record, f"/meetings/{meeting.id}/complete", {})
 
 
@@ -112,7 +116,7 @@ def recorded(client, sign_in, coordinator, make_agency, make_forum, make_meeting
             lead_agreed="y",
             outcome_notes=f"{text.text}\r\nReview in April",
         )
-        complete(client, meeting)
+        complete(client, meeting, coordinator)
         db.session.expire_all()  # changed by the requests' own sessions
         return forum, meeting, case, f"{lines}\nLow attendance since September"
 
@@ -215,7 +219,7 @@ def test_a_progress_update_round_trips_to_the_record_and_the_next_minutes(
     )
 
     record_item(client, meeting, item)
-    complete(client, meeting)
+    complete(client, meeting, coordinator)
     document = read_docx(client.get(f"/minutes/{minutes_of(meeting).id}.docx").data)
     reported = labelled(document, "Progress update")
     assert reported.startswith(f"From {one}, received ") and reported.endswith(f": {summary}")

@@ -276,6 +276,8 @@ def test_the_my_cases_page_links_to_the_progress_form(
     )
     db.session.add(update)
     db.session.commit()
+    client.get("/")  # the clock moved on to the meeting: the idle session ended
+    sign_in(lead_user)
 
     page = client.get("/my-cases")
     assert page.status_code == 200

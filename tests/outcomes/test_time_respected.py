@@ -112,9 +112,15 @@ def test_the_record_page_says_when_it_can_be_completed(
     assert recorded[0].status == CaseStatus.OPEN
 
     app_clock.london(JANUARY_12, 9, 30)
+    _sign_in_again(client, sign_in, coordinator)  # six weeks on, the session has idled out
     page = client.get(f"/meetings/{january.id}/record").text
     assert "Complete the meeting record" in page
     assert "once it has started" not in page
+
+
+def _sign_in_again(client, sign_in, user):
+    client.get("/")  # ends the idle session
+    sign_in(user)
 
 
 def _token(page):
@@ -151,6 +157,7 @@ def test_minutes_cannot_be_approved_before_the_meeting_took_place(
     assert draft.status == MinutesStatus.DRAFT
 
     app_clock.london(JANUARY_12, 11, 0)
+    _sign_in_again(client, sign_in, coordinator)
     assert "Approve version 1" in client.get(f"/meetings/{january.id}/minutes").text
     minutes_service.approve(draft, january.forum.chair)
     assert draft.status == MinutesStatus.APPROVED
