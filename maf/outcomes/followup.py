@@ -18,7 +18,6 @@ from maf.cases import deadlines
 from maf.cases.models import Case, CaseStatus, ConsentKind
 from maf.cases.services import OPEN_STATUSES
 from maf.dbtypes import LONDON, london_today, utcnow  # noqa: F401 (london_today re-exported)
-from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting, MeetingStatus
 from maf.outcomes import progress
@@ -33,10 +32,6 @@ from maf.outcomes.models import (
 from maf.outcomes.services import HELD_STATUSES, discussed
 
 UPCOMING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
-
-
-class FollowupError(DomainError):
-    """A rule about following up a case refused the change."""
 
 
 def _long_date(day: date) -> str:
