@@ -61,6 +61,12 @@ def test_the_current_version_passes_and_a_missing_one_is_stale(make_forum):
     require_version(forum, forum.version, yours={}, theirs={})
     with pytest.raises(StaleEdit) as refused:
         require_version(forum, None, yours={"Venue": "x"}, theirs={"Venue": forum.venue})
+    assert refused.value.changed_by == "Priya Shah"  # the coordinator who set the forum up
+    # A row last changed by no known person (before versioning, or by a scheduled job).
+    forum.updated_by_id = None
+    db.session.commit()
+    with pytest.raises(StaleEdit) as refused:
+        require_version(forum, forum.version - 1, yours={}, theirs={})
     assert refused.value.changed_by == "Someone"
 
 
