@@ -50,6 +50,30 @@ class OpenedForm:
             data={"version": self.version, **data, "csrf_token": self.token},
         )
 
+    def save_again(self, refused, data: dict, action: str | None = None):
+        """Save from the re-shown form, which carries the version stored now."""
+        self.version = version_from(refused.text)
+        return self.save(data, action)
+
+
+@pytest.fixture
+def colleague(make_user, coordinator):
+    """A second coordinator of the same district."""
+    return make_user(Role.COORDINATOR, name="Tom Baker", districts=coordinator.districts)
+
+
+@pytest.fixture
+def open_twice(client, second_client, coordinator, colleague):
+    """The coordinator (Priya Shah) and a colleague (Tom Baker) open the same page."""
+
+    def open_(url: str) -> tuple[OpenedForm, OpenedForm]:
+        return (
+            OpenedForm(signed_in(client, coordinator), url),
+            OpenedForm(signed_in(second_client, colleague), url),
+        )
+
+    return open_
+
 
 def assert_refused_as_stale(response, *, changed_by: str, field: str, theirs: str, yours: str):
     """The 409 page: the notice names who saved, and the table lists the field with their
@@ -77,16 +101,12 @@ def typed_value(page: str, name: str) -> str:
 # --- board report inputs --------------------------------------------------------------------
 
 
-def test_board_report_figures_saved_from_an_older_page_do_not_overwrite(
-    client, second_client, coordinator, make_user
-):
+def test_board_report_figures_saved_from_an_older_page_do_not_overwrite(coordinator, open_twice):
     charnwood = coordinator.districts[0]
-    colleague = make_user(Role.COORDINATOR, name="Tom Baker", districts=[charnwood])
     period = board.board_period(charnwood, date(2026, 4, 1), date(2026, 6, 30), coordinator)
     url = f"/reports/board/{charnwood.id}/2026-04-01/2026-06-30"
     figures = {name: "0" for name in board.INPUT_LABELS}
-    priya = OpenedForm(signed_in(client, coordinator), url)
-    tom = OpenedForm(signed_in(second_client, colleague), url)
+    priya, tom = open_twice(url)
 
     assert priya.save({**figures, "target_started": "12"}).status_code == 302
     refused = tom.save({**figures, "practitioners_trained": "30"})
@@ -104,8 +124,9 @@ def test_board_report_figures_saved_from_an_older_page_do_not_overwrite(
     assert (stored.target_started, stored.practitioners_trained) == (12, 0)
 
     # Tom keeps Priya's target and saves his training figure from the re-shown form.
-    tom.version = version_from(refused.text)
-    again = tom.save({**figures, "target_started": "12", "practitioners_trained": "30"})
+    again = tom.save_again(
+        refused, {**figures, "target_started": "12", "practitioners_trained": "30"}
+    )
     assert again.status_code == 302
     db.session.expire_all()
     stored = db.session.get(BoardPeriod, period.id)
@@ -135,20 +156,11 @@ def forum_form_data(forum, **changes) -> dict:
     return {**data, **changes}
 
 
-@pytest.fixture
-def colleague(make_user, coordinator):
-    """A second coordinator of the same district."""
-    return make_user(Role.COORDINATOR, name="Tom Baker", districts=coordinator.districts)
-
-
-def test_forum_details_saved_from_an_older_page_do_not_overwrite(
-    client, second_client, coordinator, colleague, make_forum
-):
+def test_forum_details_saved_from_an_older_page_do_not_overwrite(open_twice, make_forum):
     forum = make_forum(venue="Loughborough Council Offices, Room 2")
     url = f"/forums/{forum.id}/edit"
     before = forum_form_data(forum)
-    priya = OpenedForm(signed_in(client, coordinator), url)
-    tom = OpenedForm(signed_in(second_client, colleague), url)
+    priya, tom = open_twice(url)
 
     assert priya.save({**before, "venue": "Southfields, Committee Room 1"}).status_code == 302
     refused = tom.save({**before, "review_capacity": "24"})
@@ -164,21 +176,17 @@ def test_forum_details_saved_from_an_older_page_do_not_overwrite(
     db.session.expire_all()
     assert (forum.venue, forum.review_capacity) == ("Southfields, Committee Room 1", 30)
 
-    tom.version = version_from(refused.text)
     merged = {**before, "venue": "Southfields, Committee Room 1", "review_capacity": "24"}
-    assert tom.save(merged).status_code == 302
+    assert tom.save_again(refused, merged).status_code == 302
     db.session.expire_all()
     assert (forum.venue, forum.review_capacity) == ("Southfields, Committee Room 1", 24)
 
 
-def test_a_meeting_changed_from_an_older_page_is_not_moved_back(
-    client, second_client, coordinator, colleague, make_meeting
-):
+def test_a_meeting_changed_from_an_older_page_is_not_moved_back(open_twice, make_meeting):
     meeting = make_meeting(day=date(2027, 1, 12))
     url = f"/meetings/{meeting.id}/edit"
     same = {"start_time": "09:30", "venue": meeting.venue}
-    priya = OpenedForm(signed_in(client, coordinator), url)
-    tom = OpenedForm(signed_in(second_client, colleague), url)
+    priya, tom = open_twice(url)
 
     moved = priya.save({**same, "date": ["19", "1", "2027"], "reason": "Room double-booked"})
     assert moved.status_code == 302
@@ -195,8 +203,9 @@ def test_a_meeting_changed_from_an_older_page_is_not_moved_back(
     db.session.expire_all()
     assert (meeting.date, meeting.venue) == (date(2027, 1, 19), same["venue"])
 
-    tom.version = version_from(refused.text)
-    again = tom.save({**same, "date": ["19", "1", "2027"], "venue": "Southfields, Room 4"})
+    again = tom.save_again(
+        refused, {**same, "date": ["19", "1", "2027"], "venue": "Southfields, Room 4"}
+    )
     assert again.status_code == 302
     db.session.expire_all()
     assert (meeting.date, meeting.venue) == (date(2027, 1, 19), "Southfields, Room 4")
@@ -266,9 +275,8 @@ def test_a_progress_update_sent_from_an_older_page_does_not_replace_the_one_sent
     db.session.expire_all()
     assert update.summary == "Attendance is up to 92%."
 
-    priya.version = version_from(refused.text)
     both = "Attendance is up to 92%. Mum says mornings are calmer."
-    assert priya.save(progress_form_data(action, both)).status_code == 302
+    assert priya.save_again(refused, progress_form_data(action, both)).status_code == 302
     db.session.expire_all()
     assert update.summary == both
 
@@ -302,8 +310,7 @@ def test_withdrawing_a_case_from_an_older_page_shows_what_changed_and_keeps_the_
     db.session.expire_all()
     assert case.status == CaseStatus.READY_FOR_FORUM
 
-    tom.version = version_from(refused.text)
-    assert tom.save({"reason": "The family has moved to Derby"}).status_code == 302
+    assert tom.save_again(refused, {"reason": "The family has moved to Derby"}).status_code == 302
     db.session.expire_all()
     assert (case.status, case.status_reason) == (
         CaseStatus.WITHDRAWN,
@@ -312,13 +319,12 @@ def test_withdrawing_a_case_from_an_older_page_shows_what_changed_and_keeps_the_
 
 
 def test_a_consent_withdrawn_since_the_page_was_opened_is_shown_not_recorded_again(
-    client, second_client, coordinator, colleague, make_case
+    open_twice, make_case
 ):
     case = make_case()
     share = next(consent for consent in case.consents if consent.kind == ConsentKind.SHARE)
     url = f"/cases/{case.id}/consents/{share.id}/withdraw"
-    priya = OpenedForm(signed_in(client, coordinator), url)
-    tom = OpenedForm(signed_in(second_client, colleague), url)
+    priya, tom = open_twice(url)
 
     withdrawn = priya.save({"withdrawn_on": ["10", "11", "2026"], "note": "Mum phoned"})
     assert withdrawn.status_code == 302
@@ -336,15 +342,16 @@ def test_a_consent_withdrawn_since_the_page_was_opened_is_shown_not_recorded_aga
     assert (share.withdrawn_on, share.withdrawal_note) == (date(2026, 11, 10), "Mum phoned")
 
     # Saving again is deliberate, but a consent is withdrawn once: the rule says so.
-    tom.version = version_from(refused.text)
-    again = tom.save({"withdrawn_on": ["11", "11", "2026"], "note": "Letter from dad"})
+    again = tom.save_again(
+        refused, {"withdrawn_on": ["11", "11", "2026"], "note": "Letter from dad"}
+    )
     assert "This consent has already been withdrawn" in again.text
     db.session.expire_all()
     assert share.withdrawal_note == "Mum phoned"
 
 
 def test_a_tier_check_outcome_recorded_from_an_older_page_does_not_replace_the_one_since(
-    client, second_client, coordinator, colleague, make_case
+    open_twice, make_case
 ):
     make_case()
     # The same child again: the existing-CAF check finds the first case, so this one stays
@@ -353,8 +360,7 @@ def test_a_tier_check_outcome_recorded_from_an_older_page_does_not_replace_the_o
     assert case.match_candidates and case.status == CaseStatus.RECEIVED
     url = f"/cases/{case.id}"
     action = f"/cases/{case.id}/tier-check"
-    priya = OpenedForm(signed_in(client, coordinator), url)
-    tom = OpenedForm(signed_in(second_client, colleague), url)
+    priya, tom = open_twice(url)
 
     proceed = {"outcome": "proceed", "reason": "CAMHS and school need one plan"}
     assert priya.save(proceed, action=action).status_code == 302
@@ -372,22 +378,20 @@ def test_a_tier_check_outcome_recorded_from_an_older_page_does_not_replace_the_o
     db.session.expire_all()
     assert (case.tier_outcome, case.status) == (TierOutcome.PROCEED, CaseStatus.RECEIVED)
 
-    tom.version = version_from(refused.text)
-    assert tom.save(signpost, action=action).status_code == 302
+    assert tom.save_again(refused, signpost, action=action).status_code == 302
     db.session.expire_all()
     assert (case.tier_outcome, case.status) == (TierOutcome.SIGNPOST, CaseStatus.WITHDRAWN)
 
 
 def test_a_same_child_verdict_from_an_older_page_does_not_reverse_the_one_given_since(
-    client, second_client, coordinator, colleague, make_case
+    open_twice, make_case
 ):
     make_case()
     case = make_case()  # the same child again, so the existing-CAF check finds the first
     candidate = case.match_candidates[0]
     url = f"/cases/{case.id}"
     action = f"/cases/{case.id}/candidates/{candidate.id}"
-    priya = OpenedForm(signed_in(client, coordinator), url)
-    tom = OpenedForm(signed_in(second_client, colleague), url)
+    priya, tom = open_twice(url)
 
     assert priya.save({"verdict": "different"}, action=action).status_code == 302
     refused = tom.save({"verdict": "same"}, action=action)
@@ -402,7 +406,6 @@ def test_a_same_child_verdict_from_an_older_page_does_not_reverse_the_one_given_
     db.session.expire_all()
     assert candidate.verdict == MatchVerdict.DIFFERENT
 
-    tom.version = version_from(refused.text)
-    assert tom.save({"verdict": "same"}, action=action).status_code == 302
+    assert tom.save_again(refused, {"verdict": "same"}, action=action).status_code == 302
     db.session.expire_all()
     assert candidate.verdict == MatchVerdict.SAME
