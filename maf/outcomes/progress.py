@@ -102,6 +102,16 @@ def request_updates(meeting: Meeting, user: User) -> int:
         raise ProgressError(
             f"Updates cannot be asked for a meeting that is {meeting.status.label.lower()}"
         )
+    # Two people asking at once (a double click, or coordinator and circulation together)
+    # are served one after the other: the meeting's row lock (PostgreSQL; SQLite's write
+    # lock is already held) is taken before the updates are read, so the second finds the
+    # first's instead of inserting them again into the (case, meeting) unique key.
+    db.session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id)
+        .values(id=Meeting.id)
+        .execution_options(synchronize_session=False)
+    )
     queued = 0
     for item in scheduled_items(meeting):
         # Seed 003 §4.12: a case the forum may not be shown is not reported on to it.

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from maf import submissions
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.cases.models import Case, CaseStatus
@@ -101,10 +102,16 @@ def choose(cases: list[Case], seed: str) -> list[Case]:
 
 
 def draw_sample(
-    quarter_starts_on: date, user: User, seed: str | None = None, *, today: date | None = None
+    quarter_starts_on: date,
+    user: User,
+    seed: str | None = None,
+    *,
+    today: date | None = None,
+    once: str | None = None,
 ) -> AuditSample:
     """Draw the quarter's sample of closed CAFs; the seed is kept so anyone can check the
-    choice was random by drawing again with it."""
+    choice was random by drawing again with it. `once` is the form's token: the same form
+    sent again is answered as already saved, not as "already drawn"."""
     today = today or london_today()
     if quarter_starts_on.day != 1 or quarter_starts_on.month not in QUARTER_START_MONTHS:
         raise QualityError(
@@ -113,6 +120,7 @@ def draw_sample(
     if quarter_end(quarter_starts_on) > today:
         # Drawn early, CAFs closing later in the quarter could never be chosen.
         raise QualityError("The sample can be drawn once the quarter has ended", "quarter")
+    submission = submissions.claim(once, "audit_sample", user)
     if db.session.scalar(
         select(AuditSample.id).where(AuditSample.quarter_starts_on == quarter_starts_on)
     ):
@@ -145,6 +153,7 @@ def draw_sample(
         raise QualityError(
             f"A sample has already been drawn for {quarter_label(quarter_starts_on)}", "quarter"
         ) from None
+    submissions.created(submission, sample)
     audit.record(
         "audit_sample_drawn",
         sample,

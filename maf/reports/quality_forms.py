@@ -11,6 +11,7 @@ from maf.forms import (
     GovSelectField,
     GovSubmitInput,
     GovTextAreaField,
+    OnceField,
 )
 from maf.reports.models import Rating
 
@@ -31,6 +32,7 @@ class DrawSampleForm(Form):
         widget=GovTextInput(),
         validators=[Optional(), _length("The seed", 64)],
     )
+    once = OnceField()
     submit = SubmitField("Draw the sample", widget=GovSubmitInput())
 
 

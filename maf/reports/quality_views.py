@@ -23,6 +23,7 @@ from maf.reports.quality_forms import (
     DrawSampleForm,
     OutcomesPeriodForm,
 )
+from maf.submissions import AlreadySaved
 
 bp = Blueprint("quality", __name__)
 
@@ -49,8 +50,16 @@ def audits():
     if form.validate_on_submit():
         try:
             sample = quality.draw_sample(
-                date.fromisoformat(form.quarter.data), current_user, form.seed.data
+                date.fromisoformat(form.quarter.data),
+                current_user,
+                form.seed.data,
+                once=form.once.data,
             )
+        except AlreadySaved as saved:
+            flash(str(saved))
+            if saved.object_id is None:
+                return redirect(url_for("quality.audits"))
+            return redirect(url_for("quality.sample", sample_id=saved.object_id))
         except quality.QualityError as error:
             db.session.rollback()
             attach_error(form, error, "quarter")

@@ -17,14 +17,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import func, make_url, select
 from wtforms import SubmitField
 from wtforms.fields.core import UnboundField
 
-from maf.agendas.models import AgendaItem
+from maf.agendas.models import AgendaItem, ItemKind
+from maf.agendas.services import add_to_agenda
 from maf.auth.models import Role, User
 from maf.cases.models import (
     Case,
+    CaseStatus,
     Consent,
     InvolvementImport,
     NeedStatement,
@@ -35,24 +37,17 @@ from maf.directory.models import District
 from maf.extensions import db
 from maf.forms import Form, GovSubmitInput
 from maf.forums.models import Forum, ForumMember, Meeting, MeetingStatus
-from maf.outcomes.models import Minutes, MinutesStatus
+from maf.outcomes.models import LeadKind, LeadProfessional, Minutes, MinutesStatus, ProgressUpdate
 from maf.reports import board
-from maf.reports.models import BoardEntry
+from maf.reports.models import AuditSample, BoardEntry
 from maf.submissions import FormSubmission
-from tests.agendas.test_capacity_concurrency import _build_last_slot_scenario
+from tests.agendas.test_capacity_concurrency import _build_last_slot_scenario, _waiting_on_a_lock
+from tests.app.test_concurrent_use import CONSENT
 from tests.cases.test_case_pages import _intake_data
 from tests.conftest import PASSWORD, IsolatedClient, csrf_token_from
 
 ALREADY_SAVED = "This was already saved"
 
-CONSENT = {
-    "kind": "record",
-    "given": "given",
-    "given_by": "parent_carer",
-    "given_by_name": "Karen Thompson",
-    "given_on": ["2", "11", "2026"],
-    "method": "written",
-}
 SHARING = {
     "decided_by_name": "Sam Patel, team manager",
     "decided_on": ["3", "11", "2026"],
@@ -323,6 +318,21 @@ def test_a_reset_request_sent_twice_sends_one_email(client, make_user, monkeypat
     assert count(OutboxMessage, OutboxMessage.recipient_email == user.email) == 1
 
 
+def test_an_audit_sample_drawn_twice_is_drawn_once(as_coordinator, make_case, app_clock):
+    """Seed 002 E: 1 in 10 closed CAFs a quarter; one sample per quarter."""
+    app_clock.london(date(2026, 11, 2))
+    case = make_case()
+    case.status, case.closed_on = CaseStatus.CLOSED, date(2026, 8, 10)
+    db.session.commit()
+    first, second = post_twice(as_coordinator, "/audits", {"quarter": "2026-07-01", "seed": ""})
+    sample_id = db.session.scalar(select(AuditSample.id))
+    assert "Sample drawn for July to September 2026" in first.text
+    # Before the token: "A sample has already been drawn for July to September 2026".
+    assert ALREADY_SAVED in second.text
+    assert second.request.path == f"/audits/{sample_id}"
+    assert count(AuditSample) == 1
+
+
 def test_a_form_refused_by_a_rule_can_be_corrected_and_sent_with_the_same_token(as_admin):
     """The service claims the token, then a rule refuses: the refusal rolls the token back
     with everything else, so the corrected form (which keeps it) saves."""
@@ -355,17 +365,6 @@ SQLITE_HOLD = 0.5
 THREAD_TIMEOUT = 15.0
 
 
-def _waiting_on_a_lock(connection) -> list[str]:
-    return list(
-        connection.scalars(
-            text(
-                "SELECT query FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    )
-
-
 def _signed_in(app, email: str):
     client = app.test_client()
     page = client.get("/sign-in").text
@@ -381,6 +380,64 @@ def _board_period(ids) -> str:
     user = db.session.get(User, ids["user_a"])
     period = board.board_period(district, date(2026, 4, 1), date(2026, 6, 30), user)
     return f"/reports/board/{period.district_id}/2026-04-01/2026-06-30"
+
+
+def _race(app, monkeypatch, pause_in, post_a, post_b):
+    """Send `post_a`, stop it inside its transaction once it has called `pause_in` (module,
+    function name), send `post_b`, wait until B waits for A (seen on PostgreSQL; SQLite gives
+    it a moment), then let A finish. Returns the two answers and what B waited on."""
+    postgres = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql"
+    module, name = pause_in
+    real = getattr(module, name)
+    a_paused, release_a, b_finished = threading.Event(), threading.Event(), threading.Event()
+
+    def pausing_a(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if threading.current_thread().name == "post-a":
+            a_paused.set()
+            release_a.wait(THREAD_TIMEOUT)
+        return result
+
+    monkeypatch.setattr(module, name, pausing_a)
+    answers = {}
+
+    def post(key, send):
+        try:
+            answers[key] = send()
+        except Exception as error:  # noqa: BLE001 (a 500 in a real server; reported below)
+            answers[key] = error
+        finally:
+            if key == "b":
+                b_finished.set()
+
+    thread_a = threading.Thread(target=post, args=("a", post_a), name="post-a")
+    thread_b = threading.Thread(target=post, args=("b", post_b), name="post-b")
+    thread_a.start()
+    blocked = []
+    try:
+        assert a_paused.wait(THREAD_TIMEOUT), f"the first post never got there: {answers}"
+        thread_b.start()
+        if postgres:
+            with app.app_context(), db.engine.connect() as observer:
+                deadline = time.monotonic() + BLOCK_TIMEOUT
+                while not b_finished.is_set() and time.monotonic() < deadline:
+                    blocked = _waiting_on_a_lock(observer)
+                    if blocked:
+                        break
+                    observer.rollback()
+                    time.sleep(0.02)
+        else:
+            b_finished.wait(SQLITE_HOLD)
+        assert not b_finished.is_set(), "the second post did not wait for the first"
+    finally:
+        release_a.set()
+        thread_a.join(THREAD_TIMEOUT)
+        if thread_b.ident:
+            thread_b.join(THREAD_TIMEOUT)
+    assert not thread_a.is_alive() and not thread_b.is_alive(), "a post is stuck"
+    failed = {key: answer for key, answer in answers.items() if isinstance(answer, Exception)}
+    assert failed == {}, "an error page (500) instead of an answer"
+    return answers, blocked if postgres else None
 
 
 SCENARIOS = {
@@ -414,7 +471,6 @@ def test_the_same_form_sent_twice_at_once_makes_one_row(make_scratch_app, monkey
     pages, data, token_field, rows, saved_message = SCENARIOS[scenario]
     app = make_scratch_app("idempotent")
     app.test_client_class = IsolatedClient
-    postgres = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql"
     with app.app_context():
         ids = _build_last_slot_scenario()
         page_url, action = pages(ids)
@@ -436,56 +492,18 @@ def test_the_same_form_sent_twice_at_once_makes_one_row(make_scratch_app, monkey
     # its row but not committed. B is sent then, and must wait for A and answer as A did.
     from maf import submissions
 
-    a_claimed, release_a, b_finished = threading.Event(), threading.Event(), threading.Event()
-    real_created = submissions.created
-
-    def created_pausing_a(submission, obj):
-        real_created(submission, obj)
-        if threading.current_thread().name == "post-a":
-            a_claimed.set()
-            release_a.wait(THREAD_TIMEOUT)
-
-    monkeypatch.setattr(submissions, "created", created_pausing_a)
-    answers = {}
-
-    def post(name, client):
-        try:
-            answers[name] = client.post(action, data=bodies[name], follow_redirects=True)
-        finally:
-            if name == "b":
-                b_finished.set()
-
-    thread_a = threading.Thread(target=post, args=("a", first), name="post-a")
-    thread_b = threading.Thread(target=post, args=("b", second), name="post-b")
-    thread_a.start()
-    blocked = []
-    try:
-        assert a_claimed.wait(THREAD_TIMEOUT), f"the first post never claimed its token: {answers}"
-        thread_b.start()
-        if postgres:
-            with app.app_context(), db.engine.connect() as observer:
-                deadline = time.monotonic() + BLOCK_TIMEOUT
-                while not b_finished.is_set() and time.monotonic() < deadline:
-                    blocked = _waiting_on_a_lock(observer)
-                    if blocked:
-                        break
-                    observer.rollback()
-                    time.sleep(0.02)
-        else:
-            b_finished.wait(SQLITE_HOLD)
-        assert not b_finished.is_set(), "the second post did not wait for the first"
-    finally:
-        release_a.set()
-        thread_a.join(THREAD_TIMEOUT)
-        if thread_b.is_alive() or thread_b.ident:
-            thread_b.join(THREAD_TIMEOUT)
-    assert not thread_a.is_alive() and not thread_b.is_alive(), "a post is stuck"
+    answers, blocked = _race(
+        app,
+        monkeypatch,
+        (submissions, "created"),
+        lambda: first.post(action, data=bodies["a"], follow_redirects=True),
+        lambda: second.post(action, data=bodies["b"], follow_redirects=True),
+    )
 
     assert answers["a"].status_code == 200 and saved_message in answers["a"].text
     assert answers["b"].status_code == 200, answers["b"].text[:500]
     assert ALREADY_SAVED in answers["b"].text
-    if postgres:
-        # B really raced A: it waited on A's token in the unique index.
+    if blocked is not None:  # PostgreSQL: B really raced A, waiting on A's token
         assert len(blocked) == 1 and "form_submission" in blocked[0].lower(), blocked
     with app.app_context():
         assert rows(ids) == before + 1
@@ -559,3 +577,54 @@ def test_every_submit_field_renders_the_button_that_prevents_a_double_click(app)
         button = str(ConsentForm().submit())
     assert 'data-prevent-double-click="true"' in button
     assert 'data-module="govuk-button"' in button
+
+
+def test_asking_for_progress_updates_twice_at_once_asks_once(make_scratch_app, monkeypatch):
+    """The button has no form to carry a token; the natural key (one update per case and
+    meeting) holds, and the second press waits for the first instead of tripping it (500)."""
+    app = make_scratch_app("progress_requests")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        ids = _build_last_slot_scenario()
+        case = db.session.get(Case, ids["case_a"])
+        case.status = CaseStatus.OPEN
+        db.session.add(
+            LeadProfessional(
+                case_id=case.id,
+                kind=LeadKind.PRACTITIONER,
+                name="Anna Brown",
+                email="anna.brown@example.org",
+                agreed=True,
+                starts_on=date(2026, 10, 13),
+            )
+        )
+        db.session.commit()
+        meeting = db.session.get(Meeting, ids["meeting"])
+        add_to_agenda(meeting, case, ItemKind.REVIEW, db.session.get(User, ids["user_a"]))
+        db.session.remove()
+    first, second = (_signed_in(app, "priya.shah@example.org") for _ in range(2))
+    builder, action = (
+        f"/meetings/{ids['meeting']}/agenda/build",
+        (f"/meetings/{ids['meeting']}/progress-requests"),
+    )
+    tokens = {"a": _csrf(first, builder), "b": _csrf(second, builder)}
+
+    from maf.outcomes import progress
+
+    answers, blocked = _race(
+        app,
+        monkeypatch,
+        (progress, "_queue_request"),
+        lambda: first.post(action, data={"csrf_token": tokens["a"]}, follow_redirects=True),
+        lambda: second.post(action, data={"csrf_token": tokens["b"]}, follow_redirects=True),
+    )
+
+    assert answers["a"].status_code == 200
+    assert "Asked 1 lead professional for a progress update." in answers["a"].text
+    assert answers["b"].status_code == 200, answers["b"].text[:500]
+    assert "No one new to ask" in answers["b"].text
+    if blocked is not None:  # PostgreSQL: B waited for A's lock on the meeting
+        assert len(blocked) == 1 and blocked[0].lstrip().upper().startswith("UPDATE MEETING")
+    with app.app_context():
+        assert count(ProgressUpdate) == 1
+        assert count(OutboxMessage, OutboxMessage.recipient_email == "anna.brown@example.org") == 1
