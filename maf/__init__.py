@@ -10,6 +10,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 
 import config as maf_config
 from maf.dbtypes import LONDON
@@ -235,6 +236,20 @@ def _register_error_pages(app: Flask) -> None:
             "page and try again."
         )
         return render_template("error.html", title=title, advice=advice), 400
+
+    @app.errorhandler(StaleDataError)
+    def _saved_at_the_same_moment(error):
+        """Two saves of one record in flight at once: the version check passed for both, and
+        the UPDATE of the second found the row's version moved (maf.versioning). Nothing of
+        the second is kept; the person is told to look again rather than shown a failure."""
+        db.session.rollback()
+        app.logger.info("stale update refused during %s %s", request.method, request.endpoint)
+        title = "Someone else saved this at the same moment"
+        advice = (
+            "Your changes have not been saved. Go back, reload the page to see what they "
+            "saved, then make your changes again."
+        )
+        return render_template("error.html", title=title, advice=advice), 409
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from maf.auth.models import Role
 from maf.cases import services as case_services
@@ -409,3 +410,29 @@ def test_a_same_child_verdict_from_an_older_page_does_not_reverse_the_one_given_
     assert tom.save_again(refused, {"verdict": "same"}, action=action).status_code == 302
     db.session.expire_all()
     assert candidate.verdict == MatchVerdict.SAME
+
+
+def test_of_two_saves_in_flight_at_once_the_second_is_refused_and_nothing_half_saved(
+    coordinator, open_twice, monkeypatch
+):
+    """Both requests pass the version check, having read the row before either wrote; the
+    second UPDATE names the version it read, finds the row moved on and changes nothing
+    (SQLAlchemy's version_id_col), and the person is told rather than shown a failure."""
+    charnwood = coordinator.districts[0]
+    period = board.board_period(charnwood, date(2026, 4, 1), date(2026, 6, 30), coordinator)
+    priya, tom = open_twice(f"/reports/board/{charnwood.id}/2026-04-01/2026-06-30")
+    figures = {name: "0" for name in board.INPUT_LABELS}
+    assert priya.save({**figures, "target_started": "12"}).status_code == 302
+
+    def read_before_the_first_save_was_committed(row, version, **_):
+        set_committed_value(row, "version", version)
+
+    monkeypatch.setattr(board, "require_version", read_before_the_first_save_was_committed)
+    refused = tom.save({**figures, "practitioners_trained": "30"})
+
+    assert refused.status_code == 409
+    assert "Someone else saved this at the same moment" in refused.text
+    assert "Your changes have not been saved." in refused.text
+    db.session.expire_all()
+    stored = db.session.get(BoardPeriod, period.id)
+    assert (stored.target_started, stored.practitioners_trained) == (12, 0)
