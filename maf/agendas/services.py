@@ -345,7 +345,11 @@ def remove_from_agenda(item: AgendaItem, user: User) -> None:
 def take_off_for_withdrawn_consent(case: Case, reason: str, user: User) -> list[AgendaItem]:
     """Take the case off the agenda of every meeting not yet held, keeping each item as the
     agenda's history with `reason`. Returns the items taken off; the caller commits (with the
-    consent's withdrawal, and the presenters' cancellations)."""
+    consent's withdrawal, and the presenters' cancellations).
+
+    "Held" is the recorded status, not the clock: a meeting that took place but whose record
+    is not complete loses the item too, so its minutes never name the child; anything already
+    typed about the item stays stored with it."""
     items = list(
         db.session.scalars(
             select(AgendaItem)
@@ -363,9 +367,8 @@ def take_off_for_withdrawn_consent(case: Case, reason: str, user: User) -> list[
         # circulated" and the next circulation sends the members the agenda without the child.
         _lock_agenda(item.meeting)
         item.status, item.status_reason = ItemStatus.CONSENT_WITHDRAWN, reason[:300]
-        audit.record(
-            "agenda_item_consent_withdrawn", item.meeting, user=user, detail=f"case {case.id}"
-        )
+        # Recorded as any taking off is, so the case's timeline shows it (with the reason).
+        audit.record("agenda_item_removed", item.meeting, user=user, detail=f"case {case.id}")
     if case.status == CaseStatus.ON_AGENDA and any(i.kind == ItemKind.NEW_CASE for i in items):
         case_services.change_status(case, CaseStatus.CHECKED, user, reason)
     return items
