@@ -2,7 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from maf.agendas.models import AgendaItem
-from maf.agendas.services import timed_agenda
+from maf.agendas.services import Slot, timed_agenda
 from maf.audit import services as audit
 from maf.auth.permissions import meeting_record_or_404, signed_in
 from maf.directory.services import agencies, choices
@@ -111,9 +111,14 @@ def _details(form: ItemRecordForm) -> services.ItemDetails:
     )
 
 
+def _slots(meeting: Meeting) -> dict[AgendaItem, Slot]:
+    """The items the forum discusses with their times, in agenda order (the agenda the members
+    may read: a case whose consent to share was withdrawn is not on it)."""
+    return {slot.item: slot for slot in timed_agenda(meeting).slots if slot.item is not None}
+
+
 def _items(meeting: Meeting) -> list[AgendaItem]:
-    """The items the forum discusses, in agenda order (the agenda the members may read)."""
-    return [slot.item for slot in timed_agenda(meeting).slots if slot.item is not None]
+    return list(_slots(meeting))
 
 
 def _recording(meeting: Meeting) -> bool:
@@ -127,14 +132,15 @@ def record(meeting_id: int):
 
 
 def _render_overview(meeting: Meeting, error: str | None = None, status: int = 200):
-    items = _items(meeting)
+    slots = _slots(meeting)
+    items = list(slots)
     attendance = services.attendance_of(meeting)
     return (
         render_template(
             "outcomes/record.html",
             meeting=meeting,
             items=items,
-            slots={slot.item.id: slot for slot in timed_agenda(meeting).slots if slot.item},
+            slots=slots,
             states=services.record_states(items),
             recording=_recording(meeting),
             present=sum(1 for a in attendance if a.status == AttendanceStatus.PRESENT),
@@ -229,10 +235,11 @@ def _item_of(meeting: Meeting, item_id: int) -> AgendaItem:
 
 
 def _render_item(meeting, item, form=None, stale=None, status=200, focus=None, unsaved=False):
-    items = _items(meeting)
+    slots = _slots(meeting)
+    items = list(slots)
     position = items.index(item) if item in items else None
     open_for_recording = _recording(meeting) and position is not None
-    slot = next((s for s in timed_agenda(meeting).slots if s.item is item), None)
+    slot = slots.get(item)
     return (
         render_template(
             "outcomes/record/item.html",
