@@ -321,11 +321,13 @@ def _agenda_events(case: Case) -> list[TimelineEvent]:
         else:
             what, detail = f"Added to the agenda of the meeting on {on}", ""
         events.append(TimelineEvent(item.added_at, what, _join(item.kind.label, detail)))
-        if item.status == ItemStatus.REMOVED:
+        if item.status in (ItemStatus.REMOVED, ItemStatus.CONSENT_WITHDRAWN):
             removed = _removed_at(item)
             if removed is not None:
                 events.append(
-                    TimelineEvent(removed, f"Taken off the agenda of the meeting on {on}")
+                    TimelineEvent(
+                        removed, f"Taken off the agenda of the meeting on {on}", item.status_reason
+                    )
                 )
     return events
 

@@ -130,7 +130,7 @@ def withdrawn(forum_year, app_clock):
     return forum_year
 
 
-def test_withdrawal_takes_the_case_off_the_agenda_and_keeps_the_history(withdrawn):
+def test_withdrawal_takes_the_case_off_the_agenda_and_keeps_the_history(withdrawn, client, sign_in):
     """Seed 003 §4.12 and §4.16: without consent in force the case does not go to the forum;
     the agenda keeps the item (not deleted) with why it was taken off."""
     item = withdrawn.withdrawn_item
@@ -142,6 +142,10 @@ def test_withdrawal_takes_the_case_off_the_agenda_and_keeps_the_history(withdraw
     assert case.status == CaseStatus.CHECKED
     assert case.history[-1].from_status == CaseStatus.ON_AGENDA
     assert case.history[-1].reason == "Consent to share was withdrawn on 20 December 2026"
+    sign_in(withdrawn.coordinator)
+    timeline = re.sub(r"\s+", " ", client.get(f"/cases/{case.id}/timeline").text)
+    assert "Taken off the agenda of the meeting on 12 January 2027" in timeline
+    assert timeline.count("Consent to share was withdrawn on 20 December 2026") >= 2
 
 
 def test_a_review_on_a_later_agenda_comes_off_and_the_case_stays_open(
@@ -188,6 +192,12 @@ def test_the_builder_tells_the_coordinator_and_says_changes_are_not_circulated(
         "taken off this agenda." in text
     )
     assert "Changes not circulated" in text
+    assert "The members were last sent the agenda with it" in text
+    circulation.circulate(withdrawn.meeting, withdrawn.coordinator)
+    text = re.sub(r"\s+", " ", client.get(f"/meetings/{withdrawn.meeting.id}/agenda/build").text)
+    assert f"case {withdrawn.jessica.id} was taken off this agenda." in text, "history stays"
+    assert "Changes not circulated" not in text
+    assert "The members were last sent the agenda with it" not in text
 
 
 def test_the_presenter_slot_is_cancelled_without_naming_the_child(withdrawn):
