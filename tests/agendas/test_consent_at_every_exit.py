@@ -41,7 +41,7 @@ from maf.outcomes import minutes as minutes_service
 from maf.outcomes import progress
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import LeadKind, LeadProfessional, Outcome
-from tests.conftest import csrf_token_from
+from tests.conftest import PASSWORD, csrf_token_from
 
 MEMBER_EMAIL = "anna.brown@example.org"
 PRESENTER_EMAIL = "dan.kowalski@example.org"  # presents the case whose consent is withdrawn
@@ -279,6 +279,39 @@ def test_circulation_refuses_an_item_without_consent_however_it_got_there(
     assert refused.status_code == 409
     assert refused.text.count("there is no consent in force to share") == 2, "top and button"
     assert _messages(before) == []
+
+
+def test_consent_lost_another_way_is_still_asked_at_each_reading(forum_year, app):
+    """Belt and braces (seed 003 §4.12): the pages, document and feed ask at the moment they
+    are read, so consent lost without the withdrawal service still hides the child, and the
+    builder asks the coordinator to take the item off."""
+    share = case_services.forum_sharing_consent(forum_year.jessica)
+    share.withdrawn_on = date(2026, 12, 20)
+    db.session.commit()
+    member, coordinator, feed = app.test_client(), app.test_client(), app.test_client()
+    for client, user in ((member, forum_year.member), (coordinator, forum_year.coordinator)):
+        page = client.get("/sign-in")
+        client.post(
+            "/sign-in",
+            data={
+                "email": user.email,
+                "password": PASSWORD,
+                "csrf_token": csrf_token_from(page.text),
+            },
+        )
+    meeting = forum_year.meeting.id
+    agenda_page = member.get(f"/meetings/{meeting}/agenda").text
+    document = _docx_text(member.get(f"/meetings/{meeting}/agenda.docx").data)
+    assert "Amy Lee" in agenda_page and "Amy Lee" in document
+    assert _names_the_withdrawn_child(agenda_page + document) == []
+    token = forum_year.presenter.calendar_token
+    calendar = icalendar.Calendar.from_ical(feed.get(f"/calendar/{token}.ics").data)
+    (slot,) = [e for e in calendar.walk("VEVENT") if str(e["UID"]).startswith("slot-")]
+    assert str(slot["STATUS"]) == "CANCELLED"
+    builder = re.sub(r"\s+", " ", coordinator.get(f"/meetings/{meeting}/agenda/build").text)
+    case_id = forum_year.jessica.id
+    assert f"Case {case_id} has no consent in force to share it with the forum members" in builder
+    assert f"Take case {case_id} off the agenda" in builder
 
 
 def test_a_meeting_with_nothing_on_its_agenda_cannot_be_circulated(
