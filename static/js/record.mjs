@@ -29,6 +29,35 @@ function restore (values) {
   }
 }
 
+// A draft can hold more services or actions than the page shows (rows added with "Add
+// another", then left unsaved): rows are added, copies of the last, until it fits.
+const LISTS = [['services', 'Service'], ['actions', 'Action']]
+
+function makeRoomFor (values) {
+  for (const [list, noun] of LISTS) {
+    const numbers = Object.keys(values)
+      .map((name) => name.match(new RegExp(`^${list}-(\\d+)-`)))
+      .filter(Boolean)
+      .map((match) => Number(match[1]))
+    const wanted = Math.max(-1, ...numbers) + 1
+    const rowId = noun.toLowerCase() + '-'
+    let rows = form.querySelectorAll(`fieldset[id^="${rowId}"]`)
+    while (rows.length && rows.length < wanted) {
+      const last = rows[rows.length - 1]
+      const index = rows.length - 1 // names count from 0, people from 1
+      const copy = last.cloneNode(true)
+      copy.id = rowId + (index + 2)
+      copy.innerHTML = copy.innerHTML
+        .replaceAll(`${list}-${index}-`, `${list}-${index + 1}-`)
+        .replaceAll(`${noun} ${index + 1}`, `${noun} ${index + 2}`)
+        .replaceAll(`${noun.toLowerCase()} ${index + 1}`, `${noun.toLowerCase()} ${index + 2}`)
+      for (const message of copy.querySelectorAll('.govuk-error-message')) message.remove()
+      last.after(copy)
+      rows = form.querySelectorAll(`fieldset[id^="${rowId}"]`)
+    }
+  }
+}
+
 function sameValues (a, b) {
   return JSON.stringify(a) === JSON.stringify(b)
 }
@@ -49,6 +78,7 @@ if (form) {
     } else {
       // The draft carries the version its page was opened at, so if someone has saved
       // since, saving it shows their changes instead of overwriting them.
+      makeRoomFor(draft)
       restore(draft)
       changed = true
       const notice = form.querySelector('[data-maf-draft-notice]')

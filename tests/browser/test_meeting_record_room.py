@@ -115,6 +115,26 @@ def test_leaving_an_item_with_unsaved_typing_warns_and_the_draft_comes_back(
     )
 
 
+def test_a_row_added_and_left_unsaved_comes_back_with_the_draft(page, sign_in_as, meeting):
+    """The draft can hold more rows than the page has on return: they are made again."""
+    first, _ = items_of(meeting)
+    sign_in_as(meeting.forum.chair)
+    page.goto(item_path(first))
+    page.get_by_label("Action 1: what").fill("Health check")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add another action").click()
+    page.get_by_label("Action 2: what").click()
+    page.keyboard.type("Refer to mentoring")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("link", name="Next item").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Previous item").click()
+    expect(page.get_by_label("Action 1: what")).to_have_value("Health check")
+    expect(page.get_by_label("Action 2: what")).to_have_value("Refer to mentoring")
+    expect(page.get_by_role("group", name="Action 2", exact=True)).to_be_visible()
+
+
 def test_add_another_works_without_javascript(browser, live_server, coordinator, meeting):
     first, _ = items_of(meeting)
     context = browser.new_context(base_url=live_server, java_script_enabled=False)
