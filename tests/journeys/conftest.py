@@ -6,6 +6,14 @@ import pytest
 
 from tests.browser.conftest import axe_source, browser, live_server  # noqa: F401
 from tests.circulation.conftest import _smtp_controller, smtp_server  # noqa: F401
+from tests.journeys.helpers import JOURNEY_SUMMARIES
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Each journey's steps and how many assertions each made, at the end of the run."""
+    for summary in config.stash.get(JOURNEY_SUMMARIES, []):
+        terminalreporter.section("journey steps asserted")
+        terminalreporter.write_line(summary)
 
 
 def pytest_collection_modifyitems(items):

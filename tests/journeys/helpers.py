@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 
+import pytest
 from docx import Document
 
 from maf.circulation.outbox import send_pending
@@ -20,6 +21,10 @@ from maf.extensions import db
 from maf.outcomes import services as outcomes
 from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
+
+# Each journey's summary, for the end of the run (conftest.py's pytest_terminal_summary).
+JOURNEY_SUMMARIES = pytest.StashKey[list]()
+
 
 # --- steps that count what they assert --------------------------------------------------------
 
@@ -112,6 +117,7 @@ class Person:
 
     user: object
     page: object
+    axe_source: str = ""
 
     @property
     def name(self) -> str:
@@ -136,6 +142,9 @@ class Person:
 
     def main(self) -> str:
         return self.page.inner_text("main")
+
+    def axe(self) -> list[dict]:
+        return axe_violations(self.page, self.axe_source)
 
 
 # --- mailboxes ------------------------------------------------------------------------------------
@@ -238,6 +247,24 @@ def press(scope, name):
     page = getattr(scope, "page", scope)
     with page.expect_navigation():
         scope.get_by_role("button", name=name).first.click()
+
+
+def axe_violations(page, axe_source: str) -> list[dict]:
+    """axe-core's WCAG 2.2 AA violations on the page as it is now (as tests/browser runs it)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)
+    return page.evaluate(
+        """async () => {
+            const results = await axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                'wcag22aa', 'best-practice']},
+            });
+            return results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
+            }));
+        }"""
+    )
 
 
 def words(text: str) -> str:

@@ -65,6 +65,7 @@ from maf.reports.retention import apply_retention
 from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
 from tests.journeys.helpers import (
+    JOURNEY_SUMMARIES,
     Journey,
     Mailboxes,
     Person,
@@ -191,14 +192,18 @@ SERVICE_CAFS = [
 
 
 @pytest.fixture
-def journey():
+def journey(request):
     recorded = Journey()
     yield recorded
-    print("\n" + recorded.summary())
+    # Shown at the end of every run (tests/journeys/conftest.py), passed or failed: the
+    # issue's closing note gives these numbers.
+    request.config.stash.setdefault(JOURNEY_SUMMARIES, []).append(
+        f"{request.node.nodeid}\n{recorded.summary()}"
+    )
 
 
 def test_a_year_of_the_charnwood_forum(
-    app, database, browser, live_server, smtp_server, app_clock, journey
+    app, database, browser, live_server, smtp_server, app_clock, journey, axe_source
 ):
     j = journey
     app.config["BASE_URL"] = live_server  # links in emails lead back to this server
@@ -211,7 +216,7 @@ def test_a_year_of_the_charnwood_forum(
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        return Person(user, page)
+        return Person(user, page, axe_source)
 
     try:
         _live_the_year(j, app_clock, mail, ledger, person)
@@ -340,6 +345,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             "the new case's heading",
         )
         j.contains(coordinator.main(), "CAF received as case", "the new case page")
+        j.equal(coordinator.axe(), [], "axe-core on the new case page")
         _choose(coordinator.page, "Outcome of the tier 3/4 check", "No tier 3/4 involvement found")
         press(coordinator.page, "Save the outcome")
         press(coordinator.page, "Mark ready for a forum")
@@ -379,7 +385,9 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
     ledger.status.setdefault("jon", CaseStatus.MERGED)
 
     with j.step("Oliver's CAF: the register shows social care, so he is signposted away"):
-        _intake(coordinator, "Oliver", "Mensah", ("17", "5", "2012"), "Male", "LE11 1AA")
+        # Saved with a double click, as people do: one CAF all the same (issue 13, item 3).
+        _intake(coordinator, "Oliver", "Mensah", ("17", "5", "2012"), "Male", "LE11 1AA", True)
+        j.equal(_count_cases("Oliver", "Mensah"), 1, "CAFs for Oliver after a double click")
         oliver = _newest_case("Oliver", "Mensah")
         ledger.cases["oliver"] = oliver
         ledger.consents += 3
@@ -456,10 +464,9 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         sophie_item = _item(january, ledger.cases["sophie"])
         sophie_slot_uid = circulation.slot_uid(sophie_item)
         j.check(sophie_slot_uid in slots, "Daniel holds an invitation for Sophie's slot")
-        for mails in arrived.values():
-            for m in mails:
-                for name in ("Sophie", "Amelia", "Jonathan"):
-                    j.lacks(m.subject + m.text + m.html, name, "an email's subject and body")
+        j.equal(
+            _children_named(arrived, ledger), [], "children named in emails' subjects and bodies"
+        )
     sophie_slot_uid = circulation.slot_uid(_item(january, ledger.cases["sophie"]))
 
     with j.step("Zoë reads the agenda in her browser"):
@@ -467,6 +474,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         zoe.visit(f"/meetings/{january.id}/agenda")
         j.contains(zoe.main(), "Sophie Turner", "the agenda page Zoë sees")
         j.contains(zoe.main(), "Amelia Hughes", "the agenda page Zoë sees")
+        j.equal(zoe.axe(), [], "axe-core on the agenda page")
 
     # 5 -------------------------------------------------------------------------------------------
     clock.london(date(2026, 12, 18), 14, 0)
@@ -533,11 +541,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             "the cancellation in Daniel's calendar",
         )
         j.check(event["sequence"] >= 1, "the cancellation supersedes the invitation")
-        for mails in arrived.values():
-            for m in mails:
-                j.lacks(
-                    m.subject + m.text + m.html, "Sophie", "an email (members are not told who)"
-                )
+        j.equal(_children_named(arrived, ledger), [], "children named in the emails (not who)")
     db.session.expire_all()
 
     # 6 -------------------------------------------------------------------------------------------
@@ -623,6 +627,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             world["chair"],
         )
         chair_view = _open_item(chair, january, items["amelia"])
+        j.equal(chair.axe(), [], "axe-core on the item's record")
         coordinator_view = _open_item(coordinator, january, items["amelia"])
         discussion = "School reports improved attendance; mother asks for help with routines."
         chair_view.get_by_label(DISCUSSION).fill(discussion)
@@ -786,6 +791,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             inbox = " ".join(m.text for m in mail.inbox[lead.user.email])
             j.contains(inbox, f"/progress/{progress.id}", f"{lead.name}'s emailed link")
             lead.visit(f"/progress/{progress.id}")
+            j.equal(lead.axe(), [], "axe-core on the progress update form")
             _fill_progress(lead.page, f"Good progress for {key}.")
             db.session.expire_all()
             j.check(progress.submitted_at is not None, f"{lead.name}'s update is stored")
@@ -921,6 +927,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             world["district"].id, date(2026, 12, 1), date(2027, 11, 30)
         )
         j.check(period is not None, "the board period exists")
+        j.equal(coordinator.axe(), [], "axe-core on the board period page")
         measures = {m.label: m for m in board.key_measures(period)}
         j.equal(
             (measures["CAFs started"].previous, measures["CAFs started"].increase),
@@ -989,13 +996,11 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
                 {k for k, gone in slots.items() if gone},
                 f"cancelled slots in {who.name}'s calendar",
             )
-            for e in events:
-                for child in ledger.cases.values():
-                    j.lacks(
-                        f"{e['summary']} {e['description']}",
-                        child.child.family_name,
-                        f"an event in {who.name}'s calendar",
-                    )
+            text = " ".join(f"{e['summary']} {e['description']}" for e in events)
+            named = [
+                c.child.full_name for c in ledger.cases.values() if c.child.family_name in text
+            ]
+            j.equal(named, [], f"children named in {who.name}'s calendar")
 
     # 11 ------------------------------------------------------------------------------------------
     grace = ledger.cases["grace"]
@@ -1157,6 +1162,25 @@ def _newest_case(given, family) -> Case:
     ).first()
 
 
+def _children_named(arrived: dict, ledger) -> list[str]:
+    """Children whose given or family name is in an email's subject or body (never allowed)."""
+    text = " ".join(m.subject + m.text + m.html for mails in arrived.values() for m in mails)
+    return sorted(
+        {
+            case.child.full_name
+            for case in ledger.cases.values()
+            if case.child.given_name in text or case.child.family_name in text
+        }
+    )
+
+
+def _count_cases(given, family) -> int:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(func.count(Case.id)).where(Case.child.has(given_name=given, family_name=family))
+    )
+
+
 def _item(meeting, case) -> AgendaItem:
     return db.session.scalar(
         select(AgendaItem).where(AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case.id)
@@ -1207,7 +1231,7 @@ def _choose(page, legend, option):
     page.get_by_role("group", name=legend).get_by_label(option, exact=True).check()
 
 
-def _intake(coordinator: Person, given, family, born, gender, postcode):
+def _intake(coordinator: Person, given, family, born, gender, postcode, double_click=False):
     page = coordinator.visit("/cases/")
     press(page, "Record a completed CAF")
     _choose(page, "Is there a concern", "No")
@@ -1229,7 +1253,12 @@ def _intake(coordinator: Person, given, family, born, gender, postcode):
     _choose(page, "How was consent given?", "Written (signed)")
     _choose(page, "Consent to share the assessment", "Given")
     page.get_by_label("Members of the district multi-agency forum").check()
-    press(page, "Save and run the checks")
+    if double_click:
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and run the checks").dblclick()
+        page.wait_for_load_state()
+    else:
+        press(page, "Save and run the checks")
 
 
 def _item_scope(page, item):
