@@ -148,6 +148,32 @@ def test_withdrawal_takes_the_case_off_the_agenda_and_keeps_the_history(withdraw
     assert timeline.count("Consent to share was withdrawn on 20 December 2026") >= 2
 
 
+def test_one_consent_withdrawn_while_another_covers_the_forum_changes_nothing(
+    forum_year, coordinator
+):
+    """Seed 003 §4.15: the consent of one person is sufficient, so the young person's own
+    consent keeps the case on the agenda when a parent withdraws theirs."""
+    jessica = forum_year.jessica
+    own = case_services.record_consent(
+        jessica,
+        case_services.ConsentDetails(
+            ConsentKind.SHARE,
+            True,
+            ConsentGiver.YOUNG_PERSON,
+            "Jessica Thompson",
+            date(2026, 11, 20),
+            ConsentMethod.WRITTEN,
+            covers_forum=True,
+        ),
+        coordinator,
+    )
+    parents = next(c for c in jessica.consents if c.kind == ConsentKind.SHARE and c is not own)
+    before = _last_id()
+    case_services.withdraw_consent(parents, date(2026, 12, 20), "", coordinator)
+    assert forum_year.withdrawn_item.status == ItemStatus.SCHEDULED
+    assert jessica.status == CaseStatus.ON_AGENDA and _messages(before) == []
+
+
 def test_a_review_on_a_later_agenda_comes_off_and_the_case_stays_open(
     forum_year, make_meeting, app_clock
 ):
