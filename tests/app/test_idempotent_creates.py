@@ -33,7 +33,7 @@ from maf.cases.models import (
     SharingWithoutConsent,
 )
 from maf.circulation.models import OutboxMessage
-from maf.directory.models import District
+from maf.directory.models import Agency, District
 from maf.extensions import db
 from maf.forms import Form, GovSubmitInput
 from maf.forums.models import Forum, ForumMember, Meeting, MeetingStatus
@@ -628,3 +628,41 @@ def test_asking_for_progress_updates_twice_at_once_asks_once(make_scratch_app, m
     with app.app_context():
         assert count(ProgressUpdate) == 1
         assert count(OutboxMessage, OutboxMessage.recipient_email == "anna.brown@example.org") == 1
+
+
+def test_a_caf_sent_twice_at_once_is_one_case(make_scratch_app, monkeypatch):
+    """Both requests of a double click carry the session as it was: screened for
+    safeguarding, so only the token stops the second CAF."""
+    app = make_scratch_app("intake_race")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _build_last_slot_scenario()
+        school = db.session.scalar(select(Agency))
+        before = count(Case)
+        db.session.remove()
+    first, second = (_signed_in(app, "priya.shah@example.org") for _ in range(2))
+    bodies = {}
+    for key, client in (("a", first), ("b", second)):
+        client.post("/cases/new", data={"concern": "no", "csrf_token": _csrf(client, "/cases/new")})
+        bodies[key] = _intake_data(client, school, given_name="Ellie", family_name="Marsh")
+    token = once_token_from(first.get("/cases/new/details").text)
+    bodies["a"]["once"] = bodies["b"]["once"] = token
+
+    from maf import submissions
+
+    answers, blocked = _race(
+        app,
+        monkeypatch,
+        (submissions, "created"),
+        lambda: first.post("/cases/new/details", data=bodies["a"], follow_redirects=True),
+        lambda: second.post("/cases/new/details", data=bodies["b"], follow_redirects=True),
+    )
+
+    with app.app_context():
+        case_id = db.session.scalar(select(Case.id).order_by(Case.id.desc()))
+        assert count(Case) == before + 1
+    assert f"CAF received as case {case_id}" in answers["a"].text
+    assert ALREADY_SAVED in answers["b"].text
+    assert answers["b"].request.path == f"/cases/{case_id}"
+    if blocked is not None:
+        assert len(blocked) == 1 and "form_submission" in blocked[0].lower(), blocked
