@@ -75,6 +75,13 @@ def _last_id() -> int:
     return max((message.id for message in _messages()), default=0)
 
 
+def _forum_sharing(given: bool, by: ConsentGiver, name: str) -> case_services.ConsentDetails:
+    """Consent to share with the forum's members, given or refused on 20 November 2026."""
+    return case_services.ConsentDetails(
+        ConsentKind.SHARE, given, by, name, date(2026, 11, 20), ConsentMethod.ORAL, True
+    )
+
+
 def _withdraw_forum_consent(case, on: date, user) -> None:
     share = case_services.forum_sharing_consent(case)
     case_services.withdraw_consent(share, on, "Mother no longer agrees", user)
@@ -155,17 +162,7 @@ def test_one_consent_withdrawn_while_another_covers_the_forum_changes_nothing(
     consent keeps the case on the agenda when a parent withdraws theirs."""
     jessica = forum_year.jessica
     own = case_services.record_consent(
-        jessica,
-        case_services.ConsentDetails(
-            ConsentKind.SHARE,
-            True,
-            ConsentGiver.YOUNG_PERSON,
-            "Jessica Thompson",
-            date(2026, 11, 20),
-            ConsentMethod.WRITTEN,
-            covers_forum=True,
-        ),
-        coordinator,
+        jessica, _forum_sharing(True, ConsentGiver.YOUNG_PERSON, "Jessica Thompson"), coordinator
     )
     parents = next(c for c in jessica.consents if c.kind == ConsentKind.SHARE and c is not own)
     before = _last_id()
@@ -460,15 +457,7 @@ def test_mark_ready_is_offered_only_with_consent_to_share(make_case, coordinator
     """Seed 003 §4.12 and §4.16: a refusal is respected, so the case page says why it cannot
     go to a forum instead of offering a button that fails."""
     case = make_case(share_with_forum=False)
-    refused = case_services.ConsentDetails(
-        ConsentKind.SHARE,
-        False,
-        ConsentGiver.PARENT_CARER,
-        "Karen Thompson",
-        date(2026, 11, 3),
-        ConsentMethod.ORAL,
-        covers_forum=True,
-    )
+    refused = _forum_sharing(False, ConsentGiver.PARENT_CARER, "Karen Thompson")
     case_services.record_consent(case, refused, coordinator)
     for candidate in case.match_candidates:
         case_services.decide_candidate(case, candidate, MatchVerdict.DIFFERENT, coordinator)
