@@ -228,7 +228,8 @@ NOTHING_TO_CIRCULATE = (
 
 
 def require_circulable(meeting: Meeting) -> None:
-    """What circulating the agenda needs now; the builder asks it to say so beside the button."""
+    """Refuse to circulate what must not go: a meeting past planning, an item whose case may
+    not be shown to the members, or an empty agenda (the view shows why beside the button)."""
     if meeting.status not in forum_services.EDITABLE_STATUSES:
         raise CirculationError(
             f"The agenda of a meeting that is {meeting.status.label.lower()} cannot be circulated"
