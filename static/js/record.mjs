@@ -103,6 +103,19 @@ if (form) {
   }
   for (const type of ['input', 'change', 'focusout']) form.addEventListener(type, keep)
 
+  // Enter in a box saves, as on any form. Without script it presses the first button in the
+  // form, "Add another service", which is harmless (the form comes back as typed, one row
+  // more) but not what anyone means. The autocomplete's own Enter (choosing an agency) is
+  // left alone.
+  const save = form.querySelector('button[name="save"]')
+  form.addEventListener('keydown', (event) => {
+    const box = event.target
+    if (event.key !== 'Enter' || event.defaultPrevented || event.isComposing || !save) return
+    if (box.tagName !== 'INPUT' || ['submit', 'button'].includes(box.type)) return
+    event.preventDefault()
+    form.requestSubmit(save)
+  })
+
   form.addEventListener('submit', () => {
     sending = true
     // The page that answers shows what was sent, saved or not.

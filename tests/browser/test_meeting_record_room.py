@@ -189,9 +189,9 @@ def test_the_agency_picker_is_an_autocomplete_used_with_the_keyboard(
     page.keyboard.type("Neighbourhood officer visits")
     assert axe_violations() == []
     with page.expect_navigation():
-        page.get_by_role("button", name="Save", exact=True).focus()
-        page.keyboard.press("Enter")
+        page.keyboard.press("Enter")  # in a box: saves (not "Add another service")
     expect(page.get_by_text("Saved: Amy Lee.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Amy Lee")
     db.session.expire_all()
     (service,) = outcomes.record_for(first).services
     assert (service.agency.name, service.what) == (
