@@ -260,8 +260,11 @@ def test_the_next_circulation_goes_without_the_child_and_says_an_item_was_withdr
     agendas_sent = [m for m in _messages(before) if m.attachments]
     recipients = {m.recipient_email for m in agendas_sent}
     assert MEMBER_EMAIL in recipients and withdrawn.forum.chair.email in recipients
+    first = next(m for m in _messages() if m.recipient_email == MEMBER_EMAIL)
+    assert "invitation for your calendar.\n\nWhen:" in first.text_body, "nothing withdrawn"
     for message in agendas_sent:
         assert message.subject.startswith("Updated agenda")
+        assert "use this one.\n\nWhen:" in message.text_body
         assert "1 item has been withdrawn from the agenda since it was last sent" in (
             message.text_body
         )
