@@ -1,8 +1,13 @@
-"""Valid HTML on every page (issue 13): every page each kind of user reaches, walked from
-`app.url_map`, and the pages forms give back with their errors, as the server sent them to real
-Chromium, judged by the Nu HTML checker (npm's vnu-jar, on the system's Java).
+"""Valid HTML on every page (issue 13), judged by the Nu HTML checker (npm's vnu-jar, on the
+system's Java): every page each kind of user may reach, walked from `app.url_map` over a forum's
+year (the authorisation matrix says who may see what), each page showing a case or a meeting
+again for every case and meeting of the year; one refused page and the page-not-found page;
+every form sent empty, showing its errors; the intake form, two-step sign-in and a password
+reset, reached part-way through. Each page is loaded in Chromium and checked twice: as the
+server sent it, and as its scripts left it (`page.content()`).
 
 Java starts once for all pages: the pages are collected as files first, then checked together.
+No message of the checker is ignored.
 """
 
 import json
@@ -16,12 +21,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import lxml.html
+import pyotp
 import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
 
 from maf.agendas import services as agendas
 from maf.agendas.models import ItemKind
 from maf.cases import services as case_services
 from maf.cases.models import Gender, SharingGround
+from maf.circulation.models import OutboxMessage
+from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.outcomes import minutes as minutes_service
 from maf.outcomes import services as outcomes
@@ -308,6 +318,63 @@ def _intake_with_errors(page, pages) -> None:
     pages.add("coord", "/cases/new/details", page.content(), "sent empty, after its scripts ran")
 
 
+def _html_of(page, click, path: str, method: str = "POST") -> str:
+    """The HTML the server answers at `path` when `click` is done."""
+    with page.expect_response(
+        lambda r: urlsplit(r.url).path == path and r.request.method == method
+    ) as answer:
+        click()
+    return answer.value.text()
+
+
+def _account_pages(page, pages, user) -> None:
+    """Pages reached only part-way through something: the recovery codes once two-step sign-in
+    is set up, the code asked for at the next sign-in, and a password reset link."""
+    page.goto("/account/security")
+    secret = page.locator("code").first.inner_text().replace(" ", "")
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    button = page.get_by_role("button", name="Continue")
+    pages.add(
+        "lead",
+        "/account/security",
+        _html_of(page, button.click, "/account/security"),
+        "recovery codes",
+    )
+    expect(page.locator("#recovery-codes")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    button = page.get_by_role("button", name="Sign in")
+    pages.add("lead", "/sign-in/code", _html_of(page, button.click, "/sign-in/code", "GET"))
+    page.get_by_label("Code").fill("000000")
+    button = page.get_by_role("button", name="Continue")
+    pages.add(
+        "lead", "/sign-in/code", _html_of(page, button.click, "/sign-in/code"), "a wrong code"
+    )
+
+    page.goto("/sign-in/forgotten")
+    page.get_by_label("Email address").fill(user.email)
+    button = page.get_by_role("button", name="Send me a link")
+    pages.add(
+        "anon", "/sign-in/forgotten", _html_of(page, button.click, "/sign-in/forgotten"), "sent"
+    )
+    email = db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient_email == user.email)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    link = re.search(r"/sign-in/reset/\S+", email.text_body).group(0)
+    _visit(page, pages, "anon", link)
+    button = page.get_by_role("button", name="Save the new password")
+    pages.add(
+        "anon",
+        "/sign-in/reset",
+        _html_of(page, button.click, urlsplit(link).path),
+        "sent empty",
+    )
+
+
 def test_every_page_is_valid_html(app, browser, live_server, site):
     if not shutil.which("java"):
         missing("Java not found (apt-get install default-jre-headless)")
@@ -327,6 +394,8 @@ def test_every_page_is_valid_html(app, browser, live_server, site):
                     _post_empty(page, pages, actor, action, token)
             if actor == "coord":
                 _intake_with_errors(page, pages)
+            if actor == ACTORS[-1]:  # last: it changes how they sign in
+                _account_pages(page, pages, site.users[actor])
             context.close()
         assert len(pages.origin) > 300, f"only {len(pages.origin)} pages: is the world built?"
         errors = pages.errors()
