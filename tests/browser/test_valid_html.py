@@ -113,10 +113,14 @@ def _report(errors: dict[str, list[str]], checked: int) -> str:
     return "\n".join(lines)
 
 
+FEBRUARY = date(2027, 2, 15)  # the January meeting has been held, April's is being prepared
+
+
 @pytest.fixture
 def after_january(app_clock):
-    """February 2027: the January meeting has been held, April's is being prepared."""
-    app_clock.london(date(2027, 2, 15), 10, 0)
+    """Before the world is made, so that its January meeting can be recorded as held."""
+    app_clock.london(FEBRUARY, 10, 0)
+    return app_clock
 
 
 def _record(item, outcome, coordinator, **details):
@@ -129,6 +133,7 @@ def site(after_january, world, coordinator, make_case, make_ready_case, make_mee
     review and a progress update asked for, a board report, an audit sample), and a forum
     year around it: cases stepped up, closed at sign-off, on an agenda as a sign-off, due a
     review, waiting for checks, without consent to share, withdrawn; a cancelled meeting."""
+    after_january.london(FEBRUARY, 10, 0)  # again, should making the world have moved it
     forum = world.forum
     lead = outcomes.LeadDetails(LeadKind.PRACTITIONER, "Zoë Brennan", True, LP_EMAIL)
     november = make_meeting(date(2026, 11, 10), forum=forum)
@@ -172,7 +177,8 @@ def site(after_january, world, coordinator, make_case, make_ready_case, make_mee
     _record(sign_off, Outcome.CLOSE, coordinator, closure_reason=ClosureReason.NEEDS_MET)
     minutes_service.approve(outcomes.complete_meeting(december, coordinator), world.users["chair"])
 
-    # Ben is due a review and could be signed off: the builder offers him both ways.
+    # Eve is to be signed off in April; Ben, due a review, is left for April's builder to offer
+    # as a review or a sign-off (where it once repeated id="case-N").
     agendas.add_to_agenda(world.planned, eve, ItemKind.SIGN_OFF, coordinator)
     forum_services.cancel_meeting(july, "The venue is closed for repairs", coordinator)
 
