@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from maf.agendas import services as agendas
@@ -251,6 +251,16 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
     """Send each member the agenda and an invitation, each presenter an invitation for their
     slot; on a re-circulation, send only what changed since. One transaction: the outbox rows
     are saved with the meeting's new status or not at all."""
+    # Circulate pressed twice at once (or by two coordinators): the meeting's row lock
+    # (PostgreSQL; SQLite's write lock is already held) serves them one after the other, and
+    # the second, reading the meeting afresh, finds nothing changed since the first.
+    db.session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id)
+        .values(id=Meeting.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(meeting)
     require_circulable(meeting)
     report = CirculationReport()
     agenda = timed_agenda(meeting)

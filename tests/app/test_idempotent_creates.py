@@ -666,3 +666,42 @@ def test_a_caf_sent_twice_at_once_is_one_case(make_scratch_app, monkeypatch):
     assert answers["b"].request.path == f"/cases/{case_id}"
     if blocked is not None:
         assert len(blocked) == 1 and "form_submission" in blocked[0].lower(), blocked
+
+
+def test_circulating_twice_at_once_sends_the_agenda_once(make_scratch_app, monkeypatch):
+    """Circulate pressed twice (or by two coordinators) at the same moment: one set of
+    emails, and the second press is answered that nothing has changed, not with an error."""
+    app = make_scratch_app("circulate_race")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        ids = _build_last_slot_scenario()
+        meeting = db.session.get(Meeting, ids["meeting"])
+        user = db.session.get(User, ids["user_a"])
+        add_to_agenda(meeting, db.session.get(Case, ids["case_a"]), ItemKind.NEW_CASE, user)
+        db.session.remove()
+    first, second = (_signed_in(app, "priya.shah@example.org") for _ in range(2))
+    builder, action = (
+        f"/meetings/{ids['meeting']}/agenda/build",
+        f"/meetings/{ids['meeting']}/circulate",
+    )
+    tokens = {"a": _csrf(first, builder), "b": _csrf(second, builder)}
+
+    from maf.forums import services as forum_services
+
+    answers, blocked = _race(
+        app,
+        monkeypatch,
+        (forum_services, "change_meeting_status"),
+        lambda: first.post(action, data={"csrf_token": tokens["a"]}, follow_redirects=True),
+        lambda: second.post(action, data={"csrf_token": tokens["b"]}, follow_redirects=True),
+    )
+
+    assert "emails queued" in answers["a"].text
+    assert answers["b"].status_code == 200, answers["b"].text[:500]
+    assert "Nothing has changed since the agenda was last circulated" in answers["b"].text
+    with app.app_context():
+        sent = db.session.scalars(select(OutboxMessage.dedupe_key)).all()
+        assert len(sent) == len(set(sent)) and sent, sent
+        assert db.session.get(Meeting, ids["meeting"]).status == MeetingStatus.AGENDA_CIRCULATED
+    if blocked is not None:  # PostgreSQL: B waited for A's lock on the meeting
+        assert blocked and blocked[0].lstrip().upper().startswith("UPDATE MEETING"), blocked
