@@ -15,7 +15,7 @@ def test_admin_sees_who_viewed_a_childs_record(app, make_case, make_user, coordi
     _browser(app, coordinator).get(f"/cases/{case.id}")
     admin = _browser(app, make_user(Role.ADMIN))
     by_case = admin.get(f"/audit?case={case.id}&action=view").text
-    assert coordinator.email in by_case and "1 events" in by_case
+    assert coordinator.email in by_case and "1 event, newest first" in by_case
     by_child = admin.get(f"/audit?child={case.child_id}").text
     assert coordinator.email in by_child and "case_received" in by_child
     by_user = admin.get(f"/audit?user={coordinator.email.upper()}").text
