@@ -81,6 +81,7 @@ def assert_refused_as_stale(response, *, changed_by: str, field: str, theirs: st
     value and this person's."""
     assert response.status_code == 409
     page = response.text
+    assert "<title>Error: " in page, "the page title says the save did not go through"
     assert f"{changed_by} saved changes at" in page
     assert "Your changes have not been saved; they are still in the form below." in page
     notice = html.unescape(page[page.index('id="stale-edit"') :])
