@@ -119,7 +119,7 @@ def test_import_involvement_reports_bad_rows_and_imports_the_rest(app, database,
     path = _register_file(tmp_path, 2500)
     result = app.test_cli_runner().invoke(args=["maf", "import-involvement", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported 2500 rows; 1 rows not imported." in result.output
+    assert "Imported 2500 rows; 1 row not imported." in result.output
     assert "line 2502:" in result.output
     assert "Reading" in result.output, "a progress bar for large files"
     assert db.session.scalar(select(func.count()).select_from(InvolvementRecord)) == 2500
