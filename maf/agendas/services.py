@@ -335,8 +335,13 @@ def remove_from_agenda(item: AgendaItem, user: User) -> None:
     _lock_agenda(item.meeting)
     item.status = ItemStatus.REMOVED
     if item.kind == ItemKind.NEW_CASE and item.case.status == CaseStatus.ON_AGENDA:
+        # Without consent to share the case is not ready for a forum, only checked.
+        ready = case_services.may_share_with_forum(item.case)
         case_services.change_status(
-            item.case, CaseStatus.READY_FOR_FORUM, user, "Taken off the agenda"
+            item.case,
+            CaseStatus.READY_FOR_FORUM if ready else CaseStatus.CHECKED,
+            user,
+            "Taken off the agenda" if ready else "Taken off the agenda: no consent to share",
         )
     audit.record("agenda_item_removed", item.meeting, user=user, detail=f"case {item.case_id}")
     db.session.commit()

@@ -338,6 +338,16 @@ def test_consent_lost_another_way_is_still_asked_at_each_reading(forum_year, app
     case_id = forum_year.jessica.id
     assert f"Case {case_id} has no consent in force to share it with the forum members" in builder
     assert f"Take case {case_id} off the agenda" in builder
+    item = forum_year.withdrawn_item
+    page = coordinator.get(f"/meetings/{meeting}/agenda/build")
+    taken_off = coordinator.post(
+        f"/agenda-items/{item.id}/remove", data={"csrf_token": csrf_token_from(page.text)}
+    )
+    assert taken_off.status_code == 302
+    db.session.refresh(item)
+    db.session.refresh(forum_year.jessica)
+    assert item.status == ItemStatus.REMOVED
+    assert forum_year.jessica.status == CaseStatus.CHECKED, "not ready without consent"
 
 
 def test_a_meeting_with_nothing_on_its_agenda_cannot_be_circulated(
