@@ -506,3 +506,24 @@ def test_once_held_every_record_page_is_read_only_and_a_save_is_refused(
     db.session.expire_all()
     assert services.record_for(items[0]).discussion == "Agreed"
     assert services.guests_of(january) == []
+
+
+def test_the_overview_and_an_item_page_send_as_many_statements_for_12_items_as_for_3(
+    client, sign_in, coordinator, january, items, make_ready_case
+):
+    """Each item's state comes from one query for all the items, not one per item (issue 13:
+    the record of a 40-item meeting took 740 ms to build)."""
+    from tests.agendas.test_query_counts import statements
+
+    services.save_item_record(items[0], continue_with_lead(january), coordinator)
+    sign_in(coordinator)
+    overview, item_page = f"/meetings/{january.id}/record", item_url(items[1])
+    with_three = statements(client, overview), statements(client, item_page)
+    january.forum.new_case_capacity = 20
+    for number in range(9):
+        case = make_ready_case("Child", f"Number{number:02d}", date(2015, 1, 1 + number))
+        added = agendas.add_to_agenda(january, case, NEW, coordinator)
+        services.save_item_record(added, continue_with_lead(january), coordinator)
+
+    assert visible_text(client.get(overview).text).count("Outcome: Continue") == 10
+    assert (statements(client, overview), statements(client, item_page)) == with_three
