@@ -4,17 +4,15 @@ The server runs in a thread on 127.0.0.1 and shares the test's rolled-back trans
 browser tests create data with the same factories as every other test.
 """
 
-import os
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, missing
+from tests.browser.chromium import chromium
+from tests.conftest import PASSWORD
 
-CHROMIUM = os.environ.get("MAF_CHROMIUM", "/usr/bin/chromium")
 AXE_JS = Path(__file__).resolve().parents[2] / "node_modules/axe-core/axe.min.js"
 
 
@@ -26,25 +24,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not shutil.which(CHROMIUM):
-        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+    with chromium() as running:
+        yield running
 
 
 @pytest.fixture
@@ -86,25 +67,27 @@ def axe_source():
     return AXE_JS.read_text()
 
 
+def axe_violations_on(page, axe_source: str) -> list[dict]:
+    """Run axe-core on the page as it is now and return its violations (also used by the
+    journey suite, whose people each have a page of their own)."""
+    # Evaluated through the DevTools protocol, so the page's CSP does not block it.
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)
+    return page.evaluate(
+        """async () => {
+            const results = await axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                'wcag22aa', 'best-practice']},
+            });
+            return results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
+            }));
+        }"""
+    )
+
+
 @pytest.fixture
 def axe_violations(page, axe_source):
     """Run axe-core on the page as it is now and return its violations."""
-
-    def run():
-        # Evaluated through the DevTools protocol, so the page's CSP does not block it.
-        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-            page.evaluate(axe_source)
-        return page.evaluate(
-            """async () => {
-                const results = await axe.run(document, {
-                    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
-                                                    'wcag22aa', 'best-practice']},
-                });
-                return results.violations.map(v => ({
-                    id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
-                }));
-            }"""
-        )
-
-    return run
+    return lambda: axe_violations_on(page, axe_source)

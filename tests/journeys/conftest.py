@@ -4,9 +4,16 @@ context per person so nobody shares a cookie with anyone else."""
 
 import pytest
 
-from tests.browser.conftest import axe_source, browser, live_server  # noqa: F401
+from tests.browser.chromium import chromium
+from tests.browser.conftest import axe_source, live_server  # noqa: F401
 from tests.circulation.conftest import _smtp_controller, smtp_server  # noqa: F401
 from tests.journeys.helpers import JOURNEY_SUMMARIES
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as running:  # the browser tests' Chromium when they run in the same session
+        yield running
 
 
 def pytest_terminal_summary(terminalreporter, config):

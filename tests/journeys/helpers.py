@@ -19,6 +19,7 @@ from maf.circulation.outbox import send_pending
 from maf.dbtypes import utcnow
 from maf.extensions import db
 from maf.outcomes import services as outcomes
+from tests.browser.conftest import axe_violations_on
 from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
 
@@ -144,7 +145,7 @@ class Person:
         return self.page.inner_text("main")
 
     def axe(self) -> list[dict]:
-        return axe_violations(self.page, self.axe_source)
+        return axe_violations_on(self.page, self.axe_source)
 
 
 # --- mailboxes ------------------------------------------------------------------------------------
@@ -247,24 +248,6 @@ def press(scope, name):
     page = getattr(scope, "page", scope)
     with page.expect_navigation():
         scope.get_by_role("button", name=name).first.click()
-
-
-def axe_violations(page, axe_source: str) -> list[dict]:
-    """axe-core's WCAG 2.2 AA violations on the page as it is now (as tests/browser runs it)."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(axe_source)
-    return page.evaluate(
-        """async () => {
-            const results = await axe.run(document, {
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
-                                                'wcag22aa', 'best-practice']},
-            });
-            return results.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
-            }));
-        }"""
-    )
 
 
 def words(text: str) -> str:

@@ -62,6 +62,7 @@ from maf.outcomes.models import (
 )
 from maf.reports import board, figures
 from maf.reports.retention import apply_retention
+from tests.browser.test_intake_browser import _choose, _fill_date
 from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
 from tests.journeys.helpers import (
@@ -95,99 +96,30 @@ REGISTER = (
     "given_name,family_name,date_of_birth,postcode,service,status,contact\n"
     "Oliver,Mensah,17/05/2012,LE11 1AA,CIN,open,Duty team 0116 305 0005\n"
 )
+GENDERS = {"F": Gender.FEMALE, "M": Gender.MALE}
 # Children recorded through the services (the rest come through the intake pages): key, given,
 # family, date of birth, gender, postcode, referrer ("daniel", "zoe" or "hannah"), received.
 SERVICE_CAFS = [
     (
-        "jonathan",
-        "Jonathan",
-        "Reid",
-        date(2014, 3, 9),
-        Gender.MALE,
-        "LE12 9QQ",
-        "hannah",
-        date(2026, 12, 1),
-    ),
-    (
-        "sophie",
-        "Sophie",
-        "Turner",
-        date(2013, 7, 21),
-        Gender.FEMALE,
-        "LE11 2PL",
-        "daniel",
-        date(2026, 12, 1),
-    ),
-    (
-        "harry",
-        "Harry",
-        "Patel",
-        date(2012, 10, 2),
-        Gender.MALE,
-        "LE11 4RT",
-        "daniel",
-        date(2026, 12, 2),
-    ),
-    (
-        "isla",
-        "Isla",
-        "Novak",
-        date(2015, 1, 30),
-        Gender.FEMALE,
-        "LE12 7HB",
-        "zoe",
-        date(2026, 12, 2),
-    ),
-    (
-        "noah",
-        "Noah",
-        "Williams",
-        date(2011, 6, 14),
-        Gender.MALE,
-        "LE11 5XD",
-        "zoe",
-        date(2026, 12, 3),
-    ),
-    (
-        "grace",
-        "Grace",
-        "Okoro",
-        date(2013, 12, 5),
-        Gender.FEMALE,
-        "LE12 8JN",
-        "hannah",
-        date(2026, 12, 3),
-    ),
-    (
-        "freya",
-        "Freya",
-        "Lewis",
-        date(2014, 8, 8),
-        Gender.FEMALE,
-        "LE11 9AB",
-        "daniel",
-        date(2027, 2, 8),
-    ),
-    (
-        "mason",
-        "Mason",
-        "Clarke",
-        date(2012, 2, 19),
-        Gender.MALE,
-        "LE12 6CD",
-        "zoe",
-        date(2027, 2, 9),
-    ),
-    (
-        "ruby",
-        "Ruby",
-        "Adeyemi",
-        date(2016, 4, 11),
-        Gender.FEMALE,
-        "LE11 7EF",
-        "hannah",
-        date(2027, 2, 10),
-    ),
+        key,
+        *name.split(" "),
+        date.fromisoformat(born),
+        GENDERS[gender],
+        postcode,
+        who,
+        date.fromisoformat(on),
+    )
+    for key, name, born, gender, postcode, who, on in (
+        ("jonathan", "Jonathan Reid", "2014-03-09", "M", "LE12 9QQ", "hannah", "2026-12-01"),
+        ("sophie", "Sophie Turner", "2013-07-21", "F", "LE11 2PL", "daniel", "2026-12-01"),
+        ("harry", "Harry Patel", "2012-10-02", "M", "LE11 4RT", "daniel", "2026-12-02"),
+        ("isla", "Isla Novak", "2015-01-30", "F", "LE12 7HB", "zoe", "2026-12-02"),
+        ("noah", "Noah Williams", "2011-06-14", "M", "LE11 5XD", "zoe", "2026-12-03"),
+        ("grace", "Grace Okoro", "2013-12-05", "F", "LE12 8JN", "hannah", "2026-12-03"),
+        ("freya", "Freya Lewis", "2014-08-08", "F", "LE11 9AB", "daniel", "2027-02-08"),
+        ("mason", "Mason Clarke", "2012-02-19", "M", "LE12 6CD", "zoe", "2027-02-09"),
+        ("ruby", "Ruby Adeyemi", "2016-04-11", "F", "LE11 7EF", "hannah", "2027-02-10"),
+    )
 ]
 
 
@@ -1220,16 +1152,6 @@ def _attend_all(world, meeting, members):
 
 
 # --- pages ----------------------------------------------------------------------------------------
-
-
-def _fill_date(page, name, day, month, year):
-    page.locator(f"#{name}-day").fill(day)
-    page.locator(f"#{name}-month").fill(month)
-    page.locator(f"#{name}-year").fill(year)
-
-
-def _choose(page, legend, option):
-    page.get_by_role("group", name=legend).get_by_label(option, exact=True).check()
 
 
 def _intake(coordinator: Person, given, family, born, gender, postcode, double_click=False):
