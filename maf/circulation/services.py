@@ -32,6 +32,7 @@ from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
 from maf.outcomes.progress import request_updates
+from maf.versioning import UNCHECKED
 
 
 class CirculationError(DomainError):
@@ -475,10 +476,13 @@ def take_off_forum_agendas(case: Case, reason: str, user: User) -> list[AgendaIt
     return items
 
 
-def cancel_meeting(meeting: Meeting, reason: str, user: User) -> int:
+def cancel_meeting(
+    meeting: Meeting, reason: str, user: User, version: int | None = UNCHECKED
+) -> int:
     """Cancel the meeting and, in the same transaction, send METHOD:CANCEL to everyone who
-    holds an invitation for it or for a slot in it. Returns how many were sent."""
-    forum_services.cancel_meeting(meeting, reason, user, commit=False)
+    holds an invitation for it or for a slot in it. Returns how many were sent. `version` is
+    the meeting's when the cancelling form was opened (maf.versioning)."""
+    forum_services.cancel_meeting(meeting, reason, user, commit=False, version=version)
     sent = 0
     for invitation in _open_invitations(meeting, InvitationKind.MEETING):
         person = Recipient(invitation.email, invitation.name, "REQ-PARTICIPANT")

@@ -165,4 +165,5 @@ class MeetingForm(Form):
 
 class CancelMeetingForm(Form):
     reason = GovTextAreaField("Why is the meeting cancelled?", validators=[Length(max=1000)])
+    version = VersionField()
     submit = SubmitField("Cancel the meeting", widget=GovSubmitInput())

@@ -402,15 +402,29 @@ def change_meeting_status(
         meeting.calendar_sequence += 1
     audit.record("meeting_status", meeting, user=user, detail=f"{meeting.status} -> {to}")
     meeting.status = to
+    touch(meeting, user)  # so a stale edit of the meeting can say who changed it
 
 
-def cancel_meeting(meeting: Meeting, reason: str, user: User, commit: bool = True) -> None:
+def cancel_meeting(
+    meeting: Meeting,
+    reason: str,
+    user: User,
+    commit: bool = True,
+    version: int | None = UNCHECKED,
+) -> None:
     """Cancel a meeting with nothing left on its agenda. `commit=False` lets the caller send
-    the calendar cancellations in the same transaction."""
+    the calendar cancellations in the same transaction. `version` is the meeting's version
+    when the form was opened: a meeting moved or changed since is not cancelled unseen."""
     from maf.agendas.services import scheduled_items
 
     if not reason.strip():
         raise ForumError("Enter why the meeting is cancelled", field="reason")
+    require_version(
+        meeting,
+        version,
+        yours={"Status": MeetingStatus.CANCELLED.label},
+        theirs={"Status": meeting.status.label},
+    )
     if scheduled_items(meeting):
         raise ForumError(
             "Move the items on this meeting's agenda to another meeting before cancelling it",

@@ -266,10 +266,17 @@ def edit_meeting(meeting_id: int):
 @roles_required(Role.ADMIN, Role.COORDINATOR)
 def cancel_meeting(meeting_id: int):
     meeting = meeting_or_404(meeting_id, manage=True)
-    form = forms.CancelMeetingForm()
+    form = forms.CancelMeetingForm(version=meeting.version)
     if form.validate_on_submit():
         try:
-            sent = circulation.cancel_meeting(meeting, form.reason.data or "", current_user)
+            sent = circulation.cancel_meeting(
+                meeting, form.reason.data or "", current_user, version=form.version.data
+            )
+        except StaleEdit as stale:
+            db.session.rollback()
+            show_newer_version(form, stale)
+            page = render_template("forums/cancel.html", form=form, meeting=meeting, stale=stale)
+            return page, 409
         except services.ForumError as error:
             db.session.rollback()
             attach_error(form, error, "reason")

@@ -9,8 +9,8 @@ from maf.cases.models import Case
 from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.directory.models import Agency
 from maf.extensions import db
-from maf.versioning import Versioned
 from maf.forums.models import ForumMember, Meeting
+from maf.versioning import Versioned
 
 
 class AttendanceStatus(LabelledEnum):

@@ -19,6 +19,7 @@ from maf.auth.models import Role
 from maf.cases import services as case_services
 from maf.cases.models import CaseStatus, ConsentKind, MatchVerdict, TierOutcome
 from maf.extensions import db
+from maf.forums.models import MeetingStatus
 from maf.outcomes.models import Action, LeadKind, LeadProfessional, ProgressUpdate
 from maf.reports import board
 from maf.reports.models import BoardPeriod
@@ -437,3 +438,27 @@ def test_of_two_saves_in_flight_at_once_the_second_is_refused_and_nothing_half_s
     db.session.expire_all()
     stored = db.session.get(BoardPeriod, period.id)
     assert (stored.target_started, stored.practitioners_trained) == (12, 0)
+
+
+def test_a_meeting_moved_since_the_cancel_page_was_opened_is_not_cancelled_unseen(
+    client, second_client, coordinator, colleague, make_meeting
+):
+    meeting = make_meeting(day=date(2027, 1, 12))
+    priya = OpenedForm(signed_in(client, coordinator), f"/meetings/{meeting.id}/edit")
+    tom = OpenedForm(signed_in(second_client, colleague), f"/meetings/{meeting.id}/cancel")
+
+    moved = {"date": ["19", "1", "2027"], "start_time": "09:30", "venue": meeting.venue}
+    assert priya.save(moved).status_code == 302
+    refused = tom.save({"reason": "The chair is ill on the 12th"})
+
+    assert_refused_as_stale(
+        refused, changed_by="Priya Shah", field="Status", theirs="Planned", yours="Cancelled"
+    )
+    assert "Cancel the meeting on Tuesday 19 January 2027" in refused.text
+    assert typed_text(refused.text, "reason") == "The chair is ill on the 12th"
+    db.session.expire_all()
+    assert meeting.status == MeetingStatus.PLANNED
+
+    assert tom.save_again(refused, {"reason": "Chair ill; no date free"}).status_code == 302
+    db.session.expire_all()
+    assert meeting.status == MeetingStatus.CANCELLED
