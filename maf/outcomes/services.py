@@ -115,26 +115,26 @@ def save_attendance(
     statuses: dict[int, AttendanceStatus],
     guests: list[Guest],
     user: User,
-    opened_at: int | None = None,
+    opened_at_version: int | None = None,
 ) -> None:
     """Members' attendance by member id, and the guests present (replacing earlier guests).
 
-    `opened_at` is the meeting's version the form was opened at: a save from a page older than
-    the last save of the attendance is refused (StaleEdit) rather than overwriting it. None is
-    for callers that are not a form (the demo data, tests)."""
+    `opened_at_version` is the meeting's version the form was opened at: a save from a page
+    older than the last save of the attendance is refused (StaleEdit) rather than overwriting
+    it. None is for callers that are not a form (the demo data, tests)."""
     _overtaken_is_stale(
-        lambda: _save_attendance(meeting, statuses, guests, user, opened_at),
+        lambda: _save_attendance(meeting, statuses, guests, user, opened_at_version),
         lambda: _save_attendance(meeting, statuses, guests, user, -1),
     )
 
 
-def _save_attendance(meeting, statuses, guests, user, opened_at) -> None:
+def _save_attendance(meeting, statuses, guests, user, opened_at_version) -> None:
     _require_recording(meeting)
     recorded = {a.member_id: a for a in attendance_of(meeting) if a.member_id is not None}
-    if opened_at is not None:
+    if opened_at_version is not None:
         require_version(
             meeting,
-            opened_at,
+            opened_at_version,
             yours=_attendance_in_words(meeting, {m: s.label for m, s in statuses.items()}, guests),
             theirs=_attendance_in_words(
                 meeting, {m: a.status.label for m, a in recorded.items()}, guests_of(meeting)
@@ -388,25 +388,25 @@ def _overtaken_is_stale(save, explain):
 
 
 def save_item_record(
-    item: AgendaItem, details: ItemDetails, user: User, opened_at: int | None = None
+    item: AgendaItem, details: ItemDetails, user: User, opened_at_version: int | None = None
 ) -> ItemRecord:
     """Save as you go: each save replaces what was recorded for the item; its open actions
     are updated in place (same id), those left out deleted, and done ones never touched.
 
-    `opened_at` is the record's version the form was opened at (0 before the first save): a
-    save from a page older than the last save is refused (StaleEdit) with what changed. None
-    is for callers that are not a form (the demo data, tests)."""
+    `opened_at_version` is the record's version the form was opened at (0 before the first
+    save): a save from a page older than the last save is refused (StaleEdit) with what
+    changed. None is for callers that are not a form (the demo data, tests)."""
     return _overtaken_is_stale(
-        lambda: _save_item_record(item, details, user, opened_at),
+        lambda: _save_item_record(item, details, user, opened_at_version),
         lambda: _require_item_version(item, record_for(item), -1, details),
     )
 
 
-def _save_item_record(item, details, user, opened_at) -> ItemRecord:
+def _save_item_record(item, details, user, opened_at_version) -> ItemRecord:
     _require_recording(item.meeting)
     record = record_for(item)
-    if opened_at is not None:
-        _require_item_version(item, record, opened_at, details)
+    if opened_at_version is not None:
+        _require_item_version(item, record, opened_at_version, details)
     _check(item, details)
     if record is None:
         record = ItemRecord(agenda_item_id=item.id, recorded_by_id=user.id)
@@ -420,7 +420,9 @@ def _save_item_record(item, details, user, opened_at) -> ItemRecord:
             record = record_for(item)
             if record is None:
                 raise
-            _require_item_version(item, record, -1 if opened_at is None else opened_at, details)
+            _require_item_version(
+                item, record, -1 if opened_at_version is None else opened_at_version, details
+            )
     record.discussion = details.discussion.strip()
     record.outcome, record.next_review_on = details.outcome, details.next_review_on
     record.closure_reason = details.closure_reason if details.outcome == Outcome.CLOSE else None
@@ -449,12 +451,12 @@ def _save_item_record(item, details, user, opened_at) -> ItemRecord:
 
 
 def _require_item_version(
-    item: AgendaItem, record: ItemRecord | None, opened_at: int, details: ItemDetails
+    item: AgendaItem, record: ItemRecord | None, opened_at_version: int, details: ItemDetails
 ) -> None:
     if record is None:
         return
     require_version(
-        record, opened_at, yours=_in_words(details), theirs=_in_words(stored_details(item))
+        record, opened_at_version, yours=_in_words(details), theirs=_in_words(stored_details(item))
     )
 
 

@@ -213,7 +213,7 @@ def save_attendance(meeting_id: int):
     ]
     try:
         services.save_attendance(
-            meeting, statuses, guests, current_user, opened_at=form.version.data or 0
+            meeting, statuses, guests, current_user, opened_at_version=form.version.data or 0
         )
     except StaleEdit as stale:
         db.session.rollback()
@@ -299,7 +299,7 @@ def save_item(meeting_id: int, item_id: int):
     if form.validate_on_submit():
         try:
             services.save_item_record(
-                item, _details(form), current_user, opened_at=form.version.data or 0
+                item, _details(form), current_user, opened_at_version=form.version.data or 0
             )
         except StaleEdit as stale:
             db.session.rollback()

@@ -278,7 +278,7 @@ def test_a_save_overtaken_between_its_check_and_its_write_is_refused(
     first = services.save_item_record(
         items[0], services.ItemDetails(outcome=None, discussion="Chair's text"), coordinator
     )
-    opened_at = first.version
+    opened_at_version = first.version
     real_check = services._check
 
     def overtaken(item, details):
@@ -297,7 +297,7 @@ def test_a_save_overtaken_between_its_check_and_its_write_is_refused(
             items[0],
             services.ItemDetails(outcome=None, discussion="Late text"),
             coordinator,
-            opened_at=opened_at,
+            opened_at_version=opened_at_version,
         )
     db.session.expire_all()
     assert services.record_for(items[0]).discussion != "Late text"
