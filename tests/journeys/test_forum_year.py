@@ -20,6 +20,7 @@ import io
 import re
 from collections import Counter
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -199,6 +200,8 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
     daniel = person(world["daniel"])
     admin = person(world["admin"])
     forum: Forum = world["forum"]
+    circulate = partial(_circulate, j, coordinator, mail, ledger)
+    hold = partial(_hold, j, clock, world, ledger, mail, chair, coordinator)
     meetings: dict[str, Meeting] = {}
 
     # 1 -------------------------------------------------------------------------------------------
@@ -371,11 +374,11 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             ledger.status[key] = CaseStatus.ON_AGENDA
 
     with j.step("January agenda circulated: members, presenters and their calendars"):
-        press(coordinator.page, "Circulate the agenda")
-        j.contains(coordinator.main(), "11 emails queued for 5 people", "the delivery page")
-        arrived = mail.deliver()
-        ledger.expect_mail(
-            arrived, {ZOE: 3, DANIEL: 4, PAUL: 1, CHAIR: 1, HANNAH: 2}, j, "the January circulation"
+        arrived = circulate(
+            "Circulate the agenda",
+            {ZOE: 3, DANIEL: 4, PAUL: 1, CHAIR: 1, HANNAH: 2},
+            "the January circulation",
+            page_says="11 emails queued for 5 people",
         )
         ledger.meeting_status["january"] = MeetingStatus.AGENDA_CIRCULATED
         first_uid = None
@@ -449,14 +452,11 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
 
     with j.step("The agenda goes again without her; her presenter's slot is cancelled"):
         coordinator.visit(f"/meetings/{january.id}/agenda/build")
-        press(coordinator.page, "Circulate the changes")
-        arrived = mail.deliver()
         # Members: the updated agenda. Daniel: Sophie's slot cancelled and Harry's moved up;
         # Zoë (Isla, Noah) and Hannah (Grace): their later slots moved up by 20 minutes.
-        ledger.expect_mail(
-            arrived,
+        arrived = circulate(
+            "Circulate the changes",
             {ZOE: 3, DANIEL: 3, PAUL: 1, CHAIR: 1, HANNAH: 1},
-            j,
             "the re-circulation without Sophie",
         )
         for address in (ZOE, DANIEL, PAUL, CHAIR):
@@ -504,13 +504,10 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         press(coordinator.page, "Save changes")
         coordinator.visit(f"/meetings/{january.id}/agenda/build")
         j.contains(coordinator.main(), "has changed since it was circulated", "the builder")
-        press(coordinator.page, "Circulate the changes")
-        arrived = mail.deliver()
         # Members: the changed meeting; presenters: each remaining slot moved (6 slots).
-        ledger.expect_mail(
-            arrived,
+        arrived = circulate(
+            "Circulate the changes",
             {ZOE: 3, DANIEL: 3, PAUL: 1, CHAIR: 1, HANNAH: 2},
-            j,
             "the re-circulation after the move",
         )
         for address in (ZOE, DANIEL, PAUL, CHAIR):
@@ -702,13 +699,13 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             "Amelia Hughes",
             "the April agenda",
         )
-        press(coordinator.page, "Circulate the agenda")
-        arrived = mail.deliver()
         # Members: the agenda; presenters: Freya (Daniel), Mason (Zoë), Ruby (Hannah); lead
         # professionals asked for progress: Daniel (Amelia, Noah), Zoë (Jonathan, Harry,
         # Grace), Hannah (Isla).
-        ledger.expect_mail(
-            arrived, {ZOE: 5, DANIEL: 4, PAUL: 1, CHAIR: 1, HANNAH: 2}, j, "the April circulation"
+        arrived = circulate(
+            "Circulate the agenda",
+            {ZOE: 5, DANIEL: 4, PAUL: 1, CHAIR: 1, HANNAH: 2},
+            "the April circulation",
         )
         ledger.meeting_status["april"] = MeetingStatus.AGENDA_CIRCULATED
         ledger.progress_asked += 6
@@ -807,14 +804,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
     open_keys = ["amelia", "jonathan", "harry", "isla", "freya", "mason", "ruby"]
     with j.step("July: seven reviews carried forward and held"):
         clock.london(date(2027, 6, 14), 9, 0)
-        _hold(
-            j,
-            clock,
-            world,
-            ledger,
-            mail,
-            chair,
-            coordinator,
+        hold(
             july,
             "july",
             members,
@@ -826,14 +816,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
 
     with j.step("October: Jonathan signed off, six reviews carried forward"):
         clock.london(date(2027, 9, 13), 9, 0)
-        _hold(
-            j,
-            clock,
-            world,
-            ledger,
-            mail,
-            chair,
-            coordinator,
+        hold(
             october,
             "october",
             members,
@@ -1211,6 +1194,17 @@ def _save_item(page, scope):
     return navigation.value
 
 
+def _circulate(j, coordinator, mail, ledger, button, expected, what, page_says=None):
+    """The coordinator presses the builder's circulate button; the sender runs; each mailbox
+    gets exactly what is expected."""
+    press(coordinator.page, button)
+    if page_says:
+        j.contains(coordinator.main(), page_says, "the delivery page")
+    arrived = mail.deliver()
+    ledger.expect_mail(arrived, expected, j, what)
+    return arrived
+
+
 def _approve_and_circulate_minutes(chair: Person, meeting, version):
     chair.visit(f"/meetings/{meeting.id}/minutes")
     press(chair.page, f"Approve version {version}")
@@ -1265,9 +1259,15 @@ def _hold(
         )
         ledger.items[(key, ItemKind.SIGN_OFF, ItemStatus.SCHEDULED)] += 1
     coordinator.visit(f"/meetings/{meeting.id}/agenda/build")
-    press(coordinator.page, "Circulate the agenda")
-    arrived = mail.deliver()
-    ledger.expect_mail(arrived, expected_mail, j, f"the {key} circulation")
+    arrived = _circulate(
+        j,
+        coordinator,
+        mail,
+        ledger,
+        "Circulate the agenda",
+        expected_mail,
+        f"the {key} circulation",
+    )
     ledger.progress_asked += len(reviews) + len(sign_offs)
     for address in (ZOE, DANIEL, PAUL, CHAIR):
         (agenda_mail,) = [m for m in arrived[address] if m.subject.startswith("Agenda:")]
