@@ -123,7 +123,6 @@ class Meeting(Versioned, db.Model):
         back_populates="meeting", order_by="MeetingChange.id"
     )
 
-
     @property
     def starts_at(self) -> datetime:
         """The moment it starts: its date and time are read on a clock in England."""
@@ -133,6 +132,7 @@ class Meeting(Versioned, db.Model):
     def has_started(self) -> bool:
         """Nothing may say the meeting happened (held, minutes approved) before this."""
         return utcnow() >= self.starts_at
+
 
 class MeetingChange(db.Model):
     """History of one meeting: every change of date, time, venue or status."""
