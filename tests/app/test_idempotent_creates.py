@@ -579,6 +579,21 @@ def test_every_submit_field_renders_the_button_that_prevents_a_double_click(app)
     assert 'data-module="govuk-button"' in button
 
 
+def _press_twice_at_once(app, monkeypatch, action: str, pause_in):
+    """A button of the agenda builder (no form to carry a token) pressed by two signed-in
+    coordinators at the same moment."""
+    first, second = (_signed_in(app, "priya.shah@example.org") for _ in range(2))
+    builder = action.rsplit("/", 1)[0] + "/agenda/build"
+    tokens = {"a": _csrf(first, builder), "b": _csrf(second, builder)}
+    return _race(
+        app,
+        monkeypatch,
+        pause_in,
+        lambda: first.post(action, data={"csrf_token": tokens["a"]}, follow_redirects=True),
+        lambda: second.post(action, data={"csrf_token": tokens["b"]}, follow_redirects=True),
+    )
+
+
 def test_asking_for_progress_updates_twice_at_once_asks_once(make_scratch_app, monkeypatch):
     """The button has no form to carry a token; the natural key (one update per case and
     meeting) holds, and the second press waits for the first instead of tripping it (500)."""
@@ -602,21 +617,13 @@ def test_asking_for_progress_updates_twice_at_once_asks_once(make_scratch_app, m
         meeting = db.session.get(Meeting, ids["meeting"])
         add_to_agenda(meeting, case, ItemKind.REVIEW, db.session.get(User, ids["user_a"]))
         db.session.remove()
-    first, second = (_signed_in(app, "priya.shah@example.org") for _ in range(2))
-    builder, action = (
-        f"/meetings/{ids['meeting']}/agenda/build",
-        (f"/meetings/{ids['meeting']}/progress-requests"),
-    )
-    tokens = {"a": _csrf(first, builder), "b": _csrf(second, builder)}
-
     from maf.outcomes import progress
 
-    answers, blocked = _race(
+    answers, blocked = _press_twice_at_once(
         app,
         monkeypatch,
+        f"/meetings/{ids['meeting']}/progress-requests",
         (progress, "_queue_request"),
-        lambda: first.post(action, data={"csrf_token": tokens["a"]}, follow_redirects=True),
-        lambda: second.post(action, data={"csrf_token": tokens["b"]}, follow_redirects=True),
     )
 
     assert answers["a"].status_code == 200
@@ -679,21 +686,13 @@ def test_circulating_twice_at_once_sends_the_agenda_once(make_scratch_app, monke
         user = db.session.get(User, ids["user_a"])
         add_to_agenda(meeting, db.session.get(Case, ids["case_a"]), ItemKind.NEW_CASE, user)
         db.session.remove()
-    first, second = (_signed_in(app, "priya.shah@example.org") for _ in range(2))
-    builder, action = (
-        f"/meetings/{ids['meeting']}/agenda/build",
-        f"/meetings/{ids['meeting']}/circulate",
-    )
-    tokens = {"a": _csrf(first, builder), "b": _csrf(second, builder)}
-
     from maf.forums import services as forum_services
 
-    answers, blocked = _race(
+    answers, blocked = _press_twice_at_once(
         app,
         monkeypatch,
+        f"/meetings/{ids['meeting']}/circulate",
         (forum_services, "change_meeting_status"),
-        lambda: first.post(action, data={"csrf_token": tokens["a"]}, follow_redirects=True),
-        lambda: second.post(action, data={"csrf_token": tokens["b"]}, follow_redirects=True),
     )
 
     assert "emails queued" in answers["a"].text
