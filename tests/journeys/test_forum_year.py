@@ -136,10 +136,10 @@ def journey(request):
 
 
 def test_a_year_of_the_charnwood_forum(
-    app, database, browser, live_server, smtp_server, app_clock, journey, axe_source
+    app, database, browser, live_server, smtp_server, app_clock, journey, axe_source, monkeypatch
 ):
     j = journey
-    app.config["BASE_URL"] = live_server  # links in emails lead back to this server
+    monkeypatch.setitem(app.config, "BASE_URL", live_server)  # emails' links lead back here
     mail = Mailboxes(smtp_server)
     ledger = Ledger()
     contexts = []
