@@ -108,22 +108,27 @@ def require_version(
         return
     if submitted_version is not None and submitted_version == obj.version:
         return
-    from maf.auth.models import User
-
-    changed_by = None
-    if obj.updated_by_id is not None:
-        changed_by = db.session.get(User, obj.updated_by_id)
     differences = [
         Difference(label, theirs.get(label, ""), yours.get(label, ""))
         for label in dict.fromkeys([*theirs, *yours])
         if theirs.get(label, "") != yours.get(label, "")
     ]
     raise StaleEdit(
-        changed_by.name if changed_by is not None else "Someone",
+        last_changed_by(obj) or "Someone",
         obj.updated_at,
         differences,
         obj.version,
     )
+
+
+def last_changed_by(obj) -> str | None:
+    """The name of whoever changed `obj` last, where known."""
+    from maf.auth.models import User  # models import this module
+
+    if obj.updated_by_id is None:
+        return None
+    changed_by = db.session.get(User, obj.updated_by_id)
+    return changed_by.name if changed_by is not None else None
 
 
 def touch(obj, user) -> None:

@@ -183,6 +183,7 @@ def add_member(
         db.session.add(member)
     member.name, member.agency, member.role, member.active = name.strip(), agency, role, True
     member.user = db.session.scalar(select(User).where(User.email == email))
+    touch(member, user)
     submissions.created(submission, member)
     audit.record("forum_member_added", forum, user=user, detail=f"member {member.id}")
     db.session.commit()
@@ -192,6 +193,7 @@ def add_member(
 def remove_member(member: ForumMember, user: User) -> None:
     """Kept inactive rather than deleted, so past circulation records still name them."""
     member.active = False
+    touch(member, user)
     audit.record("forum_member_removed", member.forum, user=user, detail=f"member {member.id}")
     db.session.commit()
 

@@ -22,7 +22,7 @@ from maf.forms import attach_error, show_newer_version
 from maf.forums import forms, services
 from maf.forums.models import ForumMember, MemberRole
 from maf.submissions import AlreadySaved
-from maf.versioning import StaleEdit
+from maf.versioning import StaleEdit, last_changed_by
 
 bp = Blueprint("forums", __name__)
 
@@ -205,6 +205,11 @@ def remove_member(forum_id: int, member_id: int):
     if member is not None and member.forum_id == forum.id and member.active:
         services.remove_member(member, current_user)
         flash(f"{member.name} no longer receives this forum's papers.")
+    elif member is not None and member.forum_id == forum.id:
+        # Removed by someone else since this page was drawn: say so, rather than nothing.
+        removed_by = last_changed_by(member)
+        by = f" by {removed_by}" if removed_by else ""
+        flash(f"{member.name} had already been removed{by}.")
     return redirect(url_for("forums.show", forum_id=forum.id, _anchor="members"))
 
 

@@ -19,7 +19,8 @@ from maf.auth.models import Role
 from maf.cases import services as case_services
 from maf.cases.models import CaseStatus, ConsentKind, MatchVerdict, TierOutcome
 from maf.extensions import db
-from maf.forums.models import MeetingStatus
+from maf.forums import services as forum_services
+from maf.forums.models import MeetingStatus, MemberRole
 from maf.outcomes.models import Action, LeadKind, LeadProfessional, ProgressUpdate
 from maf.reports import board
 from maf.reports.models import BoardPeriod
@@ -462,3 +463,25 @@ def test_a_meeting_moved_since_the_cancel_page_was_opened_is_not_cancelled_unsee
     assert tom.save_again(refused, {"reason": "Chair ill; no date free"}).status_code == 302
     db.session.expire_all()
     assert meeting.status == MeetingStatus.CANCELLED
+
+
+def test_removing_a_member_someone_removed_since_says_who_did(
+    client, second_client, coordinator, colleague, make_forum, school
+):
+    forum = make_forum()
+    member = forum_services.add_member(
+        forum,
+        name="Dr Amal Haddad",
+        email="amal.haddad@example.org",
+        agency=school,
+        role=MemberRole.STANDING,
+        user=coordinator,
+    )
+    url, remove = f"/forums/{forum.id}", f"/forums/{forum.id}/members/{member.id}/remove"
+    priya, tom = signed_in(client, coordinator), signed_in(second_client, colleague)
+    priya_token, tom_token = (csrf_token_from(who.get(url).text) for who in (priya, tom))
+
+    assert priya.post(remove, data={"csrf_token": priya_token}).status_code == 302
+    page = tom.post(remove, data={"csrf_token": tom_token}, follow_redirects=True).text
+
+    assert "Dr Amal Haddad had already been removed by Priya Shah." in page
