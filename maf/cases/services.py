@@ -932,5 +932,6 @@ def add_need_statement(
 def retire_need_statement(need: NeedStatement, user: User) -> None:
     """Retired statements stay on the cases that used them; they are not offered again."""
     need.active, need.retired_at = False, utcnow()
+    touch(need, user)
     audit.record("need_statement_retired", need, user=user)
     db.session.commit()

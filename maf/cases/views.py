@@ -39,7 +39,7 @@ from maf.extensions import db
 from maf.forms import attach_error, show_newer_version
 from maf.outcomes.services import current_lead, describe_lead, lead_history
 from maf.submissions import AlreadySaved
-from maf.versioning import StaleEdit
+from maf.versioning import StaleEdit, last_changed_by
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -497,4 +497,9 @@ def retire_need(need_id: int):
     if need is not None and need.active:
         services.retire_need_statement(need, current_user)
         flash(f"Retired: {need.text}. Cases that already have it keep it.")
+    elif need is not None:
+        # Retired by someone else since this page was drawn: say so, rather than nothing.
+        retired_by = last_changed_by(need)
+        by = f" by {retired_by}" if retired_by else ""
+        flash(f"{need.text} had already been retired{by}.")
     return redirect(url_for("cases.need_statements"))

@@ -485,3 +485,19 @@ def test_removing_a_member_someone_removed_since_says_who_did(
     page = tom.post(remove, data={"csrf_token": tom_token}, follow_redirects=True).text
 
     assert "Dr Amal Haddad had already been removed by Priya Shah." in page
+
+
+def test_retiring_a_need_statement_someone_retired_since_says_who_did(
+    client, second_client, make_user, need_statements
+):
+    need = need_statements[0]
+    amira = make_user(Role.ADMIN, name="Amira Khan")
+    other_admin = make_user(Role.ADMIN, name="Sam Patel")
+    retire = f"/cases/needs/{need.id}/retire"
+    amira_client, sam_client = signed_in(client, amira), signed_in(second_client, other_admin)
+    tokens = [csrf_token_from(who.get("/cases/needs").text) for who in (amira_client, sam_client)]
+
+    assert amira_client.post(retire, data={"csrf_token": tokens[0]}).status_code == 302
+    page = sam_client.post(retire, data={"csrf_token": tokens[1]}, follow_redirects=True).text
+
+    assert f"{need.text} had already been retired by Amira Khan." in html.unescape(page)
