@@ -13,6 +13,8 @@ run: setup
 	$(FLASK) maf demo
 	MAF_SCHEDULER_IN_APP=true $(FLASK) run --host 127.0.0.1 --port 5000
 
+# e.g. make test PYTEST_ARGS="tests/cases -x", or PYTEST_ARGS="-n 2" for two processes at once
+# (pytest-xdist; each has its own database).
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 

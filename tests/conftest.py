@@ -2,6 +2,10 @@
 
 The database is SQLite unless MAF_TEST_DATABASE_URL names another (CI runs the suite a second
 time on a throw-away PostgreSQL cluster). Objects are made through factory fixtures.
+
+Under pytest-xdist (`pytest -n 2`) each worker has its own instance folder (so its own SQLite
+file and outbox) and its own PostgreSQL database, `<name>_<worker>`; scratch databases made by
+`make_scratch_app` take their name from it, so no two workers ever share one.
 """
 
 import contextvars
@@ -15,6 +19,22 @@ from datetime import date, datetime, time
 
 os.environ.setdefault("MAF_INSTANCE_PATH", tempfile.mkdtemp(prefix="maf-test-instance-"))
 os.environ["MAF_ENV"] = "test"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1... in an xdist worker process
+if _WORKER:
+    # Workers inherit the controller's environment, so both would otherwise use its folder
+    # and database. Set before config.py is imported: it reads them once.
+    _instance = os.path.join(os.environ["MAF_INSTANCE_PATH"], _WORKER)
+    os.makedirs(_instance, exist_ok=True)
+    os.environ["MAF_INSTANCE_PATH"] = _instance
+    if os.environ.get("MAF_TEST_DATABASE_URL"):
+        from sqlalchemy import make_url as _make_url
+
+        _url = _make_url(os.environ["MAF_TEST_DATABASE_URL"])
+        if _url.get_backend_name() == "sqlite":
+            _url = _url.set(database=f"{_url.database}-{_WORKER}")
+        else:
+            _url = _url.set(database=f"{_url.database}_{_WORKER}")
+        os.environ["MAF_TEST_DATABASE_URL"] = _url.render_as_string(hide_password=False)
 
 import flask_migrate  # noqa: E402
 import pytest  # noqa: E402
