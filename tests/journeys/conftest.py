@@ -25,5 +25,5 @@ def pytest_terminal_summary(terminalreporter, config):
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/journeys/" in str(item.fspath):
+        if "tests/journeys/" in str(item.fspath) and "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)

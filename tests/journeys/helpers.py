@@ -95,7 +95,7 @@ class Journey:
         return [s for s in self.steps if s.failure]
 
     def summary(self) -> str:
-        width = max(len(s.name) for s in self.steps)
+        width = max((len(s.name) for s in self.steps), default=4)
         lines = [f"{'step':<{width}}  assertions  result"]
         for s in self.steps:
             result = "ok" if s.failure is None else f"FAILED: {s.failure}"
