@@ -84,8 +84,11 @@ class VersionField(HiddenField):
 
     def process_formdata(self, valuelist):
         text = (valuelist[0] if valuelist else "").strip()
-        # Anything unreadable counts as "not known", which require_version treats as stale.
-        self.data = int(text) if text.isdigit() else None
+        # Anything unreadable counts as "not known", which require_version treats as stale:
+        # digits other than 0-9 ("²" is a digit to str.isdigit) and a run longer than any
+        # version (Python refuses to read 4,300 or more) too.
+        readable = text.isascii() and text.isdigit() and len(text) <= 18
+        self.data = int(text) if readable else None
 
     def _value(self):
         return "" if self.data is None else str(self.data)

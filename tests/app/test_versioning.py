@@ -3,7 +3,7 @@ thing"): a save from a page opened at an older version is refused with what chan
 SQLAlchemy's version_id_col refuses an UPDATE that would write over a row another transaction
 has changed since it was read."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import render_template_string
@@ -14,8 +14,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from maf.auth.models import Role
 from maf.extensions import db
 from maf.forums.models import Forum
+from maf.reports import board
 from maf.versioning import Difference, StaleEdit, require_version, touch
-from tests.conftest import seed_charnwood
+from tests.conftest import seed_charnwood, submit
 
 
 def test_a_save_from_an_older_page_is_refused_naming_who_changed_what(
@@ -105,3 +106,17 @@ def test_a_concurrent_update_of_a_row_read_before_another_commit_is_refused(make
         stored = db.session.scalar(query)
         assert (stored.venue, stored.version, stored.updated_by_id) == ("Southfields", 2, priya_id)
         db.session.remove()
+
+
+def test_a_version_no_page_could_have_sent_counts_as_stale_not_as_an_error(
+    client, sign_in, coordinator
+):
+    charnwood = coordinator.districts[0]
+    board.board_period(charnwood, date(2026, 4, 1), date(2026, 6, 30), coordinator)
+    sign_in(coordinator)
+    url = f"/reports/board/{charnwood.id}/2026-04-01/2026-06-30"
+    figures = {name: "1" for name in board.INPUT_LABELS}
+    for nonsense in ("9" * 5000, "-1", "1.0", "\u00b2"):
+        response = submit(client, url, {**figures, "version": nonsense})
+        assert response.status_code == 409, nonsense[:10]
+        assert "saved changes" in response.text
