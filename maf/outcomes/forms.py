@@ -148,7 +148,9 @@ class ActionRow(_Row):
 
     @property
     def action_id(self) -> int | None:
-        return int(self.id.data) if (self.id.data or "").isdigit() else None
+        text = self.id.data or ""
+        # str.isdigit accepts "²" and 5,000 digits, which int() refuses: neither is an id.
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 class ItemRecordForm(Form):
