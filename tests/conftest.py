@@ -10,6 +10,7 @@ file and outbox) and its own PostgreSQL database, `<name>_<worker>`; scratch dat
 
 import contextvars
 import itertools
+import logging
 import os
 import re
 import shutil
@@ -19,6 +20,11 @@ from datetime import date, datetime, time
 
 os.environ.setdefault("MAF_INSTANCE_PATH", tempfile.mkdtemp(prefix="maf-test-instance-"))
 os.environ["MAF_ENV"] = "test"
+# Werkzeug gives its logger a handler on the stderr of the moment the first live server logs,
+# which may be a test's captured stream, closed when that test ends: later requests then print
+# "Logging error ... I/O operation on closed file". A handler of our own stops it adding one;
+# pytest still shows the requests of a failing test under "Captured log".
+logging.getLogger("werkzeug").addHandler(logging.NullHandler())
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1... in an xdist worker process
 if _WORKER:
     # Workers inherit the controller's environment, so both would otherwise use its folder
