@@ -103,9 +103,7 @@ def intake():
     form = _intake_form()
     if form.validate_on_submit():
         try:
-            case = services.receive_caf(
-                *_intake_details(form), current_user, once=form.once.data
-            )
+            case = services.receive_caf(*_intake_details(form), current_user, once=form.once.data)
         except AlreadySaved as saved:
             session.pop("safeguarding_screened", None)
             flash(str(saved))
