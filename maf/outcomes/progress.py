@@ -11,7 +11,7 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from maf.agendas.models import AgendaItem, ItemKind
+from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.agendas.services import scheduled_items
 from maf.audit import services as audit
 from maf.auth.models import User
@@ -24,7 +24,7 @@ from maf.circulation.models import DeliveryStatus, OutboxMessage
 from maf.dbtypes import utcnow
 from maf.errors import DomainError
 from maf.extensions import db
-from maf.forums.models import Meeting
+from maf.forums.models import Meeting, MeetingStatus
 from maf.forums.services import EDITABLE_STATUSES
 from maf.outcomes.models import (
     Action,
@@ -179,9 +179,28 @@ def may_report(user: User, progress: ProgressUpdate) -> bool:
     )
 
 
-def is_open(progress: ProgressUpdate) -> bool:
-    """Until the meeting is held the LP may change what they sent."""
-    return progress.meeting.status in EDITABLE_STATUSES
+def closed_because(progress: ProgressUpdate) -> str | None:
+    """Why the update can no longer be sent or changed, or None while it can: until the
+    meeting is held, and only while the case is still on its agenda (consent withdrawn, or the
+    case moved or taken off, means the forum will not hear this update)."""
+    meeting = progress.meeting
+    if meeting.status == MeetingStatus.CANCELLED:
+        return "The meeting was cancelled, so the update can no longer be changed."
+    if meeting.status not in EDITABLE_STATUSES:
+        return "The meeting has been held, so the update can no longer be changed."
+    on_agenda = db.session.scalar(
+        select(AgendaItem.id).where(
+            AgendaItem.meeting_id == meeting.id,
+            AgendaItem.case_id == progress.case_id,
+            AgendaItem.status == ItemStatus.SCHEDULED,
+        )
+    )
+    if on_agenda is None:
+        return (
+            "This case is no longer on the agenda of that meeting, so the forum will not hear "
+            "an update and it can no longer be changed."
+        )
+    return None
 
 
 # --- the update --------------------------------------------------------------------------
@@ -225,10 +244,9 @@ class ProgressDetails:
 
 
 def _check(progress: ProgressUpdate, details: ProgressDetails) -> None:
-    if not is_open(progress):
-        raise ProgressError(
-            "The update can no longer be changed: the meeting is over or cancelled", field="summary"
-        )
+    closed = closed_because(progress)
+    if closed:
+        raise ProgressError(closed, field="summary")
     expected = [action.id for action in reportable_actions(progress)]
     reported = [report.action.id for report in details.actions]
     for action_id in expected:

@@ -40,11 +40,12 @@ def report(update_id: int):
         coordinator=manages_case(current_user, update.case),
         questions=progress.answered_questions(update),
     )
-    if not progress.is_open(update):
+    closed = progress.closed_because(update)
+    if closed:
         if request.method == "POST":
-            flash("The update can no longer be changed: the meeting is over or cancelled.")
+            flash(closed)
             return redirect(url_for("progress.report", update_id=update.id))
-        return render_template("outcomes/progress/report.html", form=None, **context)
+        return render_template("outcomes/progress/report.html", form=None, closed=closed, **context)
     form = progress_form(actions, sent=update if request.method == "GET" else None)
     if form.validate_on_submit():
         try:

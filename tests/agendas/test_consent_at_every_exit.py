@@ -503,3 +503,49 @@ def test_the_builder_lists_each_case_once_with_unique_ids(
     block = page[page.index(f'id="case-{due.id}"') :]
     block = block[: block.index("</form>", block.index("Add for sign-off"))]
     assert "Add as a review" in block and "Add for sign-off" in block
+
+
+def test_a_progress_form_asked_before_withdrawal_closes_and_says_why(
+    forum_year, make_meeting, make_user, client, sign_in
+):
+    """Seed 003 §4.12 and 002 A3: once consent is withdrawn the case comes off April's agenda,
+    so the lead professional's update, asked for before, is not sent to the forum: the emailed
+    link says why instead of offering a form that would report to a meeting that will not hear
+    it, and a post from a page opened earlier stores nothing."""
+    april = make_meeting(date(2027, 4, 13), forum=forum_year.forum)
+    amy = forum_year.amy
+    amy.status = CaseStatus.OPEN
+    lead = make_user(Role.PRACTITIONER, email="zoe.brennan@example.org", name="Zoë Brennan")
+    db.session.add(
+        LeadProfessional(
+            case_id=amy.id,
+            kind=LeadKind.PRACTITIONER,
+            name="Zoë Brennan",
+            email=lead.email,
+            user_id=lead.id,
+            agreed=True,
+            starts_on=date(2027, 1, 12),
+        )
+    )
+    db.session.commit()
+    agendas.add_to_agenda(april, amy, ItemKind.REVIEW, forum_year.coordinator)
+    assert progress.request_updates(april, forum_year.coordinator) == 1
+    update = progress.update_for(amy, april)
+    sign_in(lead)
+    opened = client.get(f"/progress/{update.id}")
+    assert "Tell the forum how the plan is going" in opened.text
+
+    _withdraw_forum_consent(amy, date(2026, 12, 14), forum_year.coordinator)
+    page = client.get(f"/progress/{update.id}")
+    assert "no longer on the agenda of that meeting" in page.text
+    assert "Tell the forum how the plan is going" not in page.text
+    assert 'name="summary"' not in page.text
+
+    posted = client.post(
+        f"/progress/{update.id}",
+        data={"csrf_token": csrf_token_from(opened.text), "summary": "Going well"},
+        follow_redirects=True,
+    )
+    assert "no longer on the agenda of that meeting" in posted.text
+    db.session.refresh(update)
+    assert update.submitted_at is None and update.summary == ""
