@@ -162,6 +162,21 @@ def test_idle_session_is_ended_by_the_server(app, client, make_user, sign_in):
     assert "signed out because you had not used the service" in page.text
 
 
+def test_a_timed_out_session_can_sign_in_again_straight_from_the_sign_in_page(
+    client, make_user, sign_in, app_clock
+):
+    """Back at the desk after lunch, the person opens the sign-in page: it offers its form (it
+    sent them to a dashboard that sent them back), and signing in works."""
+    user = make_user(name="Priya Shah")
+    app_clock(utcnow())
+    sign_in(user)
+    app_clock(utcnow() + timedelta(minutes=31))
+    page = client.get("/sign-in")
+    assert page.status_code == 200 and 'name="password"' in page.text
+    signed_in = sign_in(user, follow_redirects=True)
+    assert "Priya Shah" in signed_in.text and 'name="password"' not in signed_in.text
+
+
 def test_session_ends_after_the_absolute_limit_even_when_busy(app, client, make_user, sign_in):
     sign_in(make_user())
     with client.session_transaction() as session:
