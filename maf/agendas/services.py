@@ -143,6 +143,17 @@ def items_without_consent(meeting: Meeting) -> list[AgendaItem]:
     ]
 
 
+def withheld_items(meeting: Meeting) -> list[AgendaItem]:
+    """Items still on the agenda whose child the members may no longer be shown (consent to
+    share lost after the meeting was held, so the item was not taken off): the record says
+    they were there without naming the child."""
+    return [
+        item
+        for item in scheduled_items(meeting)
+        if not case_services.may_share_with_forum(item.case)
+    ]
+
+
 def timed_agenda(meeting: Meeting) -> TimedAgenda:
     """The agenda as the members may read it at this moment: only cases with consent to share
     with the forum in force (seed 003 §4.12), so a consent withdrawn after the agenda was

@@ -423,6 +423,9 @@ def test_minutes_going_to_members_stop_naming_the_child_after_withdrawal(
     assert minutes.document == approved, "the approved copy is kept as it was"
 
     sign_in(forum_year.forum.chair)
+    record = client.get(f"/meetings/{meeting.id}/record").text
+    assert "Amy Lee" in record and _names_the_withdrawn_child(record) == []
+    assert f"Case {forum_year.jessica.id}: withheld" in record, "not silently missing"
     downloaded = _docx_text(client.get(f"/minutes/{minutes.id}.docx").data)
     assert "Amy settling well" in downloaded
     assert f"Case {forum_year.jessica.id}" in downloaded and "Withheld" in downloaded
