@@ -3,6 +3,7 @@ reminders. Only the holder of the database lease runs them, so starting a second
 (a second server, a restart that overlaps) never sends twice."""
 
 import os
+import signal
 import socket
 import time as clock
 from datetime import timedelta
@@ -111,8 +112,22 @@ def start_in_app(app: Flask) -> None:
     build_scheduler(app).start()
 
 
+def _stop(signum, frame):
+    raise SystemExit(0)
+
+
+def _stop_on_signals() -> None:
+    """Stop cleanly (the finally below shuts the scheduler down) on SIGTERM, which systemd or a
+    deploy sends, and on SIGINT (Ctrl-C), even when the process was started with SIGINT
+    ignored, as a background job of a non-interactive shell is: it would otherwise run on
+    until killed."""
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+
 def run_forever(app: Flask) -> None:  # pragma: no cover - exercised by `flask maf scheduler`
     """Production: its own process. Waits for the lease, then runs the jobs."""
+    _stop_on_signals()
     scheduler = build_scheduler(app)
     scheduler.start(paused=True)
     try:

@@ -139,7 +139,9 @@ class StallingHandler(RecordingHandler):
 class Scheduler:
     """`flask --app wsgi maf scheduler` in its own process, on the scratch database."""
 
-    def __init__(self, name: str, database_url: str, smtp_port: int, tmp_path):
+    def __init__(
+        self, name: str, database_url: str, smtp_port: int, tmp_path, sigint_ignored=False
+    ):
         self.log = tmp_path / f"scheduler-{name}.log"
         environment = {
             **os.environ,
@@ -167,6 +169,11 @@ class Scheduler:
                 env=environment,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                # As a background job of a non-interactive shell starts it (CI runs the two
+                # suites so): with Ctrl-C's signal ignored.
+                preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                if sigint_ignored
+                else None,
             )
         self.holder = f"{socket.gethostname()}:{self.process.pid}"
 
@@ -294,3 +301,22 @@ def test_a_scheduler_killed_mid_send_is_replaced_and_nothing_is_lost_or_sent_twi
     assert [final[key] for key in keys[:2]] == [(DeliveryStatus.SENT, first.holder)] * 2
     assert [final[key] for key in keys[3:]] == [(DeliveryStatus.SENT, restarted.holder)] * 3
     assert database(select(SchedulerLease.holder)) == [(restarted.holder,)]
+
+
+def test_a_scheduler_started_with_sigint_ignored_still_stops_on_sigint_and_sigterm(
+    make_scratch_app, stalling_server, tmp_path
+):
+    """A scheduler started in the background by a script ignored Ctrl-C and ran on until
+    killed (CI found it when it began running the suites side by side)."""
+    app = make_scratch_app("signals")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    for number, sig in enumerate((signal.SIGINT, signal.SIGTERM)):
+        scheduler = Scheduler(
+            f"ignored-{number}", url, stalling_server.port, tmp_path, sigint_ignored=True
+        )
+        try:
+            scheduler.wait_until_started()
+            scheduler.stop(sig)
+            assert scheduler.process.returncode == 0, scheduler.output()
+        finally:
+            scheduler.stop(signal.SIGKILL)
