@@ -71,18 +71,11 @@ def _session_clock() -> float:
     return utcnow().timestamp()
 
 
-def _end_if_stale(now: float) -> bool:
-    """End a session that has idled or lived out its time; True if it was ended."""
-    if not services.session_expired(session.get("signed_in_at"), session.get("seen_at"), now):
-        return False
-    logout_user()
-    session.clear()
-    return True
-
-
 def _expire_stale_session():
     now = _session_clock()
-    if _end_if_stale(now):
+    if services.session_expired(session.get("signed_in_at"), session.get("seen_at"), now):
+        logout_user()
+        session.clear()
         flash("You were signed out because you had not used the service for a while.")
         # After signing in again, back to the page they asked for, as for anyone signed out.
         next_path = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -101,9 +94,12 @@ def enforce_access():
         abort(403)
     if access.public:
         # A timed-out session ends here too, so the sign-in page offers its form instead of
-        # sending the person to a dashboard that would only send them back.
-        if current_user.is_authenticated:
-            _end_if_stale(_session_clock())
+        # sending the person to a dashboard that would only send them back. Read from the
+        # session cookie alone: public routes (static files among them) never touch the database.
+        if "_user_id" in session and services.session_expired(
+            session.get("signed_in_at"), session.get("seen_at"), _session_clock()
+        ):
+            session.clear()
         return None
     if not current_user.is_authenticated:
         next_path = request.full_path.rstrip("?") if request.method == "GET" else None

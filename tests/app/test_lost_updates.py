@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from maf.agendas.models import ItemKind
+from maf.agendas.services import add_to_agenda
 from maf.auth.models import Role
 from maf.cases import services as case_services
 from maf.cases.models import CaseStatus, ConsentKind, MatchVerdict, TierOutcome
@@ -255,9 +257,9 @@ def test_a_progress_update_sent_from_an_older_page_does_not_replace_the_one_sent
         owner_name="Zoë Brennan",
         due_on=date(2027, 2, 1),
     )
-    update = ProgressUpdate(
-        case=case, meeting=make_meeting(date(2027, 4, 6)), lead_professional=lead
-    )
+    april = make_meeting(date(2027, 4, 6))
+    add_to_agenda(april, case, ItemKind.NEW_CASE, coordinator)  # an update is for an item
+    update = ProgressUpdate(case=case, meeting=april, lead_professional=lead)
     db.session.add_all([lead, action, update])
     db.session.commit()
     url = f"/progress/{update.id}"
