@@ -67,8 +67,10 @@ def send_reminders() -> None:
 def apply_retention_rule() -> None:
     from maf.dbtypes import london_today
     from maf.reports.retention import apply_retention
+    from maf.submissions import forget_spent_tokens
 
     _run(lambda: apply_retention(london_today(), dry_run=False))
+    _run(lambda: forget_spent_tokens(utcnow()))
 
 
 def build_scheduler(app: Flask) -> BackgroundScheduler:

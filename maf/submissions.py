@@ -17,9 +17,10 @@ UNIQUE constraint the database enforces, in the same transaction as the row it c
 
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, select
+from flask import current_app
+from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -96,3 +97,13 @@ def created(submission: FormSubmission | None, obj) -> None:
         db.session.flush()
     if submission is not None:
         submission.object_id = obj.id
+
+
+def forget_spent_tokens(now: datetime) -> int:
+    """Delete tokens that no form can send again: a form is posted within the session it was
+    drawn in (its CSRF token is tied to that session), and no session outlives its absolute
+    limit, so an older token can never come back. Returns how many were deleted."""
+    cutoff = now - timedelta(seconds=current_app.config["SESSION_ABSOLUTE_SECONDS"])
+    deleted = db.session.execute(delete(FormSubmission).where(FormSubmission.created_at < cutoff))
+    db.session.commit()
+    return deleted.rowcount

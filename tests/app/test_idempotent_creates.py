@@ -21,6 +21,7 @@ from sqlalchemy import func, make_url, select
 from wtforms import SubmitField
 from wtforms.fields.core import UnboundField
 
+from maf import submissions
 from maf.agendas.models import AgendaItem, ItemKind
 from maf.agendas.services import add_to_agenda
 from maf.auth.models import Role, User
@@ -33,6 +34,7 @@ from maf.cases.models import (
     SharingWithoutConsent,
 )
 from maf.circulation.models import OutboxMessage
+from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
 from maf.extensions import db
 from maf.forms import Form, GovSubmitInput
@@ -704,3 +706,26 @@ def test_circulating_twice_at_once_sends_the_agenda_once(make_scratch_app, monke
         assert db.session.get(Meeting, ids["meeting"]).status == MeetingStatus.AGENDA_CIRCULATED
     if blocked is not None:  # PostgreSQL: B waited for A's lock on the meeting
         assert blocked and blocked[0].lstrip().upper().startswith("UPDATE MEETING"), blocked
+
+
+def test_tokens_are_forgotten_once_no_session_could_send_their_form_again(app_clock, coordinator):
+    """The token table does not grow for ever: a form is posted within the session it was
+    drawn in, and a session lasts at most 12 hours, so only tokens older than that go; a
+    younger one still answers a repeat."""
+    app_clock.london(date(2027, 1, 12), 9, 0)
+    old = submissions.new_form_token()
+    submissions.claim(old, "consent", coordinator)
+    db.session.commit()
+    app_clock.london(date(2027, 1, 12), 20, 0)
+    recent = submissions.new_form_token()
+    submissions.claim(recent, "consent", coordinator)
+    db.session.commit()
+
+    app_clock.london(date(2027, 1, 12), 20, 59)  # 11 h 59 min after the first
+    assert submissions.forget_spent_tokens(utcnow()) == 0
+    app_clock.london(date(2027, 1, 12), 21, 1)  # 12 h 1 min after the first
+    assert submissions.forget_spent_tokens(utcnow()) == 1
+    tokens = db.session.scalars(select(FormSubmission.token)).all()
+    assert old not in tokens and recent in tokens
+    with pytest.raises(submissions.AlreadySaved):
+        submissions.claim(recent, "consent", coordinator)
