@@ -143,15 +143,11 @@ def items_without_consent(meeting: Meeting) -> list[AgendaItem]:
     ]
 
 
-def withheld_items(meeting: Meeting) -> list[AgendaItem]:
-    """Items still on the agenda whose child the members may no longer be shown (consent to
-    share lost after the meeting was held, so the item was not taken off): the record says
-    they were there without naming the child."""
-    return [
-        item
-        for item in scheduled_items(meeting)
-        if not case_services.may_share_with_forum(item.case)
-    ]
+def withheld(items: list[AgendaItem]) -> list[AgendaItem]:
+    """Those of `items` whose child the members may no longer be shown (consent to share lost
+    after the meeting was held, so the items were not taken off): the record and the minutes
+    say they were there without naming the child."""
+    return [item for item in items if not case_services.may_share_with_forum(item.case)]
 
 
 def timed_agenda(meeting: Meeting) -> TimedAgenda:

@@ -37,6 +37,7 @@ from maf.agendas.document import (
     short_date,
 )
 from maf.agendas.models import AgendaItem, ItemStatus
+from maf.agendas.services import withheld
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.cases.models import Case
@@ -114,13 +115,9 @@ def document_of(minutes: Minutes) -> bytes:
     record of what was approved; what is read or circulated from then on is made again from
     the record, with that child's items withheld."""
     frozen = minutes.status != MinutesStatus.DRAFT and minutes.document is not None
-    if frozen and not _withheld(minuted_items(minutes.meeting)):
+    if frozen and not withheld(minuted_items(minutes.meeting)):
         return minutes.document
     return minutes_document(minutes.meeting, minutes)
-
-
-def _withheld(items: list[AgendaItem]) -> list[AgendaItem]:
-    return [item for item in items if not may_share_with_forum(item.case)]
 
 
 def approve(minutes: Minutes, user: User) -> None:
@@ -304,8 +301,8 @@ def minutes_document(meeting: Meeting, minutes: Minutes) -> bytes:
         _add_item(document, number, item)
     if not items:
         document.add_paragraph("No cases were on the agenda.")
-    withheld = _withheld(items)
-    _add_actions(document, [item for item in items if item not in withheld])
+    hidden = withheld(items)
+    _add_actions(document, [item for item in items if item not in hidden])
 
     buffer = io.BytesIO()
     document.save(buffer)

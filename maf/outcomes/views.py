@@ -2,7 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from maf.agendas.models import AgendaItem
-from maf.agendas.services import Slot, timed_agenda, withheld_items
+from maf.agendas.services import Slot, scheduled_items, timed_agenda, withheld
 from maf.audit import services as audit
 from maf.auth.permissions import meeting_record_or_404, signed_in
 from maf.directory.services import agencies, choices
@@ -141,7 +141,7 @@ def _render_overview(meeting: Meeting, error: str | None = None, status: int = 2
             meeting=meeting,
             items=items,
             slots=slots,
-            withheld=withheld_items(meeting),
+            withheld=withheld(scheduled_items(meeting)),
             states=services.record_states(items),
             recording=_recording(meeting),
             present=sum(1 for a in attendance if a.status == AttendanceStatus.PRESENT),
