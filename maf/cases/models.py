@@ -154,6 +154,11 @@ class Child(Versioned, db.Model):
     def full_name(self) -> str:
         return " ".join(part for part in (self.given_name, self.family_name) if part)
 
+    @property
+    def school_or_setting(self) -> str | None:
+        """The school or setting the child attends, as recorded; None when it is not known."""
+        return self.school.name if self.school else None
+
     def __repr__(self) -> str:
         return f"<Child {self.id}>"
 
