@@ -140,6 +140,9 @@ class Child(Versioned, db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     postcode: Mapped[str | None] = mapped_column(String(8))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    # The school or setting as typed when it is not among the district's schools ("Not
+    # listed"); None when a listed school is chosen or it is not known.
+    school_name: Mapped[str | None] = mapped_column(String(200))
     upn: Mapped[str | None] = mapped_column(String(13), unique=True)
     nhs_number: Mapped[str | None] = mapped_column(String(10), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -156,8 +159,11 @@ class Child(Versioned, db.Model):
 
     @property
     def school_or_setting(self) -> str | None:
-        """The school or setting the child attends, as recorded; None when it is not known."""
-        return self.school.name if self.school else None
+        """The school or setting the child attends, as recorded: the listed school, or the
+        name typed when it was not listed; None when it is not known."""
+        if self.school is not None:
+            return self.school.name
+        return self.school_name or None
 
     def __repr__(self) -> str:
         return f"<Child {self.id}>"
