@@ -185,9 +185,45 @@ class Minutes(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     circulated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The minutes' content as JSON (maf.outcomes.minutes.MinutesContent), frozen at approval
+    # beside the document, so the approved version's page never changes with the record.
+    content: Mapped[str | None] = mapped_column(Text)
 
     meeting: Mapped[Meeting] = relationship()
     approved_by: Mapped[User | None] = relationship()
+
+
+class MinutesWording(Versioned, db.Model):
+    """The draft minutes' wording of one free-text part of one item (its discussion, its
+    decision notes), as the chair or coordinator corrected it before approval. The meeting
+    record stays as recorded: the minutes read this instead."""
+
+    __tablename__ = "minutes_wording"
+    __table_args__ = (UniqueConstraint("minutes_id", "agenda_item_id", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    minutes_id: Mapped[int] = mapped_column(ForeignKey("minutes.id"), index=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id"))
+    part: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    changes: Mapped[list["MinutesWordingChange"]] = relationship(
+        order_by="MinutesWordingChange.id", cascade="all, delete-orphan"
+    )
+
+
+class MinutesWordingChange(db.Model):
+    """One saved change of a part's wording: who, when and what it then said (the history)."""
+
+    __tablename__ = "minutes_wording_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wording_id: Mapped[int] = mapped_column(ForeignKey("minutes_wording.id"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    changed_by: Mapped[User | None] = relationship()
 
 
 class ProgressAnswer(LabelledEnum):
