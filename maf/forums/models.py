@@ -122,6 +122,11 @@ class Meeting(Versioned, db.Model):
     changes: Mapped[list["MeetingChange"]] = relationship(
         back_populates="meeting", order_by="MeetingChange.id"
     )
+    # The meeting's own copy of the forum's breaks, as of when it was made (or the forum's
+    # change was applied to it): its slot times, once circulated, must not move unseen.
+    breaks: Mapped[list["MeetingBreak"]] = relationship(
+        cascade="all, delete-orphan", order_by="MeetingBreak.starts_at"
+    )
 
     @property
     def starts_at(self) -> datetime:
@@ -132,6 +137,19 @@ class Meeting(Versioned, db.Model):
     def has_started(self) -> bool:
         """Nothing may say the meeting happened (held, minutes approved) before this."""
         return utcnow() >= self.starts_at
+
+
+class MeetingBreak(db.Model):
+    """A break in one meeting, taken before the first item that would run past its start."""
+
+    __tablename__ = "meeting_break"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[time] = mapped_column(Time)
+    minutes: Mapped[int]
 
 
 class MeetingChange(db.Model):
