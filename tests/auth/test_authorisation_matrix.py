@@ -165,6 +165,8 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "followup.my_cases": EVERYONE_SIGNED_IN,
     "followup.timeline": CASE_READERS,
     "followup.breaches": COORDINATORS,
+    # Why a deadline is missed: the coordinators of the case's district (issue 14).
+    "followup.late_reason": CASE_MANAGERS,
     "quality.audits": STAFF,
     "quality.sample": STAFF,  # authority-wide; the cases listed are scoped by district
     "quality.audit_case": CASE_MANAGERS,
