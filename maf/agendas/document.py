@@ -22,6 +22,7 @@ from docx.text.paragraph import Paragraph
 from flask import current_app
 
 from maf.agendas.models import AgendaItem, ItemKind
+from maf.agendas.presenters import NOT_ALLOCATED, presenter
 from maf.agendas.services import Slot, TimedAgenda, timed_agenda
 from maf.dbtypes import utcnow
 from maf.forums.models import Meeting, MeetingStatus
@@ -29,6 +30,7 @@ from maf.forums.services import active_members
 from maf.words import plural
 
 PROTECTIVE_MARKING = "OFFICIAL-SENSITIVE"
+NOT_KNOWN = "Not known"
 CANCELLED = "CANCELLED: this meeting will not take place."
 CONFIDENTIALITY_NOTE = (
     "This agenda names children and holds their personal data. It is for forum members only: "
@@ -123,7 +125,7 @@ def lead_professional(item: AgendaItem, lead) -> str:
     from maf.outcomes.services import describe_lead  # outcomes build on agendas
 
     if lead is None:
-        return "" if item.kind == ItemKind.NEW_CASE else "Not yet allocated"
+        return "" if item.kind == ItemKind.NEW_CASE else NOT_ALLOCATED
     return describe_lead(lead)
 
 
@@ -161,9 +163,11 @@ def _item_cells(slot: Slot, item: AgendaItem, lead) -> tuple[str, ...]:
         case_reference(case.id),
         child.full_name,
         short_date(child.date_of_birth),
-        child.school.name if child.school else case.setting_type.label,
+        # The child's own school or setting; never the referrer's agency type, which says
+        # where the CAF came from, not where the child goes.
+        child.school_or_setting or NOT_KNOWN,
         f"{case.referrer_name}\n{case.referrer_agency.name}",
-        item.presenter_name or "To be confirmed",
+        presenter(item, lead),
         lead_professional(item, lead),
     )
 

@@ -5,6 +5,7 @@ from maf.agendas import services
 from maf.agendas.document import agenda_document
 from maf.agendas.forms import AddItemForm
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
+from maf.agendas.presenters import presenters
 from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, roles_required, signed_in
@@ -157,10 +158,13 @@ def defer(item_id: int):
 @signed_in
 def show(meeting_id: int):
     meeting = agenda_or_404(meeting_id)
+    agenda = services.timed_agenda(meeting)
     return render_template(
         "agendas/agenda.html",
         meeting=meeting,
-        agenda=services.timed_agenda(meeting),
+        agenda=agenda,
+        # The same words as the Word agenda's Presenter column.
+        presenters=presenters([slot.item for slot in agenda.slots if slot.item]),
         members=active_members(meeting.forum),
     )
 

@@ -152,7 +152,7 @@ def test_items_are_timed_in_agenda_order_with_the_break_in_place(agenda):
         f"Case {second.id}",
         "Oliver Reid",
         "3 September 2012",
-        "High school",
+        "Not known",  # the referrer is a high school; the child's school is not recorded
         referrer,
         "Sam Hughes",
         "",
@@ -163,7 +163,7 @@ def test_items_are_timed_in_agenda_order_with_the_break_in_place(agenda):
         f"Case {review.id}",
         "Amelia Patel",
         "28 February 2014",
-        "High school",
+        "Not known",  # the referrer is a high school; the child's school is not recorded
         referrer,
         "Kwame Mensah",
         "Not yet allocated",
@@ -174,9 +174,9 @@ def test_items_are_timed_in_agenda_order_with_the_break_in_place(agenda):
         f"Case {sign_off.id}",
         "Noah Evans",
         "1 November 2011",
-        "High school",
+        "Not known",  # the referrer is a high school; the child's school is not recorded
         referrer,
-        "To be confirmed",
+        "Not yet allocated",  # a review's presenter is its lead professional: none yet
         "Not yet allocated",
     ]
     assert len(table) == 6
