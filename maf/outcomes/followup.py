@@ -1,7 +1,7 @@
 """After the forum: the actions people owe, the cases a lead professional leads, a case's whole
 story, and the time rules a coordinator must watch (seed 002 B3 and C1)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -20,7 +20,7 @@ from maf.cases.services import OPEN_STATUSES
 from maf.dbtypes import LONDON, london_today, utcnow  # noqa: F401 (london_today re-exported)
 from maf.extensions import db
 from maf.forums.models import Meeting, MeetingStatus
-from maf.outcomes import progress
+from maf.outcomes import late_reasons, progress
 from maf.outcomes.models import (
     Action,
     ActionStatus,
@@ -471,6 +471,7 @@ class FirstMeetingBreach:
     discussed_on: date | None  # None: not discussed yet
     working_days_over: int
     booked_for: date | None  # the next meeting the case is on the agenda of, if any
+    reason: "late_reasons.DeadlineReason | None" = None  # why, as the coordinator recorded
 
 
 @dataclass(frozen=True)
@@ -481,6 +482,7 @@ class ReviewBreach:
     next_review_on: date | None  # None: the forum never set one
     days_over: int | None
     booked_for: date | None
+    reason: "late_reasons.DeadlineReason | None" = None  # why, as the coordinator recorded
 
 
 @dataclass(frozen=True)
@@ -603,5 +605,21 @@ def _review_breaches(user: User, today: date) -> list[ReviewBreach]:
 
 
 def rule_breaches(user: User, today: date) -> Breaches:
-    """Cases in the user's districts that break the first-meeting or review time rules."""
-    return Breaches(_first_meeting_breaches(user, today), _review_breaches(user, today))
+    """Cases in the user's districts that break the first-meeting or review time rules, each
+    with the reason a coordinator recorded for missing that deadline, if any."""
+    first = _first_meeting_breaches(user, today)
+    reviews = _review_breaches(user, today)
+    reasons = late_reasons.reasons_for(
+        [(b.case.id, late_reasons.FIRST_MEETING, b.deadline) for b in first]
+        + [(b.case.id, late_reasons.REVIEW, b.next_review_on) for b in reviews]
+    )
+    return Breaches(
+        [
+            replace(b, reason=reasons.get((b.case.id, late_reasons.FIRST_MEETING, b.deadline)))
+            for b in first
+        ],
+        [
+            replace(b, reason=reasons.get((b.case.id, late_reasons.REVIEW, b.next_review_on)))
+            for b in reviews
+        ],
+    )

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from maf import submissions
 from maf.audit import services as audit
@@ -115,11 +115,14 @@ def reasons_for(keys) -> dict[tuple[int, str, date], DeadlineReason]:
     if not keys:
         return {}
     rows = db.session.scalars(
-        select(DeadlineReason).where(
+        select(DeadlineReason)
+        .where(
             tuple_(DeadlineReason.case_id, DeadlineReason.rule, DeadlineReason.due_on).in_(
                 sorted(keys)
             )
         )
+        # Pages show who recorded each reason: loaded here, not one query per row.
+        .options(selectinload(DeadlineReason.recorded_by), selectinload(DeadlineReason.updated_by))
     )
     return {(row.case_id, row.rule, row.due_on): row for row in rows}
 

@@ -59,6 +59,14 @@ MEASURE_COLUMNS = (
 )
 RISK_COLUMNS = (("Risk", 9.0), ("Mitigating action(s)", 9.0))
 ISSUE_COLUMNS = (("Issue", 9.0), ("Solution", 9.0))
+MISSED_COLUMNS = (
+    ("Case", 2.0),
+    ("Deadline", 3.0),
+    ("Due by", 2.6),
+    ("Discussed on", 2.6),
+    ("Late by", 2.3),
+    ("Why", 5.5),
+)
 CHART_WIDTH = Cm(16)
 NEEDS_SHOWN = 10
 ENTRY_WORDS = {
@@ -464,6 +472,9 @@ def board_report(period: BoardPeriod) -> bytes:
     document.add_heading("6. CAF activity in the period", level=2)
     _add_charts(document, period, span)
 
+    document.add_heading("7. Missed deadlines and why", level=2)
+    _add_missed_deadlines(document, figures.missed_deadlines(span, period.district_id))
+
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -516,6 +527,30 @@ def _add_charts(document: DocxDocument, period: BoardPeriod, span) -> None:
         )
     else:
         document.add_paragraph("No CAFs were completed in the period.")
+
+
+def _add_missed_deadlines(document: DocxDocument, misses: list[figures.MissedDeadline]) -> None:
+    """Seed 002 B3 and C1: the first discussions and reviews the forum held late in the
+    period, and why, as the coordinator recorded it (cases by number: the board does not need
+    the children's names)."""
+    _add_caption(document, "Table 5: First discussions and reviews held after their deadline")
+    if not misses:
+        document.paragraphs[-1].paragraph_format.keep_with_next = False
+        document.add_paragraph("No case was first discussed or reviewed after its deadline.")
+        return
+    table = _add_table(document, MISSED_COLUMNS)
+    for missed in misses:
+        _add_row(
+            table,
+            (
+                f"Case {missed.case_id}",
+                missed.deadline,
+                short_date(missed.due_on),
+                short_date(missed.held_on),
+                missed.late_by,
+                missed.why,
+            ),
+        )
 
 
 def _cafs(count: int) -> str:

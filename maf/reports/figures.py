@@ -18,12 +18,13 @@ from sqlalchemy import Date, and_, func, or_, select
 from sqlalchemy import case as when
 
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
-from maf.cases.deadlines import first_meeting_deadline
+from maf.cases.deadlines import first_meeting_deadline, working_days_between
 from maf.cases.models import Case, CaseStatus, NeedStatement, case_need
 from maf.dbtypes import LONDON
 from maf.directory.models import Agency
 from maf.extensions import db
 from maf.forums.models import Forum, Meeting
+from maf.outcomes import late_reasons
 from maf.outcomes.models import ItemRecord, LeadKind, LeadProfessional
 from maf.outcomes.services import HELD_STATUSES, discussed
 
@@ -116,6 +117,34 @@ class ReviewTimeliness(NamedTuple):
     reviews: int
     on_time: int
     share: float | None
+
+
+class MissedDeadline(NamedTuple):
+    case_id: int
+    rule: str  # late_reasons.FIRST_MEETING or REVIEW
+    due_on: date
+    held_on: date  # when the forum discussed it, late
+    reason: "late_reasons.DeadlineReason | None"
+
+    @property
+    def deadline(self) -> str:
+        if self.rule == late_reasons.FIRST_MEETING:
+            return "First meeting within 20 working days"
+        return "Review by the date set"
+
+    @property
+    def why(self) -> str:
+        """The recorded reason; never a guess when there is none."""
+        return self.reason.reason if self.reason else late_reasons.NO_REASON
+
+    @property
+    def late_by(self) -> str:
+        """First meetings are counted in working days (seed 002 B3), reviews in days."""
+        if self.rule == late_reasons.FIRST_MEETING:
+            days = working_days_between(self.due_on, self.held_on)
+            return f"{days} working day{'s' if days != 1 else ''}"
+        days = (self.held_on - self.due_on).days
+        return f"{days} day{'s' if days != 1 else ''}"
 
 
 class MeetingUse(NamedTuple):
@@ -332,6 +361,23 @@ def nearest_rank(sorted_values: list, percentile: float):
     return sorted_values[max(rank, 1) - 1]
 
 
+def _first_discussed_in(period: Period, district_id: int | None) -> list:
+    """(case id, assessment completed, first discussed) for the cases whose first forum
+    discussion fell in the period."""
+    discussed = _discussions().subquery()
+    first = (
+        select(discussed.c.case_id, func.min(discussed.c.date).label("first_on"))
+        .group_by(discussed.c.case_id)
+        .subquery()
+    )
+    return db.session.execute(
+        select(Case.id, Case.assessment_completed_on, first.c.first_on)
+        .join(first, first.c.case_id == Case.id)
+        .where(*_cases(district_id), first.c.first_on.between(period.starts_on, period.ends_on))
+        .order_by(first.c.first_on, Case.id)
+    ).all()
+
+
 def first_discussion(period: Period, district_id: int | None) -> FirstDiscussion:
     """Seed 002 B3: the first meeting within 20 working days of the assessment.
 
@@ -340,21 +386,11 @@ def first_discussion(period: Period, district_id: int | None) -> FirstDiscussion
     the share held by the 20-working-day deadline (weekends and England bank holidays do not
     count).
     """
-    discussed = _discussions().subquery()
-    first = (
-        select(discussed.c.case_id, func.min(discussed.c.date).label("first_on"))
-        .group_by(discussed.c.case_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Case.assessment_completed_on, first.c.first_on)
-        .join(first, first.c.case_id == Case.id)
-        .where(*_cases(district_id), first.c.first_on.between(period.starts_on, period.ends_on))
-    ).all()
+    rows = _first_discussed_in(period, district_id)
     if not rows:
         return FirstDiscussion(0, None, None, None, 0)
-    days = sorted((first_on - completed).days for completed, first_on in rows)
-    within = sum(first_on <= first_meeting_deadline(completed) for completed, first_on in rows)
+    days = sorted((first_on - completed).days for _id, completed, first_on in rows)
+    within = sum(first_on <= first_meeting_deadline(completed) for _id, completed, first_on in rows)
     return FirstDiscussion(
         count=len(days),
         median_days=statistics.median(days),
@@ -364,13 +400,10 @@ def first_discussion(period: Period, district_id: int | None) -> FirstDiscussion
     )
 
 
-def reviews_on_time(period: Period, district_id: int | None) -> ReviewTimeliness:
-    """Seed 002 C1: reviews every three months.
-
-    Reviews and sign-offs discussed at meetings held in the period. A review is on time when
-    its meeting was on or before the review date the forum set when it last discussed the
-    case; a review with no such date (none was set) is not counted.
-    """
+def _reviews_held_in(period: Period, district_id: int | None, columns):
+    """Reviews and sign-offs discussed at meetings held in the period, each with the review
+    date the forum set when it last discussed the case before (`due_by`; reviews with none
+    are left out). `columns(c)` says what to select from their columns `c`."""
     discussed = _discussions().where(Meeting.date <= period.ends_on).subquery()
     ordered = select(
         discussed.c.case_id,
@@ -383,8 +416,8 @@ def reviews_on_time(period: Period, district_id: int | None) -> ReviewTimeliness
         )
         .label("due_by"),
     ).subquery()
-    reviews, on_time = db.session.execute(
-        select(func.count(), _counted(ordered.c.date <= ordered.c.due_by))
+    return (
+        select(*columns(ordered.c))
         .select_from(ordered)
         .join(Case, Case.id == ordered.c.case_id)
         .where(
@@ -393,8 +426,49 @@ def reviews_on_time(period: Period, district_id: int | None) -> ReviewTimeliness
             ordered.c.date.between(period.starts_on, period.ends_on),
             ordered.c.due_by.is_not(None),
         )
+    )
+
+
+def reviews_on_time(period: Period, district_id: int | None) -> ReviewTimeliness:
+    """Seed 002 C1: reviews every three months.
+
+    Reviews and sign-offs discussed at meetings held in the period. A review is on time when
+    its meeting was on or before the review date the forum set when it last discussed the
+    case; a review with no such date (none was set) is not counted.
+    """
+    reviews, on_time = db.session.execute(
+        _reviews_held_in(
+            period, district_id, lambda c: (func.count(), _counted(c.date <= c.due_by))
+        )
     ).one()
     return ReviewTimeliness(reviews, int(on_time), on_time / reviews if reviews else None)
+
+
+def missed_deadlines(period: Period, district_id: int | None) -> list[MissedDeadline]:
+    """The late ones among the discussions counted above: first discussions after the
+    20-working-day deadline (seed 002 B3) and reviews held after their review date (seed 002
+    C1), in the period, oldest first, each with the reason a coordinator recorded for missing
+    that deadline (None: no reason recorded)."""
+    late_first = [
+        (case_id, late_reasons.FIRST_MEETING, deadline, first_on)
+        for case_id, completed, first_on in _first_discussed_in(period, district_id)
+        if first_on > (deadline := first_meeting_deadline(completed))
+    ]
+    held = _reviews_held_in(period, district_id, lambda c: (c.case_id, c.date, c.due_by))
+    late_reviews = [
+        (case_id, late_reasons.REVIEW, due_by, held_on)
+        for case_id, held_on, due_by in db.session.execute(held)
+        if held_on > due_by
+    ]
+    missed = late_first + late_reviews
+    reasons = late_reasons.reasons_for((case_id, rule, due) for case_id, rule, due, _on in missed)
+    return sorted(
+        (
+            MissedDeadline(case_id, rule, due, held_on, reasons.get((case_id, rule, due)))
+            for case_id, rule, due, held_on in missed
+        ),
+        key=lambda m: (m.held_on, m.case_id, m.rule),
+    )
 
 
 # --- the forums --------------------------------------------------------------------------

@@ -329,6 +329,25 @@ def _reviews_chart(result) -> bytes:
     )
 
 
+def _missed_deadlines_table(misses) -> Table:
+    # Cases by number, not the child's name: the figures go to the board.
+    return Table(
+        "Late first discussions and late reviews, with the reason recorded",
+        ["Case", "Deadline", "Due by", "Discussed on", "Late by", "Why"],
+        [
+            [
+                f"Case {missed.case_id}",
+                missed.deadline,
+                f"{missed.due_on:%-d %B %Y}",
+                f"{missed.held_on:%-d %B %Y}",
+                missed.late_by,
+                missed.why,
+            ]
+            for missed in misses
+        ],
+    )
+
+
 def _forum_use_table(meetings) -> Table:
     return Table(
         "Cases discussed at each forum meeting, against its places",
@@ -438,6 +457,15 @@ SECTIONS = (
         chart=_reviews_chart,
         note="The plan is reviewed within three months of the first meeting, then every three "
         "months. A review counts when the forum set its date at the case's previous discussion.",
+    ),
+    Section(
+        "missed-deadlines",
+        "Missed deadlines and why",
+        lambda f: f(figures.missed_deadlines),
+        _missed_deadlines_table,
+        empty="No case was first discussed or reviewed after its deadline in this period.",
+        note="The late first discussions and late reviews counted above, with the reason the "
+        "coordinator recorded for each.",
     ),
     Section(
         "forum-use",
