@@ -69,6 +69,22 @@ def _normalised(normalise):
     return validate
 
 
+# The school select's two choices that are not a listed school.
+SCHOOL_NOT_KNOWN = "0"
+SCHOOL_NOT_LISTED = "not-listed"
+# The blank first option of a select that must be chosen.
+NOTHING_CHOSEN = ""
+
+
+def _id_or_none(value):
+    """A select of records: None for its blank first option, -1 (no record's id, so no
+    choice) for anything else that is not an id."""
+    if value in (None, NOTHING_CHOSEN):
+        return None
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else -1
+
+
 def _not_in_future(form, field):
     if field.data and field.data > london_today():  # England's date, not UTC's
         raise ValidationError(f"{field.label.text} must be today or in the past")
@@ -112,7 +128,17 @@ class IntakeForm(Form):
             _normalised(normalise_postcode),
         ],
     )
-    school = GovSelectField("School or setting", coerce=int, validate_choice=True)
+    # The district's schools, with "Not known" first (nothing is known unless someone says)
+    # and "Not listed", which reads the typed name below it.
+    school = GovSelectField("School or setting", choices=[], default=SCHOOL_NOT_KNOWN)
+    # Not Optional(): that would end validation of an empty box before validate_school_name.
+    school_name = StringField(
+        "Name of school or setting",
+        widget=GovTextInput(),
+        validators=[
+            Length(max=200, message="Name of school or setting must be 200 characters or fewer")
+        ],
+    )
     upn = StringField(
         "Unique pupil number (optional)",
         widget=GovTextInput(),
@@ -152,8 +178,18 @@ class IntakeForm(Form):
             ),
         ],
     )
-    referrer_agency = GovSelectField("Their agency", coerce=int)
-    setting_type = GovSelectField("Where the CAF came from", choices=SettingType.choices())
+    # No agency and no source is chosen until the coordinator chooses one: a preselected
+    # first option would be saved as if they had.
+    referrer_agency = GovSelectField(
+        "Their agency",
+        coerce=_id_or_none,
+        validators=[InputRequired(message="Select the referring agency")],
+    )
+    setting_type = GovSelectField(
+        "Where the CAF came from",
+        choices=[("", "Select where the CAF came from"), *SettingType.choices()],
+        validators=[InputRequired(message="Select where the CAF came from")],
+    )
     assessment_completed_on = GovDateField(
         "Date the assessment was completed",
         validators=[
@@ -202,6 +238,10 @@ class IntakeForm(Form):
     submit = SubmitField("Save and run the checks", widget=GovSubmitInput())
 
     NEED_FIELDS = ("needs_development", "needs_parents_and_carers", "needs_family_and_environment")
+
+    def validate_school_name(self, field):
+        if self.school.data == SCHOOL_NOT_LISTED and not (field.data or "").strip():
+            raise ValidationError("Enter the name of the school or setting, as it is not listed")
 
     def validate_family_name(self, field):
         if not (field.data or "").strip() and not (self.given_name.data or "").strip():

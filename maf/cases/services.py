@@ -42,7 +42,7 @@ from maf.cases.models import (
 )
 from maf.cases.validation import age_on
 from maf.dbtypes import london_today, utcnow
-from maf.directory.models import Agency, District
+from maf.directory.models import Agency, AgencyType, District
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.versioning import UNCHECKED, require_version, touch
@@ -198,6 +198,7 @@ class ChildDetails:
     address: str = ""
     postcode: str | None = None
     school: Agency | None = None
+    school_name: str | None = None  # typed, when the school is not among the listed ones
     upn: str | None = None
     nhs_number: str | None = None
 
@@ -285,6 +286,46 @@ def _index_child(child: Child) -> None:
         )
 
 
+# The agencies a child can attend: the intake's school or setting is one of these.
+SCHOOL_TYPES = (
+    AgencyType.EARLY_YEARS,
+    AgencyType.PRIMARY_SCHOOL,
+    AgencyType.HIGH_SCHOOL,
+    AgencyType.COLLEGE,
+)
+
+
+def schools_of(districts: Iterable[District]) -> list[Agency]:
+    """The schools and settings of these districts, and those serving the whole authority,
+    by name."""
+    ids = [district.id for district in districts]
+    return list(
+        db.session.scalars(
+            select(Agency)
+            .where(
+                Agency.type.in_(SCHOOL_TYPES),
+                Agency.district_id.in_(ids) | Agency.district_id.is_(None),
+            )
+            .options(selectinload(Agency.district))
+            .order_by(Agency.name)
+        )
+    )
+
+
+def _school_problem(child: ChildDetails, district: District) -> str | None:
+    school = child.school
+    if school is None:
+        return None
+    if school.type not in SCHOOL_TYPES:
+        return "Select a school or setting, not another kind of agency"
+    if school.district_id not in (None, district.id):
+        return (
+            f"{school.name} is not a school in {district.name}: select one of its schools, "
+            f"or Not listed and type the name"
+        )
+    return None
+
+
 def receive_caf(
     child_details: ChildDetails,
     referral: ReferralDetails,
@@ -296,6 +337,11 @@ def receive_caf(
     problems = _intake_consent_problems(child_details, consents)
     if problems:
         raise CaseError(problems[0], field="consent_given_by")
+    school_problem = _school_problem(child_details, referral.district)
+    if school_problem:
+        raise CaseError(school_problem, field="school")
+    if child_details.school is not None:
+        child_details.school_name = None  # one answer: the listed school
     submission = submissions.claim(once, "case", user)
     child = Child(**vars(child_details))
     db.session.add(child)
@@ -573,7 +619,12 @@ def decide_candidate(
 
 
 # Details the newer CAF brings up to date (the child moved house or school), by label.
-_UPDATED_BY_A_NEWER_CAF = (("address", "address"), ("postcode", "postcode"), ("school", "school"))
+# The school is read as school_or_setting: a listed school or a typed name, moved together.
+_UPDATED_BY_A_NEWER_CAF = (
+    ("address", "address"),
+    ("postcode", "postcode"),
+    ("school", "school_or_setting"),
+)
 # Who the child is: kept as first recorded; a different value on the newer CAF is noted.
 _IDENTITY = (("date of birth", "date_of_birth"), ("UPN", "upn"), ("NHS number", "nhs_number"))
 
@@ -610,7 +661,10 @@ def _merge_child_into(duplicate: Child, child: Child) -> list[str]:
         older, newer = getattr(child, attribute), getattr(duplicate, attribute)
         if newer in (None, "") or newer == older:
             continue
-        setattr(child, attribute, newer)
+        if attribute == "school_or_setting":
+            child.school, child.school_name = duplicate.school, duplicate.school_name
+        else:
+            setattr(child, attribute, newer)
         was = f" (was {_shown(older)})" if older not in (None, "") else ""
         changes.append(f"{label} {_shown(newer)}{was}")
     identifiers = {attribute: getattr(duplicate, attribute) for _, attribute in _IDENTITY}

@@ -32,7 +32,7 @@ from maf.cases.models import (
     TierOutcome,
 )
 from maf.dbtypes import london_today
-from maf.directory.models import Agency, AgencyType
+from maf.directory.models import Agency
 from maf.directory.services import agencies, choices
 from maf.errors import DomainError
 from maf.extensions import db
@@ -42,14 +42,6 @@ from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit, last_changed_by
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-
-SCHOOL_TYPES = (
-    AgencyType.EARLY_YEARS,
-    AgencyType.PRIMARY_SCHOOL,
-    AgencyType.HIGH_SCHOOL,
-    AgencyType.COLLEGE,
-)
-
 
 # --- the coordinator's queue -------------------------------------------------------------
 
@@ -85,14 +77,35 @@ def safeguarding_screen():
 def _intake_form() -> forms.IntakeForm:
     form = forms.IntakeForm()
     form.district.choices = choices(current_user.districts)
-    form.school.choices = choices(agencies(SCHOOL_TYPES), blank="Not known or none")
+    form.school.choices = _school_choices(current_user.districts)
     everyone = agencies()
-    form.referrer_agency.choices = choices(everyone)
+    form.referrer_agency.choices = [
+        (forms.NOTHING_CHOSEN, "Select the referring agency"),
+        *choices(everyone),
+    ]
     form.share_agencies.choices = choices(everyone)
     needs = services.need_statements_by_domain()
     for domain, field_name in zip(Domain, forms.IntakeForm.NEED_FIELDS, strict=True):
         getattr(form, field_name).choices = [(n.id, n.text) for n in needs[domain]]
     return form
+
+
+def _school_choices(districts) -> list[tuple[str, str]]:
+    """Not known, not listed, then the schools of the districts a case may be referred to;
+    each names its district when there is more than one to choose from."""
+    named = len(districts) > 1
+    schools = [
+        (
+            str(school.id),
+            f"{school.name} ({school.district.name})" if named and school.district else school.name,
+        )
+        for school in services.schools_of(districts)
+    ]
+    return [
+        (forms.SCHOOL_NOT_KNOWN, "Not known or not at a school"),
+        (forms.SCHOOL_NOT_LISTED, "Not listed (type its name below)"),
+        *schools,
+    ]
 
 
 @bp.route("/new/details", methods=["GET", "POST"])
@@ -120,6 +133,12 @@ def intake():
     return render_template("cases/intake.html", form=form)
 
 
+def _chosen_school(value: str) -> Agency | None:
+    if value in (forms.SCHOOL_NOT_KNOWN, forms.SCHOOL_NOT_LISTED):
+        return None
+    return db.session.get(Agency, int(value))  # one of the choices, so an id
+
+
 def _intake_details(form: forms.IntakeForm):
     child = services.ChildDetails(
         given_name=form.given_name.data.strip(),
@@ -129,7 +148,12 @@ def _intake_details(form: forms.IntakeForm):
         gender=Gender(form.gender.data),
         address=(form.address.data or "").strip(),
         postcode=form.postcode.data or None,
-        school=db.session.get(Agency, form.school.data) if form.school.data else None,
+        school=_chosen_school(form.school.data),
+        school_name=(
+            (form.school_name.data or "").strip() or None
+            if form.school.data == forms.SCHOOL_NOT_LISTED
+            else None
+        ),
         upn=form.upn.data or None,
         nhs_number=form.nhs_number.data or None,
     )
