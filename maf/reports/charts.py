@@ -18,7 +18,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 BLUE = "#1d70b8"
@@ -56,6 +58,8 @@ WIDTH = 6.0
 PNG_DPI = 200
 LABEL_WIDTH = 30  # characters on one line of a bar's label
 LABEL_LINES = 3
+TITLE_SIZE = 12  # points
+TITLE_MARGIN = 0.04  # inches clear of the figure's left and right edges
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -100,8 +104,48 @@ def _plain(ax, *, keep_left: bool = False, keep_bottom: bool = True) -> None:
     ax.tick_params(length=0)
 
 
-def _title(ax, title: str, above_legend: bool = False) -> None:
-    ax.set_title(title, loc="left", fontsize=12, fontweight="bold", pad=28 if above_legend else 12)
+def _title(figure: Figure, title: str) -> None:
+    """The title at the figure's top left, over the legend and the bars' labels, in lines
+    that fit the figure's width.
+
+    Set on the axes, a left-aligned title started where the axes start, after the bars'
+    labels, and a long one (a long need statement beside it) ran off the right edge: cut off
+    in the picture, though the report's caption under it was whole (issue 14). Constrained
+    layout makes room for a figure's title above everything else, but it never wraps it, so
+    the lines are measured here with the font the title is drawn in."""
+    font = FontProperties(size=TITLE_SIZE, weight="bold")
+    lines = _fitted(title, font, (WIDTH - 2 * TITLE_MARGIN) * 72)
+    figure.suptitle(
+        "\n".join(lines),
+        x=TITLE_MARGIN / WIDTH,
+        ha="left",
+        fontsize=TITLE_SIZE,
+        fontweight="bold",
+        color=BLACK,
+    )
+
+
+def _fitted(text: str, font: FontProperties, points: float) -> list[str]:
+    """`text` in lines at most `points` wide in `font`, broken between words (inside a word
+    only when the word alone is too wide)."""
+    measure = RendererAgg(1, 1, 72)  # at 72 dpi a pixel is a point
+
+    def width(line: str) -> float:
+        return measure.get_text_width_height_descent(line, font, ismath=False)[0]
+
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and width(candidate) <= points:
+            lines[-1] = candidate
+            continue
+        lines.append(word)
+        while width(lines[-1]) > points and len(lines[-1]) > 1:
+            cut = len(lines[-1]) - 1
+            while cut > 1 and width(lines[-1][:cut]) > points:
+                cut -= 1
+            lines[-1:] = [lines[-1][:cut], lines[-1][cut:]]
+    return lines or [""]
 
 
 def _label(text: str) -> str:
@@ -149,7 +193,7 @@ def _monthly(rows) -> Figure:
         ax.set_yticks([])
     _plain(ax, keep_left=not labelled)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, frameon=False, borderaxespad=0)
-    _title(ax, MONTHLY_TITLE, above_legend=True)
+    _title(figure, MONTHLY_TITLE)
     return figure
 
 
@@ -167,7 +211,7 @@ def _bars(title: str, pairs) -> Figure:
     ax.set_xlim(0, max(max(values, default=0), 1) * 1.12)
     ax.set_xticks([])
     _plain(ax, keep_left=True, keep_bottom=False)
-    _title(ax, title)
+    _title(figure, title)
     return figure
 
 
@@ -226,7 +270,7 @@ def _forum_use(meetings) -> Figure:
     ax.set_xticks([0, 50, 100], ["0%", "50%", "100% of places"])
     _plain(ax, keep_left=True)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, frameon=False, borderaxespad=0)
-    _title(ax, title, above_legend=True)
+    _title(figure, title)
     return figure
 
 
