@@ -65,7 +65,6 @@ from maf.dbtypes import LONDON, set_clock  # noqa: E402
 from maf.directory.models import Agency, AgencyTier, AgencyType, District  # noqa: E402
 from maf.extensions import db  # noqa: E402
 from maf.forums import services as forum_services  # noqa: E402
-from maf.forums.models import Meeting  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
@@ -360,14 +359,9 @@ def make_meeting(make_forum):
 
     def make(day=date(2027, 1, 12), forum=None, **fields):
         forum = forum or make_forum()
-        meeting = Meeting(
-            forum=forum,
-            date=day,
-            start_time=fields.pop("start_time", forum.start_time),
-            length_minutes=fields.pop("length_minutes", forum.length_minutes),
-            venue=fields.pop("venue", forum.venue),
-            **fields,
-        )
+        meeting = forum_services.new_meeting(forum, day)  # with a copy of the forum's breaks
+        for name, value in fields.items():
+            setattr(meeting, name, value)
         db.session.add(meeting)
         db.session.commit()
         return meeting

@@ -158,7 +158,8 @@ def timed_agenda(meeting: Meeting) -> TimedAgenda:
         item for item in scheduled_items(meeting) if case_services.may_share_with_forum(item.case)
     ]
     durations = [_minutes(meeting, item) for item in items]
-    breaks = [(b.starts_at, b.minutes) for b in meeting.forum.breaks]
+    # The meeting's own breaks: a change to the forum's reaches it only when applied to it.
+    breaks = [(b.starts_at, b.minutes) for b in meeting.breaks]
     slots = [
         Slot(
             starts,

@@ -167,3 +167,19 @@ class CancelMeetingForm(Form):
     reason = GovTextAreaField("Why is the meeting cancelled?", validators=[Length(max=1000)])
     version = VersionField()
     submit = SubmitField("Cancel the meeting", widget=GovSubmitInput())
+
+
+class CarryForm(Form):
+    """Whether a forum's changed usual time, venue or breaks should reach its meetings whose
+    agenda is not yet circulated (the question is the page's heading)."""
+
+    apply = GovRadioField(
+        "Apply the change to these meetings?",
+        choices=[
+            ("yes", "Yes, change these meetings"),
+            ("no", "No, they keep their times, venue and breaks"),
+        ],
+        validators=[InputRequired(message="Select yes to change these meetings, or no")],
+    )
+    version = VersionField()  # the forum's, when the question was asked
+    submit = SubmitField("Continue", widget=GovSubmitInput())

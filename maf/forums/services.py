@@ -12,6 +12,7 @@ from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.permissions import restrict_to_visible_districts
 from maf.auth.services import normalise_email
+from maf.dbtypes import london_today
 from maf.directory.models import Agency, District
 from maf.errors import DomainError
 from maf.extensions import db
@@ -20,6 +21,7 @@ from maf.forums.models import (
     ForumBreak,
     ForumMember,
     Meeting,
+    MeetingBreak,
     MeetingChange,
     MeetingStatus,
     MemberRole,
@@ -136,6 +138,15 @@ def save_forum(
     audit.record("forum_saved", forum, user=user)
     db.session.commit()
     return forum
+
+
+def change_forum(forum: Forum, details: ForumDetails, user: User, version: int | None) -> list[str]:
+    """Save the forum's edit form; returns which of its usual arrangements (USUAL) changed, for
+    the question whether its meetings not yet circulated should follow."""
+    before = details_of(forum)
+    save_forum(forum, details, user, version=version)
+    after = details_of(forum)
+    return [name for name in USUAL if _value(before, name) != _value(after, name)]
 
 
 def forums_visible_to(user: User) -> list[Forum]:
@@ -260,6 +271,30 @@ def meeting_dates(forum: Forum, year: int) -> list[date]:
     return [occurrence.date() for occurrence in rule]
 
 
+def new_meeting(forum: Forum, day: date) -> Meeting:
+    """A meeting on `day` with a copy of the forum's usual time, length, venue and breaks: a
+    later change to the forum reaches it only when the coordinator applies it (see carry_plan)."""
+    return Meeting(
+        forum=forum,
+        date=day,
+        start_time=forum.start_time,
+        length_minutes=forum.length_minutes,
+        venue=forum.venue,
+        breaks=[MeetingBreak(starts_at=b.starts_at, minutes=b.minutes) for b in forum.breaks],
+    )
+
+
+def _lock_forum(forum: Forum) -> None:
+    """The forum's row lock (PostgreSQL; SQLite's write lock is already held), taken before its
+    meetings are read, so two people doing the same to them at once are served in turn."""
+    db.session.execute(
+        update(Forum)
+        .where(Forum.id == forum.id)
+        .values(id=Forum.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def generate_schedule(
     forum: Forum, year: int, user: User, once: str | None = None
 ) -> list[Meeting]:
@@ -267,27 +302,15 @@ def generate_schedule(
     meeting moved to another day is not created twice."""
     submissions.created(submissions.claim(once, "schedule", user), forum)
     # Two people adding the year at once (two forms, two tokens) are served one after the
-    # other: the forum's row lock (PostgreSQL; SQLite's write lock is already held) is taken
-    # before its meetings are read, so the second sees the first's meetings.
-    db.session.execute(
-        update(Forum)
-        .where(Forum.id == forum.id)
-        .values(id=Forum.id)
-        .execution_options(synchronize_session=False)
-    )
+    # other, so the second sees the first's meetings.
+    _lock_forum(forum)
     db.session.expire(forum, ["meetings"])
     taken = {(m.date.year, m.date.month) for m in forum.meetings}
     created = []
     for day in meeting_dates(forum, year):
         if (day.year, day.month) in taken:
             continue
-        meeting = Meeting(
-            forum=forum,
-            date=day,
-            start_time=forum.start_time,
-            length_minutes=forum.length_minutes,
-            venue=forum.venue,
-        )
+        meeting = new_meeting(forum, day)
         db.session.add(meeting)
         created.append(meeting)
     db.session.flush()
@@ -344,26 +367,173 @@ def reschedule_meeting(
         yours=in_words(day, start_time, venue.strip()),
         theirs=in_words(meeting.date, meeting.start_time, meeting.venue),
     )
-    changes = [
-        ("date", f"{meeting.date:%-d %B %Y}", f"{day:%-d %B %Y}", meeting.date != day),
-        (
-            "start time",
-            f"{meeting.start_time:%H:%M}",
-            f"{start_time:%H:%M}",
-            meeting.start_time != start_time,
-        ),
-        ("venue", meeting.venue, venue.strip(), meeting.venue != venue.strip()),
-    ]
-    changed = [(what, before, after) for what, before, after, differs in changes if differs]
+    changed = _change_meeting(
+        meeting,
+        {"date": day, "start_time": start_time, "venue": venue.strip()},
+        reason.strip(),
+        user,
+    )
     if not changed:
         raise ForumError("Nothing has changed", field="date")
-    for what, before, after in changed:
-        _record_change(meeting, what, before, after, reason.strip(), user)
-    meeting.date, meeting.start_time, meeting.venue = day, start_time, venue.strip()
-    meeting.calendar_sequence += 1
-    touch(meeting, user)
-    audit.record("meeting_changed", meeting, user=user, detail=", ".join(c[0] for c in changed))
+    audit.record("meeting_changed", meeting, user=user, detail=", ".join(changed))
     db.session.commit()
+
+
+# What each meeting keeps a copy of from its forum, and how a change of it is named.
+USUAL = {
+    "start_time": "start time",
+    "length_minutes": "length",
+    "venue": "venue",
+    "breaks": "breaks",
+}
+_LABELS = {"date": "date"} | USUAL
+# What a calendar shows of the meeting: a change of any of these is sent with a new SEQUENCE.
+_IN_CALENDARS = ("date", "start_time", "length_minutes", "venue")
+
+
+def _value(holder, name: str):
+    """A meeting's, forum's or ForumDetails' `name`, comparable between them."""
+    if name != "breaks":
+        return getattr(holder, name)
+    pairs = [(b.starts_at, b.minutes) if not isinstance(b, tuple) else b for b in holder.breaks]
+    return tuple(sorted(pairs))
+
+
+def _in_words(name: str, value) -> str:
+    if name == "date":
+        return f"{value:%-d %B %Y}"
+    if name == "start_time":
+        return f"{value:%H:%M}"
+    if name == "length_minutes":
+        return f"{value} minutes"
+    if name == "breaks":
+        return ", ".join(f"{at:%H:%M} for {minutes} minutes" for at, minutes in value) or "None"
+    return value
+
+
+def _differences(meeting: Meeting, values: dict) -> list[tuple[str, object, object]]:
+    return [
+        (name, before, after)
+        for name, after in values.items()
+        if (before := _value(meeting, name)) != after
+    ]
+
+
+def _change_meeting(meeting: Meeting, values: dict, reason: str, user: User) -> list[str]:
+    """Give the meeting those of `values` (by USUAL's names, or "date") that differ from its
+    own, each change kept in its history; a change calendars show gets a new SEQUENCE so the
+    event already in them is updated. Returns what changed, in words; does not commit."""
+    changed = _differences(meeting, values)
+    for name, before, after in changed:
+        _record_change(
+            meeting, _LABELS[name], _in_words(name, before), _in_words(name, after), reason, user
+        )
+        if name == "breaks":
+            meeting.breaks = [MeetingBreak(starts_at=at, minutes=m) for at, m in after]
+        else:
+            setattr(meeting, name, after)
+    if any(name in _IN_CALENDARS for name, _before, _after in changed):
+        meeting.calendar_sequence += 1
+    if changed:
+        touch(meeting, user)
+    return [_LABELS[name] for name, _before, _after in changed]
+
+
+# --- a forum's change carried to its meetings ---------------------------------------------
+
+
+@dataclass
+class Following:
+    """A meeting and what it would change (what, from, to) to have the forum's usual ones."""
+
+    meeting: Meeting
+    changes: list[tuple[str, str, str]]
+
+
+@dataclass
+class CarryPlan:
+    fields: list[str]  # USUAL names being carried
+    to_change: list[Following]  # planned: follow the forum if the coordinator says so
+    circulated: list[Following]  # agenda out: changed only by an explicit reschedule
+
+    @property
+    def asks(self) -> bool:
+        return bool(self.to_change or self.circulated)
+
+
+def usual_fields(names: list[str]) -> list[str]:
+    """Those of `names` that are USUAL ones, in USUAL's order; all of them if none is."""
+    return [name for name in USUAL if name in names] or list(USUAL)
+
+
+def usual_in_words(fields: list[str]) -> str:
+    """'start time and breaks'."""
+    return _and([USUAL[name] for name in fields])
+
+
+def carry_plan(forum: Forum, fields: list[str]) -> CarryPlan:
+    """The forum's meetings yet to start, planned or with their agenda circulated, that differ
+    from its usual `fields`. Held, cancelled and past meetings never change; nor does one
+    today that has already started."""
+    usual = {name: _value(forum, name) for name in fields}
+    plan = CarryPlan(fields, [], [])
+    meetings = db.session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.forum_id == forum.id,
+            Meeting.date >= london_today(),
+            Meeting.status.in_(EDITABLE_STATUSES),
+        )
+        .options(selectinload(Meeting.breaks))
+        .order_by(Meeting.date)
+        .execution_options(populate_existing=True)
+    )
+    for meeting in meetings:
+        changes = _differences(meeting, usual)
+        if meeting.has_started or not changes:
+            continue
+        words = [
+            (_LABELS[n], _in_words(n, before), _in_words(n, after)) for n, before, after in changes
+        ]
+        following = Following(meeting, words)
+        if meeting.status == MeetingStatus.PLANNED:
+            plan.to_change.append(following)
+        else:
+            plan.circulated.append(following)
+    return plan
+
+
+def carry_to_meetings(
+    forum: Forum, fields: list[str], user: User, version: int | None = UNCHECKED
+) -> list[Meeting]:
+    """Give the forum's planned meetings yet to start its usual `fields`, in one transaction.
+    `version` is the forum's when the question was shown: had the forum changed again since,
+    what was asked is not what would be applied (StaleEdit). Asked twice (a double submit,
+    the Back button), the second finds nothing different and changes nothing."""
+    shown = {USUAL[name]: _in_words(name, _value(forum, name)) for name in fields}
+    require_version(forum, version, yours=shown, theirs=shown)
+    _lock_forum(forum)  # two submits at once: the second waits, then finds nothing to do
+    plan = carry_plan(forum, fields)
+    changed = []
+    for following in plan.to_change:
+        meeting = following.meeting
+        what = [what for what, _before, _after in following.changes]
+        reason = f"The forum's usual {_and(what)} changed"
+        _change_meeting(meeting, {name: _value(forum, name) for name in fields}, reason, user)
+        audit.record("meeting_changed", meeting, user=user, detail=", ".join(what))
+        changed.append(meeting)
+    audit.record(
+        "forum_changes_applied",
+        forum,
+        user=user,
+        detail=f"{', '.join(fields)}: {len(changed)} meetings",
+    )
+    db.session.commit()
+    return changed
+
+
+def _and(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else words[0]
 
 
 MEETING_TRANSITIONS = {

@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -121,7 +121,9 @@ def edit(forum_id: int):
     form = _forum_form(forum)
     if form.validate_on_submit():
         try:
-            services.save_forum(forum, _details(form), current_user, version=form.version.data)
+            changed = services.change_forum(
+                forum, _details(form), current_user, version=form.version.data
+            )
         except StaleEdit as stale:
             db.session.rollback()
             show_newer_version(form, stale)
@@ -131,8 +133,58 @@ def edit(forum_id: int):
             attach_error(form, error, "name")
         else:
             flash("Forum saved.")
+            if changed and services.carry_plan(forum, changed).asks:
+                # Its meetings yet to start kept the old ones: ask before changing them.
+                return redirect(
+                    url_for("forums.carry_changes", forum_id=forum.id, changed=",".join(changed))
+                )
             return redirect(url_for("forums.show", forum_id=forum.id))
     return render_template("forums/form.html", form=form, forum=forum)
+
+
+@bp.route("/forums/<int:forum_id>/meetings/follow", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.COORDINATOR)
+def carry_changes(forum_id: int):
+    """After a forum's usual start time, length, venue or breaks changed (`?changed=`, all
+    of them if absent): which meetings yet to start differ, and whether to change them."""
+    forum = forum_or_404(forum_id, manage=True)
+    fields = services.usual_fields(request.args.get("changed", "").split(","))
+    form = forms.CarryForm(version=forum.version)
+    status, stale = 200, None
+    if form.validate_on_submit():
+        if form.apply.data == "no":
+            flash("Only the forum changed: future meetings keep their times, venue and breaks.")
+            return redirect(url_for("forums.show", forum_id=forum.id, _anchor="meetings"))
+        try:
+            changed = services.carry_to_meetings(
+                forum, fields, current_user, version=form.version.data
+            )
+        except StaleEdit as error:
+            db.session.rollback()
+            show_newer_version(form, error)
+            status, stale = 409, error
+        else:
+            flash(_carried(changed))
+            return redirect(url_for("forums.show", forum_id=forum.id, _anchor="meetings"))
+    elif form.is_submitted():
+        status = 400
+    page = render_template(
+        "forums/carry.html",
+        form=form,
+        forum=forum,
+        plan=services.carry_plan(forum, fields),
+        what=services.usual_in_words(fields),
+        stale=stale,
+    )
+    return page, status
+
+
+def _carried(meetings) -> str:
+    if not meetings:
+        # A second submit (or the Back button): the first one already changed them.
+        return "No meeting needed changing: they already have the forum's usual arrangements."
+    days = ", ".join(f"{meeting.date:%A %-d %B %Y}" for meeting in meetings)
+    return f"{len(meetings)} {'meeting' if len(meetings) == 1 else 'meetings'} changed: {days}."
 
 
 def _member_form() -> forms.MemberForm:
