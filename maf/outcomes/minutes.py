@@ -64,7 +64,7 @@ from maf.outcomes.models import (
     Outcome,
     ProgressUpdate,
 )
-from maf.outcomes.progress import QUESTIONS, request_of
+from maf.outcomes.progress import answered_questions, request_of
 from maf.outcomes.services import attendance_of, record_for, when_it_starts
 
 MINUTES_NOTE = (
@@ -467,10 +467,9 @@ def _add_progress_update(document: DocxDocument, item: AgendaItem) -> None:
         "Progress update",
         f"From {lead}, received {received}" + (f": {progress.summary}" if progress.summary else ""),
     )
-    for answer in progress.answers:
-        question = QUESTIONS[answer.question - 1]
+    for answer in answered_questions(progress):  # each of the seven, "Not asked" too
         comment = f" “{answer.comment}”" if answer.comment else ""
-        text = f"{answer.question}. {question} {answer.answer.label}.{comment}"
+        text = f"{answer.number}. {answer.question} {answer.answer_text}.{comment}"
         document.add_paragraph(_clean(text), "List Bullet")
     if progress.further_comments:
         _add_labelled(document, "Further comments", progress.further_comments)

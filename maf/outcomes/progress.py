@@ -229,9 +229,14 @@ class ActionReport:
     note: str = ""
 
 
+# What a question the lead professional did not ask reads as: it is not an answer, so no
+# QuestionnaireAnswer row is stored for it and no figure counts it.
+NOT_ASKED = "Not asked"
+
+
 @dataclass(frozen=True)
 class Answer:
-    answer: ProgressAnswer
+    answer: ProgressAnswer | None  # None: the question was not asked
     comment: str = ""
 
 
@@ -260,8 +265,15 @@ def _check(progress: ProgressUpdate, details: ProgressDetails) -> None:
     for number in range(1, len(QUESTIONS) + 1):
         if number not in details.answers:
             raise ProgressError(
-                f"Select how the child or young person answered question {number}",
+                f"Select how the child or young person answered question {number}, or Not asked",
                 field=f"question_{number}",
+            )
+        given = details.answers[number]
+        if given.answer is None and given.comment.strip():
+            raise ProgressError(
+                f"Question {number} was not asked: select how they answered, or remove what "
+                f"they said",
+                field=f"question_{number}_comment",
             )
     if not details.summary.strip():
         raise ProgressError("Enter a summary of progress since the last meeting", field="summary")
@@ -292,7 +304,9 @@ def _in_words(action_rows, answers, summary: str, further_comments: str) -> dict
     """An update as a person reads it, to list what someone else changed since."""
 
     def said(choice, note: str) -> str:
-        return choice.label + (f": {note.strip()}" if note.strip() else "")
+        return (choice.label if choice else NOT_ASKED) + (
+            f": {note.strip()}" if note.strip() else ""
+        )
 
     words = {action.description: said(status, note) for action, status, note in action_rows}
     words |= {f"Question {number}": said(answer, comment) for number, answer, comment in answers}
@@ -324,7 +338,10 @@ def submit_update(
         ),
         theirs=_in_words(
             [(row.action, row.status, row.note) for row in progress.action_progress],
-            [(row.question, row.answer, row.comment) for row in progress.answers],
+            [
+                (question.number, question.answer, question.comment)
+                for question in answered_questions(progress)
+            ],
             progress.summary,
             progress.further_comments,
         ),
@@ -356,6 +373,10 @@ def submit_update(
     answers = {row.question: row for row in progress.answers}
     for number, given in details.answers.items():
         row = answers.get(number)
+        if given.answer is None:  # not asked: no answer is stored, and one sent before goes
+            if row is not None:
+                progress.answers.remove(row)
+            continue
         if row is None:
             row = QuestionnaireAnswer(question=number)
             progress.answers.append(row)
@@ -381,14 +402,28 @@ def submit_update(
 class AnsweredQuestion:
     number: int
     question: str
-    answer: ProgressAnswer
+    answer: ProgressAnswer | None  # None: not asked
     comment: str
+
+    @property
+    def answer_text(self) -> str:
+        return self.answer.label if self.answer is not None else NOT_ASKED
 
 
 def answered_questions(progress: ProgressUpdate) -> list[AnsweredQuestion]:
+    """Each of the seven questions of a sent update, "Not asked" where no answer is stored;
+    none for an update not sent yet."""
+    if progress.submitted_at is None:
+        return []
+    rows = {row.question: row for row in progress.answers}
     return [
-        AnsweredQuestion(row.question, QUESTIONS[row.question - 1], row.answer, row.comment)
-        for row in sorted(progress.answers, key=lambda row: row.question)
+        AnsweredQuestion(
+            number,
+            question,
+            rows[number].answer if number in rows else None,
+            rows[number].comment if number in rows else "",
+        )
+        for number, question in enumerate(QUESTIONS, 1)
     ]
 
 

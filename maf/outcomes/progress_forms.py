@@ -7,9 +7,11 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from maf.forms import Form, GovRadioField, GovSubmitInput, GovTextAreaField, VersionField
 from maf.outcomes.models import Action, ActionProgressStatus, ProgressAnswer, ProgressUpdate
-from maf.outcomes.progress import QUESTIONS, ActionReport, Answer, ProgressDetails
+from maf.outcomes.progress import NOT_ASKED, QUESTIONS, ActionReport, Answer, ProgressDetails
 
 NOTE_LENGTH = 1000  # the columns' size
+# The choice for a question the lead professional did not ask: chosen, never assumed.
+NOT_ASKED_CHOICE = "not_asked"
 TEXT_LENGTH = 5000
 
 
@@ -43,7 +45,10 @@ class ProgressForm(Form):
                 for action, status, note in self.action_fields()
             ],
             answers={
-                number: Answer(ProgressAnswer(answer.data), comment.data or "")
+                number: Answer(
+                    None if answer.data == NOT_ASKED_CHOICE else ProgressAnswer(answer.data),
+                    comment.data or "",
+                )
                 for number, answer, comment in self.question_fields()
             },
             summary=self.summary.data or "",
@@ -74,10 +79,14 @@ def progress_form(actions: list[Action], sent: ProgressUpdate | None = None) -> 
     for number, question in enumerate(QUESTIONS, 1):
         fields[f"question_{number}"] = GovRadioField(
             f"{number}. {question}",
-            choices=[(answer.value, answer.label) for answer in ProgressAnswer],
+            choices=[
+                *((answer.value, answer.label) for answer in ProgressAnswer),
+                (NOT_ASKED_CHOICE, NOT_ASKED),
+            ],
             validators=[
                 InputRequired(
-                    message=f"Select how the child or young person answered question {number}"
+                    message=f"Select how the child or young person answered question "
+                    f"{number}, or Not asked"
                 )
             ],
         )
@@ -114,6 +123,9 @@ def _sent_before(progress: ProgressUpdate) -> dict:
     for row in progress.action_progress:
         data[f"action_{row.action_id}"] = row.status.value
         data[f"action_{row.action_id}_note"] = row.note
+    if progress.submitted_at is not None:  # a question without an answer was not asked
+        for number in range(1, len(QUESTIONS) + 1):
+            data[f"question_{number}"] = NOT_ASKED_CHOICE
     for row in progress.answers:
         data[f"question_{row.question}"] = row.answer.value
         data[f"question_{row.question}_comment"] = row.comment

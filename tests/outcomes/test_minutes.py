@@ -246,6 +246,13 @@ def test_each_item_has_its_decision_lead_professional_and_outcome(held):
         "Progress update: From Karen Patel, received 5 January 2027: Attending every day; "
         "mum says mornings are calmer",
         "1. Do you think you are getting on well? Good. “Better”",
+        # Questions with no stored answer were not asked, and the minutes say so.
+        "2. How are you getting on with your family? Not asked.",
+        "3. How are you getting on with your teachers and helpers? Not asked.",
+        "4. How do you get along with children and young people? Not asked.",
+        "5. Are you organised in school and at home? (such as coming to school with the right "
+        "equipment and books) Not asked.",
+        "6. How do you feel about asking for help? Not asked.",
         "7. How do you feel about your future? Great.",
         "Services agreed: None recorded",
         "Lead professional: Karen Patel, parent/carer (agreed to take the role)",

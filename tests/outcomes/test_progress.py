@@ -371,3 +371,105 @@ def test_only_coordinators_of_the_district_press_the_button(
     token = csrf_token_from(other.get("/").text)
     assert other.post(url, data={"csrf_token": token}).status_code == 404
     assert progress.update_for(case, second_meeting) is None
+
+
+# --- "Not asked" (issue 14 point 5) -----------------------------------------------------------
+
+
+def test_each_question_offers_not_asked_and_none_is_chosen_before_the_lp_chooses(
+    client, sign_in, requested, lead_user
+):
+    """Seed 004 Appendix 3: Great / Good / OK / Not good, and Not asked when the question was
+    not put to the child: an answer is never assumed."""
+    sign_in(lead_user)
+    page = client.get(_url(requested)).text
+    for number in range(1, 8):
+        assert f'name="question_{number}" type="radio" value="not_asked"' in page
+    assert page.count('value="not_asked"') == 7
+    assert "checked" not in page, "no answer and no action status is chosen for the LP"
+
+
+def test_questions_not_asked_store_no_answer_and_read_not_asked_everywhere(
+    client, sign_in, requested, lead_user, case, coordinator
+):
+    sign_in(lead_user)
+    data = _form_data(case, question_2="not_asked", question_5="not_asked")
+    response = submit(client, _url(requested), data)
+    assert response.status_code == 302, response.text
+
+    db.session.expire_all()
+    update = progress.update_for(case, requested.meeting)
+    assert [row.question for row in update.answers] == [1, 3, 4, 6, 7]
+    assert [(q.number, q.answer_text) for q in progress.latest_answers(case)][:3] == [
+        (1, "Great"),
+        (2, "Not asked"),
+        (3, "OK"),
+    ]
+    page = client.get(_url(requested)).text  # opened again: Not asked is still chosen
+    assert page.count('value="not_asked" checked') == 2
+
+    forums.change_meeting_status(requested.meeting, MeetingStatus.HELD, coordinator)
+    db.session.commit()
+    shown = html.unescape(client.get(_url(requested)).text)
+    assert "2. How are you getting on with your family?" in shown
+    assert shown.count("Not asked") == 2
+
+
+def test_a_comment_on_a_question_not_asked_is_refused_beside_the_comment(
+    client, sign_in, requested, lead_user, case
+):
+    sign_in(lead_user)
+    data = _form_data(case, question_3="not_asked", question_3_comment="Didn't want to say")
+    response = submit(client, _url(requested), data)
+    assert response.status_code == 200
+    error_at = response.text.index('id="question_3_comment-error"')
+    assert "Question 3 was not asked" in response.text[error_at : error_at + 300]
+    assert "Didn&#39;t want to say" in response.text, "what was typed is kept"
+    db.session.expire_all()
+    assert progress.update_for(case, requested.meeting).submitted_at is None
+
+
+def test_an_answer_sent_before_and_now_not_asked_is_removed(
+    client, sign_in, requested, lead_user, case
+):
+    sign_in(lead_user)
+    submit(client, _url(requested), _form_data(case))
+    response = submit(client, _url(requested), _form_data(case, question_1="not_asked"))
+    assert response.status_code == 302, response.text
+    db.session.expire_all()
+    update = progress.update_for(case, requested.meeting)
+    assert [row.question for row in update.answers] == [2, 3, 4, 5, 6, 7]
+
+
+def test_the_outcomes_figures_do_not_count_a_question_not_asked(
+    client, sign_in, requested, lead_user, case, first_meeting
+):
+    """The distance travelled (seed 004 Appendix 3) compares answers given both times: a
+    question not asked the second time is no change, not a fall to nothing."""
+    from datetime import datetime
+
+    from maf.dbtypes import LONDON
+    from maf.outcomes.models import QuestionnaireAnswer
+    from maf.reports import quality
+
+    db.session.add(
+        ProgressUpdate(
+            case_id=case.id,
+            meeting_id=first_meeting.id,
+            lead_professional_id=requested.lead_professional_id,
+            submitted_at=datetime(2027, 1, 5, 10, 0, tzinfo=LONDON),
+            summary="Before the first meeting",
+            answers=[
+                QuestionnaireAnswer(question=number, answer=ProgressAnswer.NOT_GOOD)
+                for number in range(1, 8)
+            ],
+        )
+    )
+    db.session.commit()
+    sign_in(lead_user)
+    answers = {f"question_{n}": "good" for n in range(1, 8)} | {"question_1": "not_asked"}
+    submit(client, _url(requested), _form_data(case, **answers, question_4_comment=""))
+
+    distance = quality.distance_travelled(case)
+    assert distance.changes == {n: 2 for n in range(2, 8)}, "question 1 was not asked"
+    assert distance.total_change == 12
