@@ -248,3 +248,10 @@ class CorrectionForm(Form):
         description="Recorded with the new version, so readers know what changed",
         validators=[MaxLength(2000)],
     )
+
+
+class MinutesWordingForm(Form):
+    """The wording of one part of one item as the draft minutes read it."""
+
+    version = VersionField()
+    text = GovTextAreaField("Wording in the minutes", validators=[MaxLength(10000)])

@@ -10,6 +10,8 @@ carry it never do.
 """
 
 import io
+import json
+from dataclasses import asdict, dataclass, field
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -17,6 +19,7 @@ from docx.enum.section import WD_ORIENT
 from docx.shared import Pt, Twips
 from flask import current_app, render_template
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from maf import submissions
@@ -61,11 +64,14 @@ from maf.outcomes.models import (
     LeadProposal,
     Minutes,
     MinutesStatus,
+    MinutesWording,
+    MinutesWordingChange,
     Outcome,
     ProgressUpdate,
 )
 from maf.outcomes.progress import answered_questions, request_of
 from maf.outcomes.services import attendance_of, record_for, when_it_starts
+from maf.versioning import UNCHECKED, last_changed_by, require_version, touch
 
 MINUTES_NOTE = (
     "These minutes name children and hold their personal data. They are for forum members "
@@ -80,6 +86,9 @@ WITHHELD = (
 ATTENDEE_COLUMNS = (("Name", 7.0), ("Agency", 11.0))
 ACTION_COLUMNS = (("Case", 3.5), ("Action", 7.5), ("Owner", 4.0), ("Due", 3.0))
 LEAD_KIND_WORDS = {LeadKind.PARENT_CARER: "parent/carer", LeadKind.YOUNG_PERSON: "young person"}
+# The free-text parts of an item whose wording the chair or coordinator may correct in the
+# draft minutes, with the label they have there.
+WORDING_PARTS = {"discussion": "Discussion", "notes": "Notes"}
 
 
 class MinutesError(DomainError):
@@ -115,6 +124,13 @@ def document_of(minutes: Minutes) -> bytes:
     record of what was approved; what is read or circulated from then on is made again from
     the record, with that child's items withheld."""
     frozen = minutes.status != MinutesStatus.DRAFT and minutes.document is not None
+    if frozen and minutes.content:
+        # The approved content, with whatever is withheld now left out.
+        content = MinutesContent.from_json(minutes.content)
+        hidden = _withheld_now(content)
+        if not hidden:
+            return minutes.document
+        return write_document(minutes.meeting, minutes, content.blocks(hidden))
     if frozen and not withheld(minuted_items(minutes.meeting)):
         return minutes.document
     return minutes_document(minutes.meeting, minutes)
@@ -139,7 +155,9 @@ def approve(minutes: Minutes, user: User) -> None:
         approved_by_id=user.id,
         approved_at=utcnow(),
     )
-    minutes.document = minutes_document(minutes.meeting, minutes)
+    content = minutes_content(minutes.meeting, minutes)
+    minutes.content = content.to_json()
+    minutes.document = write_document(minutes.meeting, minutes, content.blocks())
     audit.record("minutes_approved", minutes, user=user, detail=f"version {minutes.version}")
     db.session.commit()
 
@@ -164,6 +182,19 @@ def correct(meeting: Meeting, note: str, user: User, once: str | None = None) ->
         meeting_id=meeting.id, version=current.version + 1, correction_note=note.strip()
     )
     db.session.add(corrected)
+    db.session.flush()
+    # The correction starts from the wording that was approved, not from the record.
+    for wording in wordings_of(current).values():
+        db.session.add(
+            MinutesWording(
+                minutes_id=corrected.id,
+                agenda_item_id=wording.agenda_item_id,
+                part=wording.part,
+                text=wording.text,
+                updated_by_id=wording.updated_by_id,
+                updated_at=wording.updated_at,
+            )
+        )
     submissions.created(submission, corrected)
     audit.record("minutes_corrected", corrected, user=user, detail=f"version {corrected.version}")
     db.session.commit()
@@ -182,6 +213,113 @@ def _claim(minutes: Minutes, expected: MinutesStatus, **values) -> None:
     if claimed.rowcount != 1:
         raise MinutesError(f"Someone else changed version {minutes.version} at the same moment")
     db.session.refresh(minutes)
+
+
+# --- corrected wording -------------------------------------------------------------------
+
+
+def wordings_of(minutes: Minutes) -> dict[tuple[int, str], MinutesWording]:
+    """The version's corrected wording, by (agenda item id, part)."""
+    rows = db.session.scalars(select(MinutesWording).where(MinutesWording.minutes_id == minutes.id))
+    return {(row.agenda_item_id, row.part): row for row in rows}
+
+
+def wording_for(minutes: Minutes, item: AgendaItem, part: str) -> MinutesWording | None:
+    return wordings_of(minutes).get((item.id, part))
+
+
+def recorded_wording(item: AgendaItem, part: str) -> str:
+    """The part as the meeting record has it."""
+    record = record_for(item)
+    if record is None:
+        return ""
+    return record.discussion if part == "discussion" else record.outcome_notes
+
+
+def editable_item(minutes: Minutes, item_id: int) -> AgendaItem | None:
+    """An item of the version's meeting whose wording may be corrected: minuted and not
+    withheld (a withheld item's discussion is not in the minutes to correct)."""
+    items = minuted_items(minutes.meeting)
+    shown = [item for item in items if item not in withheld(items)]
+    return next((item for item in shown if item.id == item_id), None)
+
+
+def change_wording(
+    minutes: Minutes,
+    item: AgendaItem,
+    part: str,
+    text: str,
+    user: User,
+    opened_at_version=UNCHECKED,
+) -> MinutesWording:
+    """Correct the draft minutes' wording of one part of one item. The record is not
+    touched: what was recorded stays the record, and the minutes read this instead.
+
+    Refused once the version is approved (its wording is frozen with it), and when someone
+    else saved this wording after the form was opened (`StaleEdit`, version 0 meaning "not
+    yet corrected when opened")."""
+    _require_draft(minutes)
+    text = text.replace("\r\n", "\n").strip()
+    wording = wording_for(minutes, item, part)
+    if wording is None:
+        # Never corrected: there is nobody's correction to overwrite.
+        wording = MinutesWording(
+            minutes_id=minutes.id, agenda_item_id=item.id, part=part, text=text
+        )
+        db.session.add(wording)
+    else:
+        require_version(
+            wording,
+            opened_at_version,
+            yours={WORDING_PARTS[part]: text},
+            theirs={WORDING_PARTS[part]: wording.text},
+        )
+        wording.text = text
+    touch(wording, user)
+    wording.changes.append(MinutesWordingChange(text=text, changed_by_id=user.id))
+    # Written under the version's own row, so an approval at the same moment waits for this
+    # save (and then freezes it) or refuses it (then this one is refused as approved).
+    claimed = db.session.execute(
+        update(Minutes)
+        .where(Minutes.id == minutes.id, Minutes.status == MinutesStatus.DRAFT)
+        .values(status=MinutesStatus.DRAFT)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(minutes)
+        _require_draft(minutes)
+        raise MinutesError("Someone else changed these minutes at the same moment", field="text")
+    audit.record(
+        "minutes_wording_changed",
+        minutes,
+        user=user,
+        detail=f"version {minutes.version}: item {item.id} {part}",
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone else corrected the same part for the first time at the same moment.
+        db.session.rollback()
+        theirs = wording_for(minutes, item, part)
+        if theirs is None:
+            raise
+        require_version(
+            theirs,
+            0,
+            yours={WORDING_PARTS[part]: text},
+            theirs={WORDING_PARTS[part]: theirs.text},
+        )
+    return wording
+
+
+def _require_draft(minutes: Minutes) -> None:
+    if minutes.status != MinutesStatus.DRAFT:
+        raise MinutesError(
+            f"Version {minutes.version} is {minutes.status.label.lower()}: its wording can no "
+            "longer be changed. Start a corrected version to change it.",
+            field="text",
+        )
 
 
 # --- circulation -------------------------------------------------------------------------
@@ -261,11 +399,167 @@ def _queue_minutes(
     )
 
 
-# --- the document ------------------------------------------------------------------------
+# --- the content ----------------------------------------------------------------------
+#
+# The minutes are built once as a list of blocks (headings, labelled lines, tables...) that
+# both the Word writer and the page render, so the page and the document never disagree. An
+# approved version's content is stored as JSON beside its document, so its page never changes.
+
+
+@dataclass
+class Block:
+    """One piece of the minutes, in reading order: a heading, a labelled line ("Outcome: ..."),
+    a paragraph, a bullet, a bold line, the protective note, or a table."""
+
+    kind: str  # heading | labelled | text | bullet | strong | note | table
+    text: str = ""
+    label: str = ""
+    level: int = 0
+    columns: list[tuple[str, float]] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    # Set on the wording the chair or coordinator may correct (WORDING_PARTS): which part,
+    # and who last changed it. The page shows these; the document never does.
+    part: str = ""
+    item_id: int | None = None
+    changed: str = ""
+
+
+@dataclass
+class ItemSection:
+    number: int
+    case_id: int
+    item_id: int
+    blocks: list[Block]
+    # Withheld when the content was made: nothing about the child was put in it.
+    withheld: bool = False
+
+
+@dataclass
+class ActionRow:
+    case_id: int
+    agency: str
+    cells: list[str]
+
+
+@dataclass
+class MinutesContent:
+    head: list[Block]
+    items: list[ItemSection]
+    actions: list[ActionRow]
+
+    def blocks(self, withheld_cases: set[int] = frozenset()) -> list[Block]:
+        """The minutes in reading order, with the items of `withheld_cases` (and of any
+        case withheld when the content was made) said to be withheld and their actions left
+        out (seed 003 §4.12)."""
+        hidden = {s.case_id for s in self.items if s.withheld} | set(withheld_cases)
+        blocks = [*self.head, Block("heading", "Agenda items", level=2)]
+        for section in self.items:
+            if section.case_id in hidden:
+                # The item keeps its number, so the minutes still match what was discussed,
+                # but nothing that could identify the child goes to the members.
+                title = f"{section.number}. {case_reference(section.case_id)}"
+                blocks += [Block("heading", title, level=3), Block("text", WITHHELD)]
+            else:
+                blocks += section.blocks
+        if not self.items:
+            blocks.append(Block("text", "No cases were on the agenda."))
+        blocks.append(Block("heading", "Actions", level=2))
+        shown = [row for row in self.actions if row.case_id not in hidden]
+        if not shown:
+            blocks.append(Block("text", "No actions were agreed."))
+        by_agency: dict[str, list[list[str]]] = {}
+        for row in shown:
+            by_agency.setdefault(row.agency, []).append(row.cells)
+        # Alphabetical, so each agency finds its own; actions with no agency come last.
+        for agency in sorted(by_agency, key=lambda name: (name == NO_AGENCY, name.casefold())):
+            blocks.append(Block("heading", agency, level=3))
+            blocks.append(Block("table", columns=list(ACTION_COLUMNS), rows=by_agency[agency]))
+        return blocks
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "MinutesContent":
+        data = json.loads(text)
+
+        def blocks(items: list[dict]) -> list[Block]:
+            return [Block(**{**b, "columns": [tuple(c) for c in b["columns"]]}) for b in items]
+
+        return cls(
+            head=blocks(data["head"]),
+            items=[ItemSection(**{**s, "blocks": blocks(s["blocks"])}) for s in data["items"]],
+            actions=[ActionRow(**row) for row in data["actions"]],
+        )
+
+
+def content_of(minutes: Minutes) -> MinutesContent:
+    """What an approved version said when it was approved; a draft's, from the record as it
+    stands with its corrected wording. (A version approved before the content was stored is
+    made from the record too.)"""
+    if minutes.status != MinutesStatus.DRAFT and minutes.content:
+        return MinutesContent.from_json(minutes.content)
+    return minutes_content(minutes.meeting, minutes)
+
+
+def blocks_of(minutes: Minutes) -> list[Block]:
+    """The minutes as a member may read them now: from `content_of`, with every item whose
+    consent to share has since been withdrawn withheld."""
+    content = content_of(minutes)
+    return content.blocks(_withheld_now(content))
+
+
+def _withheld_now(content: MinutesContent) -> set[int]:
+    ids = [section.case_id for section in content.items if not section.withheld]
+    if not ids:
+        return set()
+    cases = db.session.scalars(
+        select(Case).where(Case.id.in_(ids)).options(selectinload(Case.consents))
+    )
+    return {case.id for case in cases if not may_share_with_forum(case)}
+
+
+def minutes_content(meeting: Meeting, minutes: Minutes) -> MinutesContent:
+    """The minutes of `meeting` as version `minutes`, from the record as it stands, read
+    with the version's corrected wording."""
+    forum = meeting.forum
+    head = [
+        Block("heading", f"{forum.name}: minutes", level=1),
+        Block("labelled", _status_text(minutes), label="Status"),
+    ]
+    if minutes.correction_note:
+        head.append(Block("labelled", minutes.correction_note, label="Correction"))
+    head += [
+        Block("labelled", long_date(meeting.date), label="Date"),
+        Block(
+            "labelled", f"{clock(meeting.start_time)}–{clock(_booked_until(meeting))}", label="Time"
+        ),
+        Block("labelled", meeting.venue, label="Venue"),
+        Block("labelled", forum.chair.name if forum.chair else "Not appointed", label="Chair"),
+        Block("note", MINUTES_NOTE),
+        *_attendance_blocks(attendance_of(meeting)),
+    ]
+    items = minuted_items(meeting)
+    hidden = withheld(items)
+    wording = wordings_of(minutes)
+    sections = [
+        ItemSection(number, item.case_id, item.id, [], withheld=True)
+        if item in hidden
+        else ItemSection(number, item.case_id, item.id, _item_blocks(number, item, wording))
+        for number, item in enumerate(items, start=1)
+    ]
+    return MinutesContent(
+        head, sections, _action_rows([item for item in items if item not in hidden])
+    )
 
 
 def minutes_document(meeting: Meeting, minutes: Minutes) -> bytes:
     """The .docx minutes of `meeting` as version `minutes`, from the record as it stands."""
+    return write_document(meeting, minutes, minutes_content(meeting, minutes).blocks())
+
+
+def write_document(meeting: Meeting, minutes: Minutes, blocks: list[Block]) -> bytes:
+    """The .docx of the minutes' `blocks`."""
     forum = meeting.forum
     organisation = current_app.config["ORGANISATION_NAME"]
     document = Document()
@@ -283,30 +577,30 @@ def minutes_document(meeting: Meeting, minutes: Minutes) -> bytes:
         f"{forum.name} minutes, {long_date(meeting.date)}, version {minutes.version}"
     )
     properties.subject = "Multi-agency forum minutes"
-
-    document.add_heading(_clean(f"{forum.name}: minutes"), level=1)
-    _add_labelled(document, "Status", _status_text(minutes))
-    if minutes.correction_note:
-        _add_labelled(document, "Correction", minutes.correction_note)
-    _add_labelled(document, "Date", long_date(meeting.date))
-    _add_labelled(document, "Time", f"{clock(meeting.start_time)}–{clock(_booked_until(meeting))}")
-    _add_labelled(document, "Venue", meeting.venue)
-    _add_labelled(document, "Chair", forum.chair.name if forum.chair else "Not appointed")
-    _add_note(document, MINUTES_NOTE)
-
-    _add_attendance(document, attendance_of(meeting))
-    document.add_heading("Agenda items", level=2)
-    items = minuted_items(meeting)
-    for number, item in enumerate(items, start=1):
-        _add_item(document, number, item)
-    if not items:
-        document.add_paragraph("No cases were on the agenda.")
-    hidden = withheld(items)
-    _add_actions(document, [item for item in items if item not in hidden])
-
+    for block in blocks:
+        _write_block(document, block)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def _write_block(document: DocxDocument, block: Block) -> None:
+    if block.kind == "heading":
+        document.add_heading(_clean(block.text), level=block.level)
+    elif block.kind == "labelled":
+        _add_labelled(document, block.label, block.text)
+    elif block.kind == "text":
+        document.add_paragraph(_clean(block.text))
+    elif block.kind == "bullet":
+        document.add_paragraph(_clean(block.text), "List Bullet")
+    elif block.kind == "strong":
+        document.add_paragraph().add_run(_clean(block.text)).bold = True
+    elif block.kind == "note":
+        _add_note(document, block.text)
+    elif block.kind == "table":
+        table = _add_table(document, tuple(block.columns))
+        for row in block.rows:
+            _add_row(table, tuple(row))
 
 
 def minuted_items(meeting: Meeting) -> list[AgendaItem]:
@@ -344,8 +638,8 @@ def _status_text(minutes: Minutes) -> str:
     return f"Version {minutes.version}, approved by {approver} on {approved_on}"
 
 
-def _add_attendance(document: DocxDocument, rows: list[Attendance]) -> None:
-    document.add_heading("Attendance", level=2)
+def _attendance_blocks(rows: list[Attendance]) -> list[Block]:
+    blocks = [Block("heading", "Attendance", level=2)]
     groups = (
         ("Present", [r for r in rows if r.member_id and r.status == AttendanceStatus.PRESENT]),
         ("Apologies", [r for r in rows if r.status == AttendanceStatus.APOLOGIES]),
@@ -353,47 +647,61 @@ def _add_attendance(document: DocxDocument, rows: list[Attendance]) -> None:
         ("Guests", [r for r in rows if r.member_id is None]),
     )
     for title, people in groups:
-        document.add_heading(title, level=3)
+        blocks.append(Block("heading", title, level=3))
         if not people:
-            document.add_paragraph("None recorded.")
+            blocks.append(Block("text", "None recorded."))
             continue
-        table = _add_table(document, ATTENDEE_COLUMNS)
-        for person in people:
-            _add_row(table, (person.name, person.agency_name))
+        rows_ = [[person.name, person.agency_name] for person in people]
+        blocks.append(Block("table", columns=list(ATTENDEE_COLUMNS), rows=rows_))
+    return blocks
 
 
-def _add_item(document: DocxDocument, number: int, item: AgendaItem) -> None:
+def _item_blocks(
+    number: int, item: AgendaItem, wording: dict[tuple[int, str], MinutesWording]
+) -> list[Block]:
     case = item.case
-    if not may_share_with_forum(case):
-        # The item keeps its number, so the minutes still match what was discussed, but
-        # nothing that could identify the child goes to the members.
-        document.add_heading(_clean(f"{number}. {case_reference(case.id)}"), level=3)
-        document.add_paragraph(WITHHELD)
-        return
-    document.add_heading(
-        _clean(f"{number}. {case_reference(case.id)}: {case.child.full_name}"), level=3
-    )
-    _add_labelled(document, "Type", item.kind.label)
+    blocks = [
+        Block("heading", f"{number}. {case_reference(case.id)}: {case.child.full_name}", level=3),
+        Block("labelled", item.kind.label, label="Type"),
+    ]
     record = record_for(item)
     if record is None:
-        _add_labelled(document, "Outcome", "Not recorded")
-        return
+        return [*blocks, Block("labelled", "Not recorded", label="Outcome")]
     # A deferred item was not discussed, so it shows only what the forum did record.
     deferred = item.status == ItemStatus.MOVED
-    if record.discussion or not deferred:
-        _add_labelled(document, "Discussion", record.discussion or "None recorded")
-    _add_progress_update(document, item)
+    discussion = _worded(item, "discussion", record.discussion, wording)
+    if discussion.text or not deferred:
+        discussion.text = discussion.text or "None recorded"
+        blocks.append(discussion)
+    blocks += _progress_blocks(item)
     if record.services:
-        document.add_paragraph().add_run("Services agreed").bold = True
-        for service in record.services:
-            document.add_paragraph(_clean(f"{service.agency.name}: {service.what}"), "List Bullet")
+        blocks.append(Block("strong", "Services agreed"))
+        blocks += [Block("bullet", f"{s.agency.name}: {s.what}") for s in record.services]
     elif not deferred:
-        _add_labelled(document, "Services agreed", "None recorded")
+        blocks.append(Block("labelled", "None recorded", label="Services agreed"))
     lead = _lead_text(item, record)
     if lead or not deferred:
-        _add_labelled(document, "Lead professional", lead or "Not yet agreed")
-    for label, value in _outcome_lines(item, record):
-        _add_labelled(document, label, value)
+        blocks.append(Block("labelled", lead or "Not yet agreed", label="Lead professional"))
+    return blocks + _outcome_blocks(item, record, wording)
+
+
+def _worded(
+    item: AgendaItem, part: str, recorded: str, wording: dict[tuple[int, str], MinutesWording]
+) -> Block:
+    """The labelled line of a part the chair or coordinator may correct: as they worded it
+    for the minutes, or else as recorded."""
+    block = Block("labelled", recorded or "", label=WORDING_PARTS[part], part=part, item_id=item.id)
+    corrected = wording.get((item.id, part))
+    if corrected is not None:
+        block.text = corrected.text
+        block.changed = _changed_text(corrected)
+    return block
+
+
+def _changed_text(wording: MinutesWording) -> str:
+    who = last_changed_by(wording) or "someone"
+    when = (wording.updated_at or utcnow()).astimezone(LONDON)
+    return f"Wording changed by {who} at {when:%H:%M} on {short_date(when.date())}"
 
 
 def _lead_text(item: AgendaItem, record: ItemRecord) -> str | None:
@@ -421,26 +729,29 @@ def _lead_text(item: AgendaItem, record: ItemRecord) -> str | None:
     return ", ".join(part for part in (lead.name, who) if part) + f" ({agreed})"
 
 
-def _outcome_lines(item: AgendaItem, record: ItemRecord) -> list[tuple[str, str]]:
+def _outcome_blocks(
+    item: AgendaItem, record: ItemRecord, wording: dict[tuple[int, str], MinutesWording]
+) -> list[Block]:
     outcome = record.outcome
     if item.status == ItemStatus.MOVED:
         target = item.moved_to.meeting.date if item.moved_to else None
-        lines = [("Outcome", f"Deferred to {long_date(target)}" if target else "Deferred")]
-    elif outcome is None:
-        lines = [("Outcome", "Not recorded")]
+        text = f"Deferred to {long_date(target)}" if target else "Deferred"
     else:
-        lines = [("Outcome", outcome.label)]
+        text = outcome.label if outcome is not None else "Not recorded"
+    blocks = [Block("labelled", text, label="Outcome")]
     if outcome == Outcome.CONTINUE and record.next_review_on:
-        lines.append(("Next review", long_date(record.next_review_on)))
+        blocks.append(Block("labelled", long_date(record.next_review_on), label="Next review"))
     if outcome == Outcome.CLOSE and record.closure_reason:
-        lines.append(("Reason for closing", record.closure_reason.label))
-    if record.outcome_notes:
-        label = "Reason for stepping up" if outcome == Outcome.STEP_UP else "Notes"
-        lines.append((label, record.outcome_notes))
-    return lines
+        blocks.append(Block("labelled", record.closure_reason.label, label="Reason for closing"))
+    notes = _worded(item, "notes", record.outcome_notes, wording)
+    if notes.text:
+        if outcome == Outcome.STEP_UP:
+            notes.label = "Reason for stepping up"
+        blocks.append(notes)
+    return blocks
 
 
-def _add_progress_update(document: DocxDocument, item: AgendaItem) -> None:
+def _progress_blocks(item: AgendaItem) -> list[Block]:
     """Seed 004: the lead professional reports progress to the next meeting."""
     progress = db.session.scalar(
         select(ProgressUpdate).where(
@@ -448,62 +759,50 @@ def _add_progress_update(document: DocxDocument, item: AgendaItem) -> None:
         )
     )
     if progress is None:
-        return
+        return []
     lead = progress.lead_professional.name
     if progress.submitted_at is None:
         # Nothing false (DESIGN §4): "asked of" only when a request was stored and sent.
         request = request_of(progress)
-        if request is not None:
-            asked_on = short_date(request.created_at.astimezone(LONDON).date())
-            _add_labelled(
-                document,
-                "Progress update",
-                f"Asked of {request.recipient_name} on {asked_on}; not received",
-            )
-        return
+        if request is None:
+            return []
+        asked_on = short_date(request.created_at.astimezone(LONDON).date())
+        text = f"Asked of {request.recipient_name} on {asked_on}; not received"
+        return [Block("labelled", text, label="Progress update")]
     received = short_date(progress.submitted_at.astimezone(LONDON).date())
-    _add_labelled(
-        document,
-        "Progress update",
-        f"From {lead}, received {received}" + (f": {progress.summary}" if progress.summary else ""),
-    )
+    summary = f": {progress.summary}" if progress.summary else ""
+    blocks = [
+        Block("labelled", f"From {lead}, received {received}{summary}", label="Progress update")
+    ]
     for answer in answered_questions(progress):  # each of the seven, "Not asked" too
         comment = f" “{answer.comment}”" if answer.comment else ""
         text = f"{answer.number}. {answer.question} {answer.answer_text}.{comment}"
-        document.add_paragraph(_clean(text), "List Bullet")
+        blocks.append(Block("bullet", text))
     if progress.further_comments:
-        _add_labelled(document, "Further comments", progress.further_comments)
+        blocks.append(Block("labelled", progress.further_comments, label="Further comments"))
+    return blocks
 
 
-def _add_actions(document: DocxDocument, items: list[AgendaItem]) -> None:
-    document.add_heading("Actions", level=2)
-    actions = list(
-        db.session.scalars(
-            select(Action)
-            .where(Action.agenda_item_id.in_([item.id for item in items]))
-            .options(selectinload(Action.owner_agency), selectinload(Action.case))
-            .order_by(Action.case_id, Action.due_on, Action.id)
+def _action_rows(items: list[AgendaItem]) -> list[ActionRow]:
+    actions = db.session.scalars(
+        select(Action)
+        .where(Action.agenda_item_id.in_([item.id for item in items]))
+        .options(
+            selectinload(Action.owner_agency),
+            selectinload(Action.case).selectinload(Case.child),
         )
+        .order_by(Action.case_id, Action.due_on, Action.id)
     )
-    if not actions:
-        document.add_paragraph("No actions were agreed.")
-        return
-    by_agency: dict[str, list[Action]] = {}
-    for action in actions:
-        agency = action.owner_agency.name if action.owner_agency else NO_AGENCY
-        by_agency.setdefault(agency, []).append(action)
-    # Alphabetical, so each agency finds its own; actions with no agency come last.
-    for agency in sorted(by_agency, key=lambda name: (name == NO_AGENCY, name.casefold())):
-        document.add_heading(_clean(agency), level=3)
-        table = _add_table(document, ACTION_COLUMNS)
-        for action in by_agency[agency]:
-            case = action.case
-            _add_row(
-                table,
-                (
-                    f"{case_reference(case.id)}\n{case.child.full_name}",
-                    action.description,
-                    action.owner_name,
-                    short_date(action.due_on),
-                ),
-            )
+    return [
+        ActionRow(
+            action.case_id,
+            action.owner_agency.name if action.owner_agency else NO_AGENCY,
+            [
+                f"{case_reference(action.case_id)}\n{action.case.child.full_name}",
+                action.description,
+                action.owner_name,
+                short_date(action.due_on),
+            ],
+        )
+        for action in actions
+    ]

@@ -12,8 +12,21 @@ from maf.forms import attach_error, show_newer_version
 from maf.forums.models import Meeting
 from maf.forums.services import active_members
 from maf.outcomes import minutes, progress, services
-from maf.outcomes.forms import MAX_ROWS, AttendanceForm, CorrectionForm, ItemRecordForm
-from maf.outcomes.models import AttendanceStatus, ClosureReason, LeadKind, Minutes, Outcome
+from maf.outcomes.forms import (
+    MAX_ROWS,
+    AttendanceForm,
+    CorrectionForm,
+    ItemRecordForm,
+    MinutesWordingForm,
+)
+from maf.outcomes.models import (
+    AttendanceStatus,
+    ClosureReason,
+    LeadKind,
+    Minutes,
+    MinutesStatus,
+    Outcome,
+)
 from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit
 
@@ -349,17 +362,32 @@ def _minutes_of_meeting(minutes_id: int) -> Minutes:
     return found
 
 
+def _render_minutes(meeting: Meeting, form: CorrectionForm, status: int = 200):
+    """The minutes page: the versions, and one version's minutes as they read (the latest,
+    or the one asked for with ?version=N)."""
+    versions = minutes.versions(meeting)
+    current = versions[-1] if versions else None
+    asked = request.args.get("version", "")
+    shown = next((v for v in versions if str(v.version) == asked), current)
+    return (
+        render_template(
+            "outcomes/minutes.html",
+            meeting=meeting,
+            versions=versions,
+            current=current,
+            shown=shown,
+            blocks=minutes.blocks_of(shown) if shown else [],
+            editable=shown is not None and shown.status == MinutesStatus.DRAFT,
+            form=form,
+        ),
+        status,
+    )
+
+
 @bp.route("/meetings/<int:meeting_id>/minutes")
 @signed_in
 def minutes_page(meeting_id: int):
-    meeting = meeting_record_or_404(meeting_id)
-    return render_template(
-        "outcomes/minutes.html",
-        meeting=meeting,
-        versions=minutes.versions(meeting),
-        current=minutes.current_minutes(meeting),
-        form=CorrectionForm(formdata=None),
-    )
+    return _render_minutes(meeting_record_or_404(meeting_id), CorrectionForm(formdata=None))
 
 
 @bp.route("/minutes/<int:minutes_id>.docx")
@@ -420,13 +448,80 @@ def correct_minutes(meeting_id: int):
         else:
             flash(f"Version {new.version} started as a draft; earlier versions stay as they were.")
             return redirect(url_for("outcomes.minutes_page", meeting_id=meeting.id))
+    return _render_minutes(meeting, form, 400)
+
+
+# --- the draft minutes' wording -----------------------------------------------------------
+
+
+def _wording_target(minutes_id: int, item_id: int, part: str):
+    """The version, and the item whose `part` it may correct; 404 for a part that is not
+    one, or an item that is not in these minutes (or is withheld from them)."""
+    found = _minutes_of_meeting(minutes_id)
+    item = minutes.editable_item(found, item_id)
+    if part not in minutes.WORDING_PARTS or item is None:
+        abort(404)
+    return found, item
+
+
+def _minutes_anchor(found: Minutes, item_id: int, part: str) -> str:
+    return (
+        url_for("outcomes.minutes_page", meeting_id=found.meeting_id, version=found.version)
+        + f"#item-{item_id}-{part}"
+    )
+
+
+def _render_wording(found, item, part, form=None, stale=None, status=200):
+    wording = minutes.wording_for(found, item, part)
+    recorded = minutes.recorded_wording(item, part)
+    if form is None:
+        form = MinutesWordingForm(formdata=None)
+        form.text.data = wording.text if wording else recorded
+        form.version.data = wording.version if wording else 0
+    form.text.label.text = f"{minutes.WORDING_PARTS[part]}, as the minutes will say it"
     return (
         render_template(
-            "outcomes/minutes.html",
-            meeting=meeting,
-            versions=minutes.versions(meeting),
-            current=minutes.current_minutes(meeting),
+            "outcomes/minutes/wording.html",
+            minutes=found,
+            meeting=found.meeting,
+            item=item,
+            part=part,
+            label=minutes.WORDING_PARTS[part],
+            recorded=recorded,
+            wording=wording,
             form=form,
+            stale=stale,
+            back=_minutes_anchor(found, item.id, part),
+            editable=found.status == MinutesStatus.DRAFT,
         ),
-        400,
+        status,
     )
+
+
+@bp.route("/minutes/<int:minutes_id>/wording/<int:item_id>/<part>")
+@signed_in
+def minutes_wording(minutes_id: int, item_id: int, part: str):
+    return _render_wording(*_wording_target(minutes_id, item_id, part), part)
+
+
+@bp.route("/minutes/<int:minutes_id>/wording/<int:item_id>/<part>", methods=["POST"])
+@signed_in
+def save_minutes_wording(minutes_id: int, item_id: int, part: str):
+    found, item = _wording_target(minutes_id, item_id, part)
+    form = MinutesWordingForm()
+    if not form.validate_on_submit():
+        return _render_wording(found, item, part, form, status=400)
+    try:
+        minutes.change_wording(
+            found, item, part, form.text.data or "", current_user, form.version.data
+        )
+    except StaleEdit as stale:
+        db.session.rollback()
+        show_newer_version(form, stale)
+        return _render_wording(found, item, part, form, stale=stale, status=409)
+    except minutes.MinutesError as error:
+        db.session.rollback()
+        attach_error(form, error, "text")
+        return _render_wording(found, item, part, form, status=409)
+    flash(f"The wording of the {minutes.WORDING_PARTS[part].lower()} is changed in the minutes.")
+    return redirect(_minutes_anchor(found, item.id, part))
