@@ -122,7 +122,8 @@ def reasons_for(keys) -> dict[tuple[int, str, date], DeadlineReason]:
             )
         )
         # Pages show who recorded each reason: loaded here, not one query per row.
-        .options(selectinload(DeadlineReason.recorded_by), selectinload(DeadlineReason.updated_by))
+        # (Every save sets `updated_by`, so it names whoever last changed the reason.)
+        .options(selectinload(DeadlineReason.updated_by))
     )
     return {(row.case_id, row.rule, row.due_on): row for row in rows}
 
@@ -158,7 +159,7 @@ def save_reason(
             field="reason",
         )
     existing = reason_for(case, deadline)
-    if existing is None and version is None:
+    if existing is None:
         submission = submissions.claim(once, "deadline_reason", user)
         reason = DeadlineReason(
             case=case,
@@ -184,8 +185,6 @@ def save_reason(
         submissions.created(submission, reason)
         action = "deadline_reason_recorded"
     else:
-        if existing is None:  # opened on a reason that is gone: nothing of theirs to keep
-            raise ReasonError("This reason no longer exists; enter it again", field="reason")
         if version is None:
             # A first save whose token was spent is a repeat (AlreadySaved); otherwise
             # someone recorded a reason after this form was opened.
