@@ -128,6 +128,19 @@ def reasons_for(keys) -> dict[tuple[int, str, date], DeadlineReason]:
     return {(row.case_id, row.rule, row.due_on): row for row in rows}
 
 
+def current_reasons(cases) -> dict[tuple[int, str], DeadlineReason]:
+    """For the agenda builder: each case's reason for missing its current first-meeting
+    deadline and its current review date, keyed (case id, FIRST_MEETING or REVIEW), in one
+    query. A reason for an earlier review date is not current and is left out."""
+    keys = []
+    for case in cases:
+        for rule in RULES:
+            deadline = deadline_for(case, rule)
+            if deadline is not None:
+                keys.append((case.id, rule, deadline.due_on))
+    return {(case_id, rule): reason for (case_id, rule, _due), reason in reasons_for(keys).items()}
+
+
 class ReasonError(DomainError):
     pass
 

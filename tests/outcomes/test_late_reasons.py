@@ -335,3 +335,23 @@ def test_reasons_for_finds_many_deadlines_in_one_query(coordinator, make_ready_c
     # The reasons and who recorded them (the page names them) load in as many queries for
     # many deadlines as for one: nothing per row.
     assert for_every == for_one
+
+
+def test_current_reasons_for_the_builder_are_those_of_each_cases_current_deadlines(
+    coordinator, late_case, make_ready_case
+):
+    silent = make_ready_case("Dan", "Nosay", assessment_completed_on=COMPLETED)
+    late_case.status, late_case.next_review_on = CaseStatus.OPEN, date(2027, 2, 1)
+    db.session.commit()
+    for rule, why in (("first_meeting", "Chair ill."), ("review", "Half term.")):
+        late_reasons.save_reason(
+            late_case, late_reasons.deadline_for(late_case, rule), why, coordinator
+        )
+    late_case.next_review_on = date(2027, 5, 1)  # the next review: its miss is not explained
+    db.session.commit()
+
+    found = late_reasons.current_reasons([late_case, silent])
+
+    assert {key: reason.reason for key, reason in found.items()} == {
+        (late_case.id, "first_meeting"): "Chair ill."
+    }
