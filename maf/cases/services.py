@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from maf import submissions
 from maf.audit import services as audit
-from maf.auth.models import User
-from maf.auth.permissions import restrict_to_visible_districts
+from maf.auth.models import Role, User, UserRole, user_district
+from maf.auth.permissions import can_see_case, restrict_to_visible_districts
 from maf.cases import deadlines, matching
 from maf.cases.involvement_import import ParsedImport
 from maf.cases.models import (
@@ -531,6 +531,70 @@ def open_case_of(child: Child, excluding: Case | None = None) -> Case | None:
         if case.status in OPEN_STATUSES and case is not excluding:
             return case
     return None
+
+
+@dataclass(frozen=True)
+class CandidateShown:
+    """A possible match as the coordinator sees it: the matched child's case to open when they
+    may see it, otherwise the district that holds it and whom to ask there."""
+
+    candidate: MatchCandidate
+    open_case: Case | None
+    their_case: Case | None  # the open case, else the latest one not archived
+    may_open: bool
+    holding_district: District | None
+    ask: list[User]  # the holding district's coordinators, when the case may not be opened
+
+
+def _coordinators_of(district_ids: set[int]) -> dict[int, list[User]]:
+    rows = db.session.execute(
+        select(user_district.c.district_id, User)
+        .join(User, User.id == user_district.c.user_id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            user_district.c.district_id.in_(district_ids),
+            UserRole.role == Role.COORDINATOR,
+            User.active,
+        )
+        .order_by(User.name)
+    ).all()
+    found: dict[int, list[User]] = defaultdict(list)
+    for district_id, coordinator in rows:
+        found[district_id].append(coordinator)
+    return found
+
+
+def candidates_shown(case: Case, user: User) -> list[CandidateShown]:
+    """The existing-CAF check's possible matches for `user` to read, each audited as a read of
+    the matched child's record (it names them, with their date of birth and postcode), so
+    "who has looked at this child" includes the coordinators shown them as a match."""
+    found = []
+    for candidate in case.match_candidates:
+        open_case = open_case_of(candidate.child, excluding=case)
+        current = [c for c in candidate.child.cases if c.archived_at is None]
+        their = open_case or (current[-1] if current else None)
+        found.append((candidate, open_case, their, their is not None and can_see_case(user, their)))
+    elsewhere = {their.district_id for _, _, their, may_open in found if their and not may_open}
+    coordinators = _coordinators_of(elsewhere) if elsewhere else {}
+    shown = []
+    for candidate, open_case, their, may_open in found:
+        shown.append(
+            CandidateShown(
+                candidate=candidate,
+                open_case=open_case,
+                their_case=their,
+                may_open=may_open,
+                holding_district=their.district if their is not None else None,
+                ask=[] if may_open or their is None else coordinators.get(their.district_id, []),
+            )
+        )
+        if candidate.child.cases:  # the audit finds a child's events through their cases
+            audit.record_now(
+                "view_as_possible_match",
+                candidate.child.cases[-1],
+                detail=f"possible match on case {case.id}",
+            )
+    return shown
 
 
 def run_existing_caf_check(case: Case, user: User) -> list[MatchCandidate]:

@@ -212,10 +212,8 @@ def _render_case(case, status=200, **forms_in_error):
             manages=manages,
             actions=services.available_actions(case) if manages else frozenset(),
             unavailable=services.unavailable_actions(case) if manages else {},
-            candidates=[
-                (candidate, services.open_case_of(candidate.child, excluding=case))
-                for candidate in case.match_candidates
-            ],
+            # Other children's details are for the coordinators who run the check.
+            candidates=services.candidates_shown(case, current_user) if manages else [],
             current_lead=current_lead,
             describe_lead=describe_lead,
             lead_history=lead_history(case),
