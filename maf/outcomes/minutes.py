@@ -421,6 +421,7 @@ class Block:
     # and who last changed it. The page shows these; the document never does.
     part: str = ""
     item_id: int | None = None
+    about: str = ""  # whose item it is, for the link's words ("Case 12")
     changed: str = ""
 
 
@@ -690,7 +691,14 @@ def _worded(
 ) -> Block:
     """The labelled line of a part the chair or coordinator may correct: as they worded it
     for the minutes, or else as recorded."""
-    block = Block("labelled", recorded or "", label=WORDING_PARTS[part], part=part, item_id=item.id)
+    block = Block(
+        "labelled",
+        recorded or "",
+        label=WORDING_PARTS[part],
+        part=part,
+        item_id=item.id,
+        about=case_reference(item.case_id),
+    )
     corrected = wording.get((item.id, part))
     if corrected is not None:
         block.text = corrected.text

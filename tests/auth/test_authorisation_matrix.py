@@ -96,6 +96,7 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "auth.sign_out": EVERYONE_SIGNED_IN_POST,
     # Without a password just accepted, everyone is sent back to sign in.
     "auth.second_factor": public(REDIRECT, anon=SIGN_IN),
+    "auth.account": EVERYONE_SIGNED_IN,  # the person's own details only: it takes no id
     "auth.security": EVERYONE_SIGNED_IN,
     "auth.change_password": EVERYONE_SIGNED_IN,
     "auth.forgotten_password": public(),
@@ -157,6 +158,9 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "outcomes.approve_minutes": RECORD_KEEPERS_POST,
     "outcomes.circulate_minutes": RECORD_KEEPERS_POST,
     "outcomes.correct_minutes": RECORD_KEEPERS_POST,
+    # Correcting the draft minutes' wording (issue 14): the record keepers, as the minutes.
+    "outcomes.minutes_wording": RECORD_KEEPERS,
+    "outcomes.save_minutes_wording": RECORD_KEEPERS_POST,
     # The lead professional and the district's coordinators report progress.
     "progress.report": row(HIDDEN, coord=OK, lead=OK),
     "progress.request_updates": AGENDA_BUILDERS_POST,
@@ -192,17 +196,21 @@ KNOWN_FINDINGS: dict[tuple[str, str], str] = {}
 
 # Meetings: the planned meeting (agenda being built) unless the route is about the held one.
 HELD_MEETING_ENDPOINTS = {"outcomes.minutes_page", "outcomes.correct_minutes"}
+# The minutes' wording routes name an item the held meeting's minutes have, not April's review.
+MINUTED_ITEM_ENDPOINTS = {"outcomes.minutes_wording", "outcomes.save_minutes_wording"}
 # Routes whose query string chooses the district: ask for the case's district.
 DISTRICT_QUERY_ENDPOINTS = {"reports.index", "reports.chart", "reports.table_csv"}
 
 # Anything that edits user accounts (roles, districts, agency, password) must be reviewed:
 # today users are managed only through the CLI, and these are the only /account routes.
-# The security and password pages change only the user's own second factor or password, never
+# The account page only shows the person's own details. The security and password pages
+# change only the user's own second factor or password, never
 # roles, district or agency; a reset link changes only the password of the account it was
 # mailed to.
 ACCOUNT_ENDPOINTS = {
     "circulation.account_calendar",
     "circulation.reset_calendar",
+    "auth.account",
     "auth.security",
     "auth.change_password",
 }
@@ -321,7 +329,7 @@ def world(
     assert None not in (update, message, action)
 
     w.district, w.other_district, w.forum, w.case = district, other_district, forum, case
-    w.held, w.planned = held, planned
+    w.held, w.planned, w.minuted_item = held, planned, first
     # The forum's usual venue changed after its meetings were made, so the question whether
     # April's takes the new one (forums.carry_changes) has a meeting to ask about.
     usual = forum_services.details_of(forum)
@@ -350,6 +358,7 @@ def world(
         "kind": BoardEntryKind.RISK.value,
         "entry_id": entry.id,
         "name": "monthly",  # a report section with a chart and a table
+        "part": "discussion",  # of an item's wording in the minutes
     }
     return w
 
@@ -360,6 +369,8 @@ def url_for_rule(world, rule) -> str:
     values = {name: world.values[name] for name in rule.arguments}
     if rule.endpoint in HELD_MEETING_ENDPOINTS:
         values["meeting_id"] = world.held.id
+    if rule.endpoint in MINUTED_ITEM_ENDPOINTS:
+        values["item_id"] = world.minuted_item.id
     url = rule.build(values, append_unknown=False)[1]
     if rule.endpoint in DISTRICT_QUERY_ENDPOINTS:
         url += "?" + urlencode(
