@@ -28,3 +28,11 @@ class AddItemForm(Form):
     def validate_kind(self, field):
         if field.data not in {kind.value for kind in ItemKind}:
             field.errors.append("Choose how to add the case")
+
+
+class OnceForm(Form):
+    """A builder form that adds to the agenda with one press: "Fill with what is due", and
+    "Add selected to the agenda" (whose ticks and kinds are read by the view, one pair of
+    fields per listed case)."""
+
+    once = OnceField()

@@ -1,6 +1,7 @@
 """Building a meeting's agenda: adding, ordering and deferring items, timed slots,
 capacity, and the reviews carried forward from earlier meetings."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -325,17 +326,147 @@ def add_to_agenda(
     _require_editable(meeting)
     submission = submissions.claim(once, "agenda_item", user)
     _lock_agenda(meeting)
+    item = _add(meeting, case, kind, user, presenter_name, presenter_email)
+    submissions.created(submission, item)
+    db.session.commit()
+    return item
+
+
+def _add(
+    meeting: Meeting,
+    case: Case,
+    kind: ItemKind,
+    user: User,
+    presenter_name: str = "",
+    presenter_email: str = "",
+) -> AgendaItem:
+    """Add one case; the caller holds the meeting's lock. Every refusal is raised before
+    anything is changed, so a caller adding several can go on with the next case."""
     _lock_case(case)
     _require_eligible(meeting, case, kind)
     if kind == ItemKind.NEW_CASE and not presenter_name.strip():
         presenter_name, presenter_email = case.referrer_name, case.referrer_email
     item = _place(meeting, case, kind, presenter_name, presenter_email, user)
-    submissions.created(submission, item)
     if kind == ItemKind.NEW_CASE:
         case_services.change_status(case, CaseStatus.ON_AGENDA, user, f"Meeting {meeting.id}")
     audit.record("agenda_item_added", meeting, user=user, detail=f"case {case.id}: {kind}")
-    db.session.commit()
     return item
+
+
+# --- adding several at once --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    case: Case
+    kind: ItemKind
+    reason: str  # short, for the summary ("no room")
+    message: str  # the rule's own words, shown beside the case
+
+
+@dataclass(frozen=True)
+class Added:
+    """What one "add several" or "fill" did: the items added and the cases it could not add,
+    each with why (in the coordinator's words)."""
+
+    items: list[AgendaItem]
+    refused: list[Refusal]
+
+    @property
+    def summary(self) -> str:
+        """'Added 10 new cases and 30 reviews; 2 ready cases did not fit: Amy Lee (case 4),
+        Ben Ward (case 5).'"""
+        counts = Counter(item.kind for item in self.items)
+        added = [plural(counts[kind], noun) for kind, noun in _NOUNS.items() if counts[kind]]
+        text = f"Added {_and(added)}" if added else "Nothing was added"
+        by_reason: dict[tuple[ItemKind, str], list[Case]] = {}
+        for refusal in self.refused:
+            by_reason.setdefault((refusal.kind, refusal.reason), []).append(refusal.case)
+        for (kind, reason), cases in by_reason.items():
+            noun = _NOUNS[kind] if kind != ItemKind.NEW_CASE else "ready case"
+            names = ", ".join(f"{case.child.full_name} (case {case.id})" for case in cases)
+            verb = "did not fit" if reason == NO_ROOM else "could not be added"
+            because = "" if reason == NO_ROOM else f" ({reason})"
+            text += f"; {plural(len(cases), noun)} {verb}{because}: {names}"
+        return text + "."
+
+
+NO_ROOM = "no room"
+_NOUNS = {ItemKind.NEW_CASE: "new case", ItemKind.REVIEW: "review", ItemKind.SIGN_OFF: "sign-off"}
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def add_several(
+    meeting: Meeting,
+    choices: list[tuple[Case, ItemKind]],
+    user: User,
+    once: str | None = None,
+) -> Added:
+    """Add each (case, kind) chosen, in order, in one transaction under the meeting's lock.
+    A case that cannot be added is refused with why and the others are still added: the
+    coordinator ticked them all, and a full meeting should not cost the rest. `once` is the
+    form's token, so the same form sent again adds nothing twice."""
+    _require_editable(meeting)
+    submission = submissions.claim(once, "agenda_items", user)
+    _lock_agenda(meeting)
+    result = _add_each(meeting, choices, user)
+    submissions.created(submission, meeting)
+    db.session.commit()
+    return result
+
+
+def _add_each(meeting: Meeting, choices, user: User) -> Added:
+    items, refusals = [], []
+    for case, kind in choices:
+        try:
+            items.append(_add(meeting, case, kind, user))
+        except AgendaError as error:
+            refusals.append(Refusal(case, kind, _short(str(error)), str(error)))
+    return Added(items, refusals)
+
+
+def _short(reason: str) -> str:
+    """The two refusals a fill meets by the dozen, in the summary's short words; any other
+    as the rule says it."""
+    if reason.startswith("This meeting already has"):
+        return NO_ROOM
+    if "no consent in force to share" in reason:
+        return NO_FORUM_CONSENT
+    return reason
+
+
+def fill_with_due(meeting: Meeting, user: User, once: str | None = None) -> Added:
+    """Fill the agenda with what is due, for the coordinator to trim: every review due by
+    this meeting (review_proposals) that may be shared with the forum, most overdue first,
+    up to the forum's review capacity; then the ready cases, oldest assessment first, up to
+    its new-case capacity, each presented by its referrer. Nothing in the record proposes a
+    sign-off before the forum (closing is an outcome decided at the meeting), so reviews go
+    on as reviews and the coordinator chooses sign-off per case in the lists.
+
+    One transaction under the meeting's lock; the lists are read after the lock is taken, so
+    a second fill (or a repeat of this one) finds the first's items and adds nothing twice."""
+    _require_editable(meeting)
+    submission = submissions.claim(once, "agenda_fill", user)
+    _lock_agenda(meeting)
+    proposals = sorted(
+        review_proposals(meeting),
+        key=lambda p: (p.case.next_review_on or meeting.date, p.case.id),
+    )
+    reviews = [(proposal.case, ItemKind.REVIEW) for proposal in proposals]
+    new_cases = [(case, ItemKind.NEW_CASE) for case in ready_queue(meeting)]
+    # New cases first: the forum hears them while everyone is fresh, reviews after. A case
+    # without consent to share, or past the capacity, is refused by the same rules as one
+    # added by hand, and said so.
+    result = _add_each(meeting, new_cases + reviews, user)
+    submissions.created(submission, meeting)
+    db.session.commit()
+    return result
+
+
+NO_FORUM_CONSENT = "no consent in force to share it with the forum members"
 
 
 def remove_from_agenda(item: AgendaItem, user: User) -> None:

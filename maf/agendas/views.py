@@ -1,9 +1,14 @@
-from flask import Blueprint, flash, redirect, render_template, url_for
+from dataclasses import dataclass, field
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from maf.agendas import services
+from maf.agendas.deadlines import deadline_notes
 from maf.agendas.document import agenda_document
-from maf.agendas.forms import AddItemForm
+from maf.agendas.forms import AddItemForm, OnceForm
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.agendas.presenters import presenters
 from maf.audit import services as audit
@@ -22,31 +27,55 @@ bp = Blueprint("agendas", __name__)
 
 
 def render_builder(
-    meeting, status=200, error=None, error_case_id=None, form=None, circulation_error=None
+    meeting,
+    status=200,
+    error=None,
+    error_case_id=None,
+    form=None,
+    circulation_error=None,
+    selection=None,
 ):
     """The builder; `circulation_error` is why the agenda could not be circulated, shown at
-    the top and beside the button."""
+    the top and beside the button; `selection` is what the coordinator ticked, kept on a page
+    that could not add all of it."""
     proposals = services.review_proposals(meeting)
     # Looked up for all the proposals at once: a query per proposal made the page's queries
     # grow with the district's open cases.
     cases = [proposal.case for proposal in proposals]
     proposed = {case.id for case in cases}
     leads, actions = current_leads(cases), outstanding_actions_of(cases)
+    agenda = services.timed_agenda(meeting)
+    ready = services.ready_queue(meeting)
+    # A case proposed for review is offered for sign-off there too, so each case appears
+    # once on the page (and its id="case-N" is unique).
+    sign_offs = [case for case in services.sign_off_candidates(meeting) if case.id not in proposed]
+    on_agenda = [(slot.item.case, slot.item.kind) for slot in agenda.slots if slot.item]
+    notes = deadline_notes(
+        meeting,
+        on_agenda
+        + [(case, ItemKind.NEW_CASE) for case in ready]
+        + [(case, ItemKind.REVIEW) for case in cases],
+    )
     return (
         render_template(
             "agendas/builder.html",
             meeting=meeting,
-            agenda=services.timed_agenda(meeting),
-            ready=services.ready_queue(meeting),
+            agenda=agenda,
+            ready=ready,
             proposals=[
                 (proposal, leads.get(proposal.case.id), actions[proposal.case.id])
                 for proposal in proposals
             ],
-            # A case proposed for review is offered for sign-off there too, so each case
-            # appears once on the page (and its id="case-N" is unique).
-            sign_offs=[
-                case for case in services.sign_off_candidates(meeting) if case.id not in proposed
-            ],
+            sign_offs=sign_offs,
+            notes=notes,
+            kinds=ItemKind,
+            late_reason_url=lambda note: url_for(
+                "followup.late_reason",
+                case_id=note.case.id,
+                rule=note.rule,
+                next=url_for("agendas.build", meeting_id=meeting.id),
+            ),
+            add_meeting_url=_add_meeting_url(meeting),
             next_meeting=next_meeting(meeting),
             uncirculated_changes=changes_not_circulated(meeting),
             taken_off=services.taken_off_for_withdrawn_consent(meeting),
@@ -54,6 +83,7 @@ def render_builder(
             circulation_error=circulation_error,
             error=error,
             error_case_id=error_case_id,
+            selection=selection or Selection(),
             describe_lead=describe_lead,
             may_share=case_services.may_share_with_forum,
             no_forum_consent="No consent to share with the forum members: record consent to "
@@ -62,6 +92,35 @@ def render_builder(
         ),
         status,
     )
+
+
+def _add_meeting_url(meeting) -> str:
+    """Where a coordinator adds a meeting to the forum (an extra, targeted meeting when the
+    pattern's next one is too late)."""
+    if "forums.add_meeting" in current_app.view_functions:
+        return url_for("forums.add_meeting", forum_id=meeting.forum_id)
+    return url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings")
+
+
+@dataclass
+class Selection:
+    """The cases ticked on the builder, each with the kind chosen in its row, and why any of
+    them could not be added (shown beside the case, the tick kept)."""
+
+    kinds: dict[int, ItemKind] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def _selection_from(form_data) -> Selection:
+    """The ticked case ids and each one's kind ("kind-<id>"; a ready case's row sends
+    new_case). An unreadable kind is taken as a review, the row's default."""
+    kinds = {}
+    for value in form_data.getlist("case"):
+        if value.isascii() and value.isdigit() and len(value) < 10:
+            chosen = form_data.get(f"kind-{value}", "")
+            valid = chosen in {kind.value for kind in ItemKind}
+            kinds[int(value)] = ItemKind(chosen) if valid else ItemKind.REVIEW
+    return Selection(kinds)
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/build")
@@ -98,6 +157,67 @@ def add_item(meeting_id: int):
         return render_builder(meeting, 409, str(error), error_case_id=case.id)
     flash(f"{case.child.full_name} added to the agenda.")
     return redirect(url_for("agendas.build", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/fill", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def fill(meeting_id: int):
+    meeting = agenda_or_404(meeting_id, manage=True)
+    # The CSRF token is checked for every post (maf.extensions.csrf); the form only reads
+    # its one-time token, which a post without one is given afresh.
+    form = OnceForm()
+    try:
+        added = services.fill_with_due(meeting, current_user, once=form.once.data)
+    except AlreadySaved as saved:
+        flash(str(saved))
+    except services.AgendaError as error:
+        db.session.rollback()
+        return render_builder(meeting, 409, str(error))
+    else:
+        flash(added.summary)
+    return redirect(url_for("agendas.build", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/selected", methods=["POST"])
+@roles_required(Role.COORDINATOR)
+def add_selected(meeting_id: int):
+    meeting = agenda_or_404(meeting_id, manage=True)
+    form = OnceForm()
+    selection = _selection_from(request.form)
+    if not selection.kinds:
+        return render_builder(
+            meeting, 400, "Select the cases to add to the agenda", error_case_id="candidates"
+        )
+    # Only the district's cases: another district's id is refused by the service, but its
+    # child's name must not be echoed back in the refusal.
+    cases = db.session.scalars(
+        select(Case)
+        .where(Case.id.in_(selection.kinds), Case.district_id == meeting.forum.district_id)
+        .options(selectinload(Case.child))
+        .order_by(Case.id)
+    ).all()
+    try:
+        added = services.add_several(
+            meeting,
+            [(case, selection.kinds[case.id]) for case in cases],
+            current_user,
+            once=form.once.data,
+        )
+    except AlreadySaved as saved:
+        flash(str(saved))
+        return redirect(url_for("agendas.build", meeting_id=meeting.id))
+    except services.AgendaError as error:
+        db.session.rollback()
+        return render_builder(meeting, 409, str(error), selection=selection)
+    if not added.refused:
+        flash(added.summary)
+        return redirect(url_for("agendas.build", meeting_id=meeting.id))
+    # The others are added; the refused stay ticked, each with why beside it.
+    for refusal in added.refused:
+        selection.refused[refusal.case.id] = refusal.message
+    kept = Selection({case_id: selection.kinds[case_id] for case_id in selection.refused})
+    kept.refused = selection.refused
+    return render_builder(meeting, 409, added.summary, selection=kept)
 
 
 def _item_or_404(item_id: int) -> AgendaItem | None:

@@ -492,7 +492,7 @@ def test_the_builder_lists_each_case_once_with_unique_ids(
     app_clock, make_meeting, make_case, coordinator, client, sign_in
 ):
     """A case due a review is also an open case that could be signed off: it appears once,
-    offered both ways, so no id repeats (the Nu HTML checker found id="case-N" twice)."""
+    ticked with its kind chosen in its row (review by default), so no id repeats (the Nu HTML checker found id="case-N" twice)."""
     app_clock.london(date(2026, 12, 14), 9, 0)
     meeting = make_meeting(date(2027, 1, 12))
     due = make_case("Oliver", "Reid", date(2012, 9, 3))
@@ -504,8 +504,9 @@ def test_the_builder_lists_each_case_once_with_unique_ids(
     assert [name for name, count in ids.items() if count > 1] == []
     assert ids[f"case-{due.id}"] == 1
     block = page[page.index(f'id="case-{due.id}"') :]
-    block = block[: block.index("</form>", block.index("Add for sign-off"))]
-    assert "Add as a review" in block and "Add for sign-off" in block
+    block = block[: block.index("</tr>")]
+    assert f'name="kind-{due.id}" type="radio" value="review" checked' in block
+    assert f'name="kind-{due.id}" type="radio" value="sign_off"' in block
 
 
 def test_a_progress_form_asked_before_withdrawal_closes_and_says_why(
