@@ -46,7 +46,37 @@ def _minutes(label, low, high, default):
     )
 
 
-class ForumForm(Form):
+class BreaksForm(Form):
+    """Up to two breaks, for a forum's usual meetings or for one meeting."""
+
+    break_1_starts_at = GovTimeField("First break starts at (optional)", validators=[Optional()])
+    break_1_minutes = GovIntegerField(
+        "First break length in minutes", validators=[Optional(), NumberRange(5, 120)]
+    )
+    break_2_starts_at = GovTimeField("Second break starts at (optional)", validators=[Optional()])
+    break_2_minutes = GovIntegerField(
+        "Second break length in minutes", validators=[Optional(), NumberRange(5, 120)]
+    )
+
+    def _break_pair(self, starts, minutes):
+        if bool(starts.data) != bool(minutes.data):
+            raise ValidationError("Enter both the start time and the length of the break")
+
+    # On both fields of a pair: Optional() stops the chain of whichever one is blank.
+    def validate_break_1_starts_at(self, field):
+        self._break_pair(field, self.break_1_minutes)
+
+    def validate_break_1_minutes(self, field):
+        self._break_pair(self.break_1_starts_at, field)
+
+    def validate_break_2_starts_at(self, field):
+        self._break_pair(field, self.break_2_minutes)
+
+    def validate_break_2_minutes(self, field):
+        self._break_pair(self.break_2_starts_at, field)
+
+
+class ForumForm(BreaksForm):
     district = GovSelectField("District", coerce=int)
     name = StringField(
         "Forum name",
@@ -77,34 +107,9 @@ class ForumForm(Form):
     review_minutes = _minutes("Minutes for a review", 1, 60, 5)
     new_case_capacity = _minutes("New cases a meeting can take", 1, 30, 10)
     review_capacity = _minutes("Reviews a meeting can take", 0, 100, 30)
-    break_1_starts_at = GovTimeField("First break starts at (optional)", validators=[Optional()])
-    break_1_minutes = GovIntegerField(
-        "First break length in minutes", validators=[Optional(), NumberRange(5, 120)]
-    )
-    break_2_starts_at = GovTimeField("Second break starts at (optional)", validators=[Optional()])
-    break_2_minutes = GovIntegerField(
-        "Second break length in minutes", validators=[Optional(), NumberRange(5, 120)]
-    )
     once = OnceField()  # used only when the form creates a forum
     version = VersionField()  # used only when the form changes a forum
     submit = SubmitField("Save forum", widget=GovSubmitInput())
-
-    def _break_pair(self, starts, minutes):
-        if bool(starts.data) != bool(minutes.data):
-            raise ValidationError("Enter both the start time and the length of the break")
-
-    # On both fields of a pair: Optional() stops the chain of whichever one is blank.
-    def validate_break_1_starts_at(self, field):
-        self._break_pair(field, self.break_1_minutes)
-
-    def validate_break_1_minutes(self, field):
-        self._break_pair(self.break_1_starts_at, field)
-
-    def validate_break_2_starts_at(self, field):
-        self._break_pair(field, self.break_2_minutes)
-
-    def validate_break_2_minutes(self, field):
-        self._break_pair(self.break_2_starts_at, field)
 
 
 class MemberForm(Form):
@@ -148,10 +153,18 @@ class ScheduleForm(Form):
     submit = SubmitField("Add the year's meetings", widget=GovSubmitInput())
 
 
-class MeetingForm(Form):
+class MeetingForm(BreaksForm):
     date = GovDateField("Date", validators=[InputRequired(message="Enter the date")])
     start_time = GovTimeField(
         "Start time", validators=[InputRequired(message="Enter the start time")]
+    )
+    # Blank (or not sent, by an older page) keeps the meeting's length.
+    length_minutes = GovIntegerField(
+        "Length in minutes",
+        validators=[
+            Optional(),
+            NumberRange(30, 600, message="Length in minutes must be between 30 and 600"),
+        ],
     )
     venue = StringField(
         "Venue",

@@ -118,11 +118,7 @@ def save_forum(
     )
     if duplicate is not None:
         raise ForumError("A forum with this name already exists", field="name")
-    for starts_at, _minutes in details.breaks:
-        if starts_at <= details.start_time:
-            raise ForumError(
-                "A break must start after the meeting starts", field="break_1_starts_at"
-            )
+    _require_breaks_after(details.start_time, details.breaks)
     if forum is None:
         forum = Forum()
         db.session.add(forum)
@@ -352,31 +348,44 @@ def reschedule_meeting(
     reason: str,
     user: User,
     version: int | None = UNCHECKED,
+    length_minutes: int | None = None,
+    breaks: list[tuple[time, int]] | None = None,
 ) -> None:
     """`version` is the meeting's version when the form was opened: a save from an older page
-    is refused (StaleEdit) rather than moving the meeting back."""
+    is refused (StaleEdit) rather than moving the meeting back. `length_minutes` and `breaks`
+    None keep the meeting's own."""
     if meeting.status not in EDITABLE_STATUSES:
         raise ForumError(f"A meeting that is {meeting.status.label.lower()} cannot be changed")
-
-    def in_words(day, start_time, venue):
-        return {"Date": f"{day:%-d %B %Y}", "Start time": f"{start_time:%H:%M}", "Venue": venue}
-
+    values = {"date": day, "start_time": start_time, "venue": venue.strip()}
+    if length_minutes is not None:
+        values["length_minutes"] = length_minutes
+    if breaks is not None:
+        _require_breaks_after(start_time, breaks)
+        values["breaks"] = tuple(sorted(breaks))
     require_version(
         meeting,
         version,
-        yours=in_words(day, start_time, venue.strip()),
-        theirs=in_words(meeting.date, meeting.start_time, meeting.venue),
+        yours={_LABELS[name].capitalize(): _in_words(name, v) for name, v in values.items()},
+        theirs={
+            _LABELS[name].capitalize(): _in_words(name, _value(meeting, name)) for name in values
+        },
     )
-    changed = _change_meeting(
-        meeting,
-        {"date": day, "start_time": start_time, "venue": venue.strip()},
-        reason.strip(),
-        user,
-    )
+    changed = _change_meeting(meeting, values, reason.strip(), user)
     if not changed:
         raise ForumError("Nothing has changed", field="date")
+    if "breaks" in changed:
+        # Its slot times moved: an agenda already sent is out of date until circulated again.
+        meeting.agenda_version += 1
     audit.record("meeting_changed", meeting, user=user, detail=", ".join(changed))
     db.session.commit()
+
+
+def _require_breaks_after(start_time: time, breaks) -> None:
+    for starts_at, _minutes in breaks:
+        if starts_at <= start_time:
+            raise ForumError(
+                "A break must start after the meeting starts", field="break_1_starts_at"
+            )
 
 
 # What each meeting keeps a copy of from its forum, and how a change of it is named.

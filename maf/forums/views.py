@@ -62,18 +62,25 @@ def _forum_form(forum=None) -> forms.ForumForm:
         form.months.data = forum.month_numbers
         form.district.data, form.chair.data = forum.district_id, forum.chair_id or 0
         form.coordinator.data = forum.coordinator_id or 0
-        for number, forum_break in enumerate(forum.breaks[:2], start=1):
-            getattr(form, f"break_{number}_starts_at").data = forum_break.starts_at
-            getattr(form, f"break_{number}_minutes").data = forum_break.minutes
+        _show_breaks(form, forum.breaks)
     return form
 
 
-def _details(form) -> services.ForumDetails:
-    breaks = [
+def _show_breaks(form: forms.BreaksForm, breaks) -> None:
+    for number, shown in enumerate(breaks[:2], start=1):
+        getattr(form, f"break_{number}_starts_at").data = shown.starts_at
+        getattr(form, f"break_{number}_minutes").data = shown.minutes
+
+
+def _breaks(form: forms.BreaksForm) -> list:
+    return [
         (getattr(form, f"break_{n}_starts_at").data, getattr(form, f"break_{n}_minutes").data)
         for n in (1, 2)
         if getattr(form, f"break_{n}_starts_at").data
     ]
+
+
+def _details(form) -> services.ForumDetails:
     return services.ForumDetails(
         district=db.session.get(District, form.district.data),
         name=form.name.data,
@@ -89,7 +96,7 @@ def _details(form) -> services.ForumDetails:
         review_minutes=form.review_minutes.data,
         new_case_capacity=form.new_case_capacity.data,
         review_capacity=form.review_capacity.data,
-        breaks=breaks,
+        breaks=_breaks(form),
     )
 
 
@@ -292,6 +299,8 @@ def generate_schedule(forum_id: int):
 def edit_meeting(meeting_id: int):
     meeting = meeting_or_404(meeting_id, manage=True)
     form = forms.MeetingForm(obj=meeting)
+    if not form.is_submitted():
+        _show_breaks(form, meeting.breaks)
     if form.validate_on_submit():
         try:
             services.reschedule_meeting(
@@ -299,6 +308,9 @@ def edit_meeting(meeting_id: int):
                 day=form.date.data,
                 start_time=form.start_time.data,
                 venue=form.venue.data,
+                length_minutes=form.length_minutes.data,
+                # A page drawn before the meeting had breaks of its own does not send them.
+                breaks=_breaks(form) if "break_1_starts_at" in request.form else None,
                 reason=form.reason.data or "",
                 user=current_user,
                 version=form.version.data,

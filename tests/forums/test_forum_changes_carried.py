@@ -270,3 +270,59 @@ def test_every_way_of_making_a_meeting_copies_the_forums_breaks(make_forum, coor
         (time(11, 0), 15),
         (time(12, 30), 30),
     ]
+
+
+def test_a_circulated_meeting_is_rescheduled_from_its_own_page_breaks_included(
+    client, sign_in, coordinator, year
+):
+    """The question's Reschedule link: the meeting's page changes its time, length and
+    breaks too, and the builder then says the circulated agenda is out of date."""
+    forum, meetings, _zoe = year
+    april = meetings[4]
+    sign_in(coordinator)
+    page = client.get(f"/meetings/{april.id}/edit").text
+    assert 'name="break_1_starts_at" type="text" value="11:00"' in page
+    assert 'name="length_minutes" type="text" value="240"' in page
+
+    moved = submit(
+        client,
+        f"/meetings/{april.id}/edit",
+        {
+            "date": ["13", "4", "2027"],
+            "start_time": "09:30",
+            "length_minutes": "180",
+            "venue": april.venue,
+            "break_1_starts_at": "10:00",
+            "break_1_minutes": "15",
+            "reason": "The forum's new break",
+        },
+    )
+    assert moved.status_code == 302
+    assert slot_times(client, april) == ["09:30–09:50", "09:50–10:05", "10:05–10:25"]
+    assert changes_of(april) == [
+        ("length", "240 minutes", "180 minutes", "The forum's new break"),
+        ("breaks", "11:00 for 15 minutes", "10:00 for 15 minutes", "The forum's new break"),
+    ]
+    assert circulation.changes_not_circulated(april)
+    builder = client.get(f"/meetings/{april.id}/agenda/build").text
+    assert "has changed since it was circulated" in builder
+
+
+def test_a_break_before_the_meeting_starts_is_refused_beside_the_field(
+    client, sign_in, coordinator, make_meeting
+):
+    meeting = make_meeting(date(2027, 7, 13))
+    sign_in(coordinator)
+    refused = submit(
+        client,
+        f"/meetings/{meeting.id}/edit",
+        {
+            "date": ["13", "7", "2027"],
+            "start_time": "13:00",
+            "venue": meeting.venue,
+            "break_1_starts_at": "11:00",
+            "break_1_minutes": "15",
+        },
+    )
+    assert "A break must start after the meeting starts" in refused.text
+    assert changes_of(meeting) == []
