@@ -61,6 +61,8 @@ def render_builder(
             "agendas/builder.html",
             meeting=meeting,
             agenda=agenda,
+            # The same words as the agenda page and the Word agenda.
+            presenters=presenters([slot.item for slot in agenda.slots if slot.item]),
             ready=ready,
             proposals=[
                 (proposal, leads.get(proposal.case.id), actions[proposal.case.id])

@@ -135,3 +135,16 @@ def test_a_presenter_the_coordinator_named_is_kept_for_a_review_too(
     add_to_agenda(meeting, case, ItemKind.REVIEW, coordinator, presenter_name="Kwame Mensah")
 
     assert document_rows(meeting)["Amelia Patel"]["Presenter"] == "Kwame Mensah"
+
+
+def test_the_builder_names_the_same_presenters(items, client, sign_in, coordinator):
+    sign_in(coordinator)
+    html = client.get(f"/meetings/{items.id}/agenda/build").text
+
+    presenters = re.findall(r"Presenter: ([^<\n]+)", html)
+    assert [unescape(name).strip() for name in presenters] == [
+        "Daniel Kowalski",
+        "Daniel Kowalski",
+        "Zoë Brennan, School Nursing Service",
+        "Not yet allocated",
+    ]
