@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
@@ -9,7 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, render_template, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from maf.audit import services as audit
 from maf.auth.models import Role, User, new_session_token
@@ -257,3 +259,48 @@ def reset_password(user: User, new: str, confirmation: str) -> None:
     _set_password(user, new)
     audit.record("password_reset", user, user=user)
     db.session.commit()
+
+
+# --- the person's own account ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForumPart:
+    """A forum the person takes part in, and in which ways (chair, coordinator, member)."""
+
+    forum_name: str
+    district_name: str
+    parts: tuple[str, ...]
+
+
+def forums_of(user: User) -> list[ForumPart]:
+    """The forums this person chairs, coordinates or belongs to as an active member (by
+    account, or by email for a member added before their account existed), by name."""
+    from maf.forums.models import Forum, ForumMember  # forums build on accounts
+
+    members = select(ForumMember.forum_id, ForumMember.role).where(
+        ForumMember.active,
+        (ForumMember.user_id == user.id) | (func.lower(ForumMember.email) == user.email.lower()),
+    )
+    member_roles = {forum_id: role for forum_id, role in db.session.execute(members)}
+    forums = db.session.scalars(
+        select(Forum)
+        .where(
+            (Forum.chair_id == user.id)
+            | (Forum.coordinator_id == user.id)
+            | Forum.id.in_(list(member_roles))
+        )
+        .options(selectinload(Forum.district))
+        .order_by(Forum.name)
+    )
+    found = []
+    for forum in forums:
+        parts = []
+        if forum.chair_id == user.id:
+            parts.append("Chair")
+        if forum.coordinator_id == user.id:
+            parts.append("Coordinator")
+        if forum.id in member_roles:
+            parts.append(member_roles[forum.id].label)
+        found.append(ForumPart(forum.name, forum.district.name, tuple(parts)))
+    return found

@@ -88,6 +88,21 @@ def second_factor():
     return render_template("auth/second_factor.html", form=form)
 
 
+@bp.route("/account")
+@signed_in
+def account():
+    """The signed-in person's own details, roles, districts and forums, then their security
+    settings. It takes no id: no one reads another person's account here."""
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/account.html",
+        user=user,
+        forums=services.forums_of(user),
+        mfa_on=mfa.enabled(user),
+        mfa_required=mfa.required(user),
+    )
+
+
 @bp.route("/account/security", methods=["GET", "POST"])
 @signed_in
 def security():
