@@ -21,6 +21,7 @@ from flask import current_app, render_template
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from maf import submissions
 from maf.agendas.document import (
@@ -258,8 +259,28 @@ def change_wording(
     Refused once the version is approved (its wording is frozen with it), and when someone
     else saved this wording after the form was opened (`StaleEdit`, version 0 meaning "not
     yet corrected when opened")."""
-    _require_draft(minutes)
     text = text.replace("\r\n", "\n").strip()
+    try:
+        return _change_wording(minutes, item, part, text, user, opened_at_version)
+    except (StaleDataError, IntegrityError):
+        # Two saves in flight at once passed the version check together: the row's version
+        # moved under this one's UPDATE, or the other made the first correction of this part
+        # a moment before this one's INSERT. Say who saved, as a stale page would.
+        db.session.rollback()
+        theirs = wording_for(minutes, item, part)
+        if theirs is None:
+            raise
+        require_version(
+            theirs,
+            None,
+            yours={WORDING_PARTS[part]: text},
+            theirs={WORDING_PARTS[part]: theirs.text},
+        )
+        raise
+
+
+def _change_wording(minutes, item, part, text, user, opened_at_version) -> MinutesWording:
+    _require_draft(minutes)
     wording = wording_for(minutes, item, part)
     if wording is None:
         # Never corrected: there is nobody's correction to overwrite.
@@ -277,6 +298,7 @@ def change_wording(
         wording.text = text
     touch(wording, user)
     wording.changes.append(MinutesWordingChange(text=text, changed_by_id=user.id))
+    db.session.flush()
     # Written under the version's own row, so an approval at the same moment waits for this
     # save (and then freezes it) or refuses it (then this one is refused as approved).
     claimed = db.session.execute(
@@ -296,20 +318,7 @@ def change_wording(
         user=user,
         detail=f"version {minutes.version}: item {item.id} {part}",
     )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Someone else corrected the same part for the first time at the same moment.
-        db.session.rollback()
-        theirs = wording_for(minutes, item, part)
-        if theirs is None:
-            raise
-        require_version(
-            theirs,
-            0,
-            yours={WORDING_PARTS[part]: text},
-            theirs={WORDING_PARTS[part]: theirs.text},
-        )
+    db.session.commit()
     return wording
 
 

@@ -21,6 +21,7 @@ from maf.extensions import db
 from maf.outcomes import minutes as minutes_service
 from maf.outcomes.models import MinutesWording
 from maf.outcomes.services import record_for
+from maf.versioning import StaleEdit
 from tests.conftest import csrf_token_from, version_from
 from tests.outcomes import test_minutes
 from tests.outcomes.test_minutes import outline
@@ -277,3 +278,36 @@ def test_every_change_of_a_wording_is_kept_with_who_made_it(client, sign_in, hel
         r"Margaret Okafor, 12 January 2027, 09:30: First wording",
         history,
     )
+
+
+def test_two_first_corrections_at_the_same_moment_make_one_and_the_second_is_told(
+    held, coordinator, monkeypatch
+):
+    """Both pages were opened before anyone corrected the part, and both saves passed that
+    check together: the second's INSERT meets the first's row (the UNIQUE constraint), and
+    it is answered as a stale save that names who saved, not with an error page."""
+    continuing = held.items[0]
+    minutes_service.change_wording(
+        held.minutes, continuing, "discussion", "The chair's wording", held.chair, 0
+    )
+    real = minutes_service.wording_for
+    calls = []
+
+    def read_before_the_other_committed(minutes, item, part):
+        calls.append(part)
+        return None if len(calls) == 1 else real(minutes, item, part)
+
+    monkeypatch.setattr(minutes_service, "wording_for", read_before_the_other_committed)
+
+    with pytest.raises(StaleEdit) as refused:
+        minutes_service.change_wording(
+            held.minutes, continuing, "discussion", "The coordinator's wording", coordinator, 0
+        )
+
+    assert refused.value.changed_by == "Margaret Okafor"
+    assert [(d.theirs, d.yours) for d in refused.value.differences] == [
+        ("The chair's wording", "The coordinator's wording")
+    ]
+    monkeypatch.undo()
+    rows = db.session.scalars(select(MinutesWording)).all()
+    assert [row.text for row in rows] == ["The chair's wording"]
