@@ -355,3 +355,51 @@ def test_current_reasons_for_the_builder_are_those_of_each_cases_current_deadlin
     assert {key: reason.reason for key, reason in found.items()} == {
         (late_case.id, "first_meeting"): "Chair ill."
     }
+
+
+def test_two_coordinators_recording_at_the_same_moment_make_one_reason(
+    make_scratch_app, monkeypatch
+):
+    """On real commits: Priya's save stops after inserting its row, before committing; Tom's,
+    from his own page (his own token), is sent then. It waits for hers, then is answered as a
+    stale save showing her reason, his typing kept: one row, nothing overwritten."""
+    from maf import submissions
+    from tests.agendas.test_capacity_concurrency import _build_last_slot_scenario
+    from tests.app.test_idempotent_creates import _race, _signed_in
+    from tests.conftest import IsolatedClient
+
+    app = make_scratch_app("late_reasons")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        ids = _build_last_slot_scenario()
+        db.session.remove()
+    url = f"/cases/{ids['case_a']}/late-reason?rule=first_meeting"
+    priya = _signed_in(app, "priya.shah@example.org")
+    tom = _signed_in(app, "tom.baker@example.org")
+    pages = {"a": priya.get(url).text, "b": tom.get(url).text}
+    bodies = {
+        key: {
+            "reason": reason,
+            "once": re.search(r'name="once" type="hidden" value="([^"]+)"', pages[key])[1],
+            "csrf_token": csrf_token_from(pages[key]),
+        }
+        for key, reason in (("a", REASON), ("b", "Tom's reason, typed at the same time."))
+    }
+
+    answers, blocked = _race(
+        app,
+        monkeypatch,
+        (submissions, "created"),
+        lambda: priya.post(url, data=bodies["a"]),
+        lambda: tom.post(url, data=bodies["b"]),
+    )
+
+    assert answers["a"].status_code == 302
+    assert answers["b"].status_code == 409
+    assert "Priya Shah saved changes" in _text(answers["b"].text)
+    assert "Tom&#39;s reason, typed at the same time." in answers["b"].text
+    if blocked is not None:  # PostgreSQL: Tom's insert waited on the unique index
+        assert len(blocked) == 1 and "deadline_reason" in blocked[0].lower(), blocked
+    with app.app_context():
+        assert [r.reason for r in _reasons()] == [REASON]
+        db.session.remove()
