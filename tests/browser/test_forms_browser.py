@@ -1,0 +1,177 @@
+"""Forms that do not guess (issue 14 point 5), in Chromium, by keyboard where it matters and
+without JavaScript where the page must still work: the intake's choices and its "Not listed"
+school, the existing-CAF check's links, the progress update's "Not asked" and "Your account"."""
+
+import re
+
+from maf.auth.models import Role
+from maf.directory.models import AgencyType
+from maf.extensions import db
+from tests.browser.test_intake_browser import _choose, _fill_date
+from tests.conftest import PASSWORD
+from tests.outcomes.test_progress import (  # noqa: F401 (fixtures)
+    case,
+    first_meeting,
+    forum,
+    lead_user,
+    requested,
+    second_meeting,
+)
+
+
+def _intake_page(page):
+    page.goto("/cases/new")
+    _choose(page, "Is there a concern", "No")
+    page.get_by_role("button", name="Continue").click()
+
+
+def _fill_the_child_and_consent(page):
+    page.get_by_label("Given name").fill("Liz")
+    page.get_by_label("Family name").fill("Thompson")
+    _fill_date(page, "date_of_birth", "17", "5", "2012")
+    _choose(page, "Gender", "Female")
+    page.get_by_label("Name of the practitioner who completed the CAF").fill("Daniel Kowalski")
+    page.get_by_label("Their email address").fill("pastoral.lead@example.org")
+    _fill_date(page, "assessment_completed_on", "2", "11", "2026")
+    _choose(page, "Who gave consent", "A parent or carer")
+    page.get_by_label("Their name").fill("Karen Thompson")
+    _fill_date(page, "consent_given_on", "2", "11", "2026")
+    _choose(page, "How was consent given?", "Written (signed)")
+    _choose(page, "Consent to share the assessment", "Given")
+    page.get_by_label("Members of the district multi-agency forum").check()
+
+
+def test_the_intake_asks_for_agency_and_source_and_reveals_the_not_listed_school_box(
+    page, coordinator, make_agency, sign_in_as, axe_violations
+):
+    charnwood = coordinator.districts[0]
+    school = make_agency(name="Rawlins Academy", type=AgencyType.HIGH_SCHOOL, district=charnwood)
+    db.session.commit()
+    sign_in_as(coordinator)
+    _intake_page(page)
+
+    agency = page.get_by_label("Their agency")
+    assert agency.evaluate("select => select.selectedOptions[0].text") == (
+        "Select the referring agency"
+    )
+    source = page.get_by_label("Where the CAF came from")
+    assert source.evaluate("select => select.selectedOptions[0].text") == (
+        "Select where the CAF came from"
+    )
+    name_box = page.get_by_label("Name of school or setting")
+    assert not name_box.is_visible(), "hidden until Not listed is chosen"
+    assert axe_violations() == []
+
+    _fill_the_child_and_consent(page)
+    page.get_by_role("button", name="Save and run the checks").click()
+    summary = page.locator(".govuk-error-summary").inner_text()
+    assert "Select the referring agency" in summary
+    assert "Select where the CAF came from" in summary
+    assert (
+        page.locator("#referrer_agency-error").inner_text().endswith("Select the referring agency")
+    )
+    assert page.get_by_label("Given name").input_value() == "Liz", "typing kept"
+    assert axe_violations() == []
+
+    # By keyboard: focus the school select and choose Not listed with the arrow keys.
+    page.get_by_label("School or setting", exact=True).focus()
+    page.keyboard.press("ArrowDown")
+    assert page.get_by_label("School or setting", exact=True).input_value() == "not-listed"
+    assert name_box.is_visible()
+    name_box.fill("Oakfield Short Stay School")
+    agency.select_option(label=school.name)
+    source.select_option(label="High school")
+    page.get_by_role("button", name="Save and run the checks").click()
+
+    main = page.inner_text("main")
+    assert "CAF received as case" in main
+    assert re.search(r"School or setting\s+Oakfield Short Stay School", main)
+    assert axe_violations() == []
+
+
+def test_without_javascript_the_school_name_box_is_shown_and_read_only_for_not_listed(
+    browser, live_server, coordinator, make_agency
+):
+    school = make_agency(name="Rawlins Academy", district=coordinator.districts[0])
+    db.session.commit()
+    context = browser.new_context(base_url=live_server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/sign-in")
+        page.get_by_label("Email address").fill(coordinator.email)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        _intake_page(page)
+        name_box = page.get_by_label("Name of school or setting")
+        assert name_box.is_visible()
+        _fill_the_child_and_consent(page)
+        page.get_by_label("School or setting", exact=True).select_option(label=school.name)
+        name_box.fill("Typed, but a listed school was chosen")
+        page.get_by_label("Their agency").select_option(label=school.name)
+        page.get_by_label("Where the CAF came from").select_option(label="High school")
+        page.get_by_role("button", name="Save and run the checks").click()
+        main = page.inner_text("main")
+        assert re.search(r"School or setting\s+Rawlins Academy", main)
+        assert "Typed, but" not in main
+    finally:
+        context.close()
+
+
+def test_a_possible_match_opens_the_matched_childs_case(
+    page, coordinator, make_case, sign_in_as, axe_violations
+):
+    earlier = make_case()
+    newer = make_case(given_name="Jess")
+    db.session.commit()
+    sign_in_as(coordinator)
+    page.goto(f"/cases/{newer.id}")
+    assert axe_violations() == []
+    page.get_by_role("link", name=f"Case {earlier.id} for Jessica Thompson").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Jessica Thompson"
+    assert page.url.endswith(f"/cases/{earlier.id}")
+
+
+def test_the_progress_update_offers_not_asked_and_shows_it_once_sent(
+    page,
+    requested,  # noqa: F811
+    lead_user,  # noqa: F811
+    case,  # noqa: F811
+    sign_in_as,
+    axe_violations,
+):
+    sign_in_as(lead_user)
+    page.goto(f"/progress/{requested.id}")
+    for group in page.get_by_role("group").all():
+        legend = group.locator("legend").first.inner_text()
+        if re.match(r"\d\. ", legend):
+            choice = "Not asked" if legend.startswith("3.") else "Good"
+        elif group.get_by_label("In progress", exact=True).count():
+            choice = "In progress"
+        else:
+            continue
+        group.get_by_label(choice, exact=True).check()
+    assert axe_violations() == []
+    page.get_by_label("Summary of progress since the last meeting").fill("Going well.")
+    page.get_by_role("button", name="Send the update").click()
+    assert "There is a problem" not in page.inner_text("main")
+    page.goto(f"/progress/{requested.id}")
+    assert (
+        page.get_by_role("group", name=re.compile(r"^3\. "))
+        .get_by_label("Not asked", exact=True)
+        .is_checked()
+    )
+
+
+def test_your_account_shows_your_details_first_and_is_axe_clean(
+    page, make_user, make_forum, sign_in_as, axe_violations
+):
+    chair = make_user(Role.CHAIR, name="Margaret Okafor", email="margaret.okafor@example.org")
+    make_forum(chair=chair)
+    sign_in_as(chair)
+    page.get_by_role("link", name="Your account").click()
+    headings = page.get_by_role("heading", level=2).all_inner_texts()
+    assert headings == ["Your details", "Your forums", "Security"]
+    main = page.inner_text("main")
+    assert "margaret.okafor@example.org" in main
+    assert re.search(r"Charnwood multi-agency forum\s+Charnwood\s+Chair", main)
+    assert axe_violations() == []
