@@ -91,3 +91,17 @@ def axe_violations_on(page, axe_source: str) -> list[dict]:
 def axe_violations(page, axe_source):
     """Run axe-core on the page as it is now and return its violations."""
     return lambda: axe_violations_on(page, axe_source)
+
+
+def signed_in_context(browser, live_server, user, *, javascript=True, password=PASSWORD):
+    """A browser context of its own (with or without JavaScript), signed in as `user`, for
+    tests that need a second person or a page without scripts: (context, page)."""
+    context = browser.new_context(base_url=live_server, java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").press("Enter")
+    page.wait_for_load_state()
+    return context, page

@@ -13,8 +13,9 @@ from playwright.sync_api import expect
 
 from maf.auth.models import Role
 from maf.outcomes import late_reasons
+from tests.browser.conftest import axe_violations_on, signed_in_context
 from tests.browser.test_valid_html import VNU_JAR, Pages, _report
-from tests.conftest import PASSWORD, missing
+from tests.conftest import missing
 
 REASON = "The December forum was cancelled: the chair was ill."
 
@@ -27,32 +28,14 @@ def waiting(app_clock, make_ready_case):
     return make_ready_case("Cara", "Waiting", assessment_completed_on=date(2026, 11, 2))
 
 
-def _signed_in(browser, live_server, user, *, javascript=True):
-    context = browser.new_context(base_url=live_server, java_script_enabled=javascript)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(user.email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").press("Enter")
-    page.wait_for_load_state()
-    return context, page
-
-
-def _clean(page, axe_violations, what):
-    assert axe_violations() == [], what
-
-
 def test_a_coordinator_records_why_by_keyboard_and_the_pages_are_clean(
-    browser, live_server, coordinator, make_user, waiting, axe_violations, axe_source
+    browser, live_server, coordinator, make_user, waiting, axe_source
 ):
-    from tests.browser.conftest import axe_violations_on
-
     if not shutil.which("java"):
         missing("Java not found (apt-get install default-jre-headless)")
     folder = tempfile.TemporaryDirectory(prefix="maf-vnu-")
     pages = Pages(Path(folder.name))
-    context, page = _signed_in(browser, live_server, coordinator)
+    context, page = signed_in_context(browser, live_server, coordinator)
 
     def clean(what):
         assert axe_violations_on(page, axe_source) == [], what
@@ -111,7 +94,7 @@ def test_a_coordinator_records_why_by_keyboard_and_the_pages_are_clean(
 
 
 def test_recording_why_works_without_javascript(browser, live_server, coordinator, waiting):
-    context, page = _signed_in(browser, live_server, coordinator, javascript=False)
+    context, page = signed_in_context(browser, live_server, coordinator, javascript=False)
     page.goto("/cases/breaches")
     page.get_by_role("link", name="Record why the first-meeting deadline of Cara Waiting").click()
     page.get_by_label("Why is the deadline missed?").fill(REASON)
