@@ -181,11 +181,11 @@ class Person:
     def __init__(self, page):
         self.page = page
         self.tally = Tally()
-        page.on("framenavigated", self._navigated)
+        # Full loads only: a tab's #fragment is a navigation within the page, not a load.
+        page.on("load", self._loaded)
 
-    def _navigated(self, frame):
-        if frame == self.page.main_frame:
-            self.tally.page_loads += 1
+    def _loaded(self, _page):
+        self.tally.page_loads += 1
 
     def click(self, locator, submits: bool = True) -> None:
         self.tally.clicks += 1
@@ -281,14 +281,19 @@ def height(page) -> int:
 def one_form_per_case(person: Person) -> None:
     """Each case's own button, first the ready new cases, then the reviews."""
     page = person.page
-    for name in ("Add as a new case", "Add as a review"):
-        button = page.get_by_role("button", name=re.compile(f"^{name}"))
+    buttons = [
+        page.get_by_role("button", name=re.compile(f"^{name}"))
+        for name in ("Add as a new case", "Add as a review")
+    ]
+    if not any(button.count() for button in buttons):
+        raise NotOffered("no add button per case on the builder")
+    for button in buttons:
         while button.count():
             person.click(button.first)
 
 
 def fill_with_what_is_due(person: Person) -> None:
-    """The one button that fills the agenda; then the page's own ways to add what is left."""
+    """The one button that fills the agenda with what is due."""
     page = person.page
     fill = page.get_by_role("button", name=re.compile("^Fill", re.I))
     if not fill.count():
@@ -297,14 +302,20 @@ def fill_with_what_is_due(person: Person) -> None:
 
 
 def select_all_and_add(person: Person) -> None:
-    """Tick every candidate's checkbox, then the one button that adds the selected cases."""
+    """Tick every candidate's box, then the one button that adds the ticked cases."""
     page = person.page
-    add = page.get_by_role("button", name=re.compile("^Add selected", re.I))
+    # By its text, not its role: in a hidden tab panel it is not in the accessibility tree.
+    add = page.locator("button", has_text=re.compile("^\\s*Add selected", re.I))
     if not add.count():
         raise NotOffered("no 'Add selected' button on the builder")
-    boxes = page.locator("input[type=checkbox]:not(:checked)")
-    for index in range(boxes.count()):
-        person.click(boxes.nth(index), submits=False)
+    tab = page.get_by_role("tab", name=re.compile("^Cases to add"))
+    if tab.count() and not add.is_visible():  # the tabs (JavaScript) show the agenda first
+        person.click(tab.first, submits=False)
+    boxes = page.locator("input[name=case]").evaluate_all(
+        "boxes => boxes.filter(box => !box.checked).map(box => box.id)"
+    )
+    for box in boxes:
+        person.click(page.locator(f"label[for='{box}']"), submits=False)
     person.click(add.first)
 
 
@@ -342,7 +353,20 @@ def build(browser, base: str, world: World, strategy) -> dict:
             "items": counts,
             "height_empty": empty_height,
             "height_full": height(page),
+            "height_full_without_js": builder_height_without_js(browser, base, world),
         }
+    finally:
+        context.close()
+
+
+def builder_height_without_js(browser, base: str, world: World) -> int:
+    """Without JavaScript the builder's tabs are sections one after the other."""
+    context = browser.new_context(base_url=base, viewport=VIEWPORT, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, world.coordinator_email)
+        page.goto(f"/meetings/{world.meeting_id}/agenda/build")
+        return height(page)
     finally:
         context.close()
 
@@ -371,7 +395,9 @@ def record_by_keyboard(browser, base: str, world: World) -> dict:
         person = Person(page)
         started = time.perf_counter()
         person.activate(page.locator("a[href*='/record/items/']").first)
+        keys_by_kind: dict[str, list[int]] = {}
         for number, kind in enumerate(kinds, start=1):
+            keys_before = person.tally.keys
             heading = page.get_by_role("heading", level=1).inner_text()
             if heading != names[number - 1]:
                 raise SystemExit(f"item {number}: expected {names[number - 1]}, on {heading}")
@@ -386,6 +412,7 @@ def record_by_keyboard(browser, base: str, world: World) -> dict:
                 else "Save and go back to all items"
             )
             person.activate(page.get_by_role("button", name=button))
+            keys_by_kind.setdefault(kind, []).append(person.tally.keys - keys_before)
             if page.locator(".govuk-error-summary").count():
                 raise SystemExit(
                     f"item {number} was not saved: "
@@ -393,13 +420,30 @@ def record_by_keyboard(browser, base: str, world: World) -> dict:
                 )
         person.tally.seconds = time.perf_counter() - started
         saved = page.locator(".govuk-task-list__status", has_text="Saved").count()
-        return {"tally": asdict(person.tally), "items": len(kinds), "saved": saved}
+        return {
+            "tally": asdict(person.tally),
+            "items": len(kinds),
+            "saved": saved,
+            "keys_per_item": {kind: sum(keys) / len(keys) for kind, keys in keys_by_kind.items()},
+        }
     finally:
         context.close()
         set_clock(None)
 
 
 # --- running it -----------------------------------------------------------------------------
+
+
+def record_quickest(browser, base: str, worlds: dict[str, World], results: dict) -> None:
+    """The chair records the agenda that the quickest offered strategy built."""
+    built = [
+        name
+        for name, result in results["builder"].items()
+        if result["offered"] and sum(result["items"].values()) == ITEMS
+    ]
+    quickest = min(built, key=lambda name: results["builder"][name]["actions"])
+    results["record"] = record_by_keyboard(browser, base, worlds[quickest])
+    results["record"]["agenda_built_by"] = quickest
 
 
 def serve(app) -> tuple[str, object]:
@@ -459,16 +503,26 @@ def table(runs: dict[str, dict]) -> str:
             "  builder height at 0 → 40 items (px, 1280x800)",
             lambda run, cell=cell: cell(run, lambda r: f"{r['height_empty']} → {r['height_full']}"),
         )
+        row(
+            "  builder height at 40 items without JavaScript (px)",
+            lambda run, cell=cell: cell(run, lambda r: str(r.get("height_full_without_js", "?"))),
+        )
     record = [("**Record 40 items by keyboard (chair)**", lambda r: "")]
     record += [
         ("  key presses (Tab, Enter, Space, arrows)", lambda r: str(r["tally"]["keys"])),
+        (
+            "  key presses per new case / per review",
+            lambda r: " / ".join(
+                f"{r.get('keys_per_item', {}).get(kind, 0):.0f}" for kind in ("new_case", "review")
+            ),
+        ),
         ("  characters typed", lambda r: str(r["tally"]["typed"])),
         ("  page loads", lambda r: str(r["tally"]["page_loads"])),
         ("  seconds", lambda r: f"{r['tally']['seconds']:.1f}"),
         ("  items saved", lambda r: f"{r['saved']} of {r['items']}"),
     ]
     for title, pick in record:
-        row(title, lambda run, pick=pick: pick(run["record"]))
+        row(title, lambda run, pick=pick: pick(run["record"]) if run["record"] else "not run")
     return "\n".join(lines)
 
 
@@ -478,6 +532,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write this run's results here")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="earlier runs' JSON")
     parser.add_argument("--output", type=Path, help="also write the table here")
+    parser.add_argument(
+        "--strategies", nargs="*", choices=list(STRATEGIES), default=list(STRATEGIES)
+    )
+    parser.add_argument("--no-record", action="store_true", help="skip the chair's recording")
     args = parser.parse_args()
 
     url, work = environment.prepare("maf-agenda-clicks", None)
@@ -491,7 +549,7 @@ def main() -> None:
     started = time.perf_counter()
     with app.app_context():
         flask_migrate.upgrade()
-        worlds = {name: seed_world(number) for number, name in enumerate(STRATEGIES, start=1)}
+        worlds = {name: seed_world(number) for number, name in enumerate(args.strategies, start=1)}
         for name, world in worlds.items():
             ready, proposed = candidates(world)
             if (ready, proposed) != (NEW_CASES, REVIEWS):
@@ -508,18 +566,12 @@ def main() -> None:
             )
             try:
                 with app.app_context():
-                    for name, strategy in STRATEGIES.items():
+                    for name in args.strategies:
+                        strategy = STRATEGIES[name]
                         results["builder"][name] = build(browser, base, worlds[name], strategy)
                         print(f"{name}: {results['builder'][name]}", file=sys.stderr)
-                    # The chair records the agenda the quickest offered strategy built.
-                    built = [
-                        name
-                        for name, result in results["builder"].items()
-                        if result["offered"] and sum(result["items"].values()) == ITEMS
-                    ]
-                    quickest = min(built, key=lambda name: results["builder"][name]["actions"])
-                    results["record"] = record_by_keyboard(browser, base, worlds[quickest])
-                    results["record"]["agenda_built_by"] = quickest
+                    if not args.no_record:
+                        record_quickest(browser, base, worlds, results)
             finally:
                 browser.close()
     finally:
