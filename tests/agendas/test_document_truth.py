@@ -104,6 +104,22 @@ def test_school_or_setting_is_the_childs_never_the_referrers(items, client, sign
         assert "High school" not in {row["School or setting"] for row in rows.values()}
 
 
+def test_a_school_typed_as_not_listed_is_the_childs_school_or_setting(
+    make_meeting, make_ready_case, coordinator, client, sign_in
+):
+    meeting = make_meeting()
+    case = make_ready_case(
+        "Leo", "Marsh", date(2015, 3, 9), school_name="Riverside Pupil Referral Unit"
+    )
+    add_to_agenda(meeting, case, ItemKind.NEW_CASE, coordinator)
+
+    assert document_rows(meeting)["Leo Marsh"]["School or setting"] == (
+        "Riverside Pupil Referral Unit"
+    )
+    page = page_rows(client, sign_in, coordinator, meeting)
+    assert page["Leo Marsh"]["School or setting"] == "Riverside Pupil Referral Unit"
+
+
 def test_a_reviews_presenter_is_its_lead_professional_on_the_page_and_in_the_document(
     items, client, sign_in, coordinator
 ):
