@@ -8,8 +8,9 @@ new cases and 30 open cases due a review waiting, and then drives the real UI in
 1. the coordinator builds the full 40-item agenda on the builder, once per strategy the page
    offers, each on an identical district of its own:
    - "one form per case": each case's own add button, as the builder offered before issue 14;
-   - "fill with what is due": the one button that fills the agenda (issue 14), then whatever
-     the page still needs to reach 40 items;
+   - "fill with what is due": the one button that fills the agenda (issue 14);
+   - "tick every case, add selected": each case's tick box, then one button (issue 14);
+   a way the builder under test does not offer is reported as "not offered";
    counting actions (clicks + form submissions + key presses), page loads and wall time, and
    measuring the builder's height (document.body.scrollHeight) before and at 40 items;
 2. the chair records all 40 items on the meeting record by keyboard only (Tab, Shift+Tab,
@@ -24,9 +25,13 @@ whose code it should measure, from that tree, e.g. for the code before issue 14:
     git worktree add /tmp/before 9d236a5
     cp bench/agenda_clicks.py /tmp/before/bench/
     cd /tmp/before && PYTHONPATH=/tmp/before /work/main/.venv/bin/python -m bench.agenda_clicks \\
-        --label before --json /tmp/before.json
+        --label before --json /work/main/bench/results/agenda_clicks_before.json
     cd /work/main && .venv/bin/python -m bench.agenda_clicks --label after \\
-        --json /tmp/after.json --compare /tmp/before.json
+        --json bench/results/agenda_clicks_after.json \\
+        --compare bench/results/agenda_clicks_before.json --write-results
+
+--write-results puts the table in bench/results/agenda_clicks.txt and its own section of
+bench/RESULTS.md. About 2 to 3 minutes a run on 2 cores.
 
 Wall times include Playwright's own round trips (a check of the focused element after each
 Tab), so they are the machine's time for the same keystrokes, not a person's; the counts are
@@ -46,6 +51,10 @@ from pathlib import Path
 
 from bench import environment
 
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_MD = ROOT / "bench" / "RESULTS.md"
+RESULTS_TXT = ROOT / "bench" / "results" / "agenda_clicks.txt"
+SECTION_START, SECTION_END = "<!-- agenda-clicks:start -->", "<!-- agenda-clicks:end -->"
 CHROMIUM = os.environ.get("MAF_CHROMIUM", "/usr/bin/chromium")
 VIEWPORT = {"width": 1280, "height": 800}
 NEW_CASES, REVIEWS = 10, 30
@@ -526,12 +535,53 @@ def table(runs: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def section(text: str, runs: dict[str, dict]) -> str:
+    """This benchmark's section of bench/RESULTS.md: how it was measured, then the table."""
+    from datetime import date
+
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return (
+        "## Building and recording a 40-item agenda in the browser\n\n"
+        "`bench/agenda_clicks.py` (issue 14). A district of its own, whose monthly forum's next "
+        f"meeting has {NEW_CASES} ready new cases and {REVIEWS} open cases due a review (seed "
+        "004's largest agenda), made through the services; then Chromium (Playwright, "
+        "headless, 1280x800) drives the real pages: the coordinator builds the 40-item agenda "
+        "each way the builder offers (each on an identical district), and the chair records "
+        "all 40 items on the meeting record by keyboard only, Tab forwards from the top of "
+        "each page (no skip link), a one-line discussion and the outcome 'Continue, with a "
+        "review' per item, and for a new case the lead professional the forum agreed "
+        "(kind and name), which the record requires. "
+        f"Columns: {', '.join(runs)}. Measured on {date.today():%-d %B %Y} on the machine "
+        f"above, shared with other work (load average {load} at the end); seconds include "
+        "Playwright's round trips (one check of the focused element per Tab), so they are "
+        "the machine's time for those keystrokes, not a person's.\n\n" + text + "\n"
+    )
+
+
+def write_results(markdown_text: str) -> None:
+    """Replace this benchmark's section of bench/RESULTS.md, leaving the rest alone, and
+    keep the table in bench/results/agenda_clicks.txt."""
+    RESULTS_TXT.write_text(markdown_text)
+    block = f"{SECTION_START}\n{markdown_text}{SECTION_END}"
+    current = RESULTS_MD.read_text()
+    if SECTION_START in current and SECTION_END in current:
+        before, rest = current.split(SECTION_START, 1)
+        current = before + block + rest.split(SECTION_END, 1)[1]
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS_MD.write_text(current)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", default="this tree", help="the run's column heading")
     parser.add_argument("--json", type=Path, help="write this run's results here")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="earlier runs' JSON")
-    parser.add_argument("--output", type=Path, help="also write the table here")
+    parser.add_argument(
+        "--write-results",
+        action="store_true",
+        help="write the table to bench/results/agenda_clicks.txt and bench/RESULTS.md",
+    )
     parser.add_argument(
         "--strategies", nargs="*", choices=list(STRATEGIES), default=list(STRATEGIES)
     )
@@ -587,8 +637,8 @@ def main() -> None:
     runs[args.label] = results
     text = table(runs)
     print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    if args.write_results:
+        write_results(section(text, runs))
     import shutil
 
     shutil.rmtree(work, ignore_errors=True)
