@@ -84,7 +84,7 @@ def deadline_for(case: Case, rule: str) -> Deadline | None:
             due,
             f"First meeting due by {_long_date(due)}",
             f"{deadlines.FIRST_MEETING_WORKING_DAYS} working days after the assessment was "
-            f"completed on {_long_date(case.assessment_completed_on)} (seed rule B3).",
+            f"completed on {_long_date(case.assessment_completed_on)}.",
         )
     if rule == REVIEW and case.next_review_on is not None:
         return Deadline(

@@ -88,7 +88,7 @@ def test_a_coordinator_records_why_and_the_time_rules_page_shows_it(
     # Opened again, the form holds the reason and says who recorded it.
     again = client.get(_page(late_case))
     assert REASON in unescape(again.text)
-    assert "Recorded by Priya Shah on 12 January 2027, 10:15" in _text(again.text)
+    assert "Last saved by Priya Shah on 12 January 2027, 10:15" in _text(again.text)
 
 
 def test_the_page_is_read_audited_as_a_case_is(client, sign_in, coordinator, late_case):
