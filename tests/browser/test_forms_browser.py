@@ -3,12 +3,14 @@ without JavaScript where the page must still work: the intake's choices and its 
 school, the existing-CAF check's links, the progress update's "Not asked" and "Your account"."""
 
 import re
+from datetime import date
 
 from maf.auth.models import Role
 from maf.directory.models import AgencyType
 from maf.extensions import db
 from tests.browser.test_intake_browser import _choose, _fill_date
-from tests.conftest import PASSWORD
+from tests.browser.test_valid_html import VNU_JAR, Pages, _report
+from tests.conftest import PASSWORD, missing
 from tests.outcomes.test_progress import (  # noqa: F401 (fixtures)
     case,
     first_meeting,
@@ -175,3 +177,51 @@ def test_your_account_shows_your_details_first_and_is_axe_clean(
     assert "margaret.okafor@example.org" in main
     assert re.search(r"Charnwood multi-agency forum\s+Charnwood\s+Chair", main)
     assert axe_violations() == []
+
+
+def test_the_changed_pages_are_valid_html_in_each_state(
+    page,
+    coordinator,
+    make_case,
+    make_user,
+    make_district,
+    requested,  # noqa: F811
+    lead_user,  # noqa: F811
+    sign_in_as,
+    tmp_path,
+):
+    """The Nu HTML checker on the states the site walk (test_valid_html) does not reach: the
+    intake with its errors, a case with possible matches in and out of reach, the progress
+    update as sent with a question not asked, and Your account."""
+    if not VNU_JAR.exists():
+        missing("vnu-jar (npm ci)")
+    melton = make_district("Melton")
+    sam = make_user(Role.COORDINATOR, name="Sam Okoro", districts=[melton])
+    make_case(district=melton, user=sam)  # out of the coordinator's reach
+    make_case(date_of_birth=date(2012, 5, 18))  # in reach
+    newer = make_case(given_name="Jess")
+    db.session.commit()
+    assert len(newer.match_candidates) >= 2
+    pages = Pages(tmp_path)
+
+    sign_in_as(coordinator)
+    _intake_page(page)
+    pages.add("coord", "/cases/new/details", page.content())
+    page.get_by_role("button", name="Save and run the checks").click()
+    pages.add("coord", "/cases/new/details", page.content(), "every error")
+    page.goto(f"/cases/{newer.id}")
+    assert "Held by Melton" in page.inner_text("main")
+    pages.add("coord", f"/cases/{newer.id}", page.content(), "matches in and out of reach")
+    page.goto("/account")
+    pages.add("coord", "/account", page.content())
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in_as(lead_user)
+    page.goto(f"/progress/{requested.id}")
+    page.get_by_role("button", name="Send the update").click()
+    pages.add("lead", f"/progress/{requested.id}", page.content(), "every error")
+    page.goto("/account")
+    pages.add("lead", "/account", page.content())
+
+    errors = pages.errors()
+    assert errors == {}, _report(errors, len(pages.origin))
