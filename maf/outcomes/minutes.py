@@ -57,6 +57,7 @@ from maf.forums import services as forums
 from maf.forums.models import Meeting, MeetingStatus
 from maf.outcomes.models import (
     Action,
+    AgreedService,
     Attendance,
     AttendanceStatus,
     ItemRecord,
@@ -552,10 +553,11 @@ def minutes_content(meeting: Meeting, minutes: Minutes) -> MinutesContent:
     items = minuted_items(meeting)
     hidden = withheld(items)
     wording = wordings_of(minutes)
+    facts = _facts(meeting, [item for item in items if item not in hidden])
     sections = [
         ItemSection(number, item.case_id, item.id, [], withheld=True)
         if item in hidden
-        else ItemSection(number, item.case_id, item.id, _item_blocks(number, item, wording))
+        else ItemSection(number, item.case_id, item.id, _item_blocks(number, item, wording, facts))
         for number, item in enumerate(items, start=1)
     ]
     return MinutesContent(
@@ -666,15 +668,70 @@ def _attendance_blocks(rows: list[Attendance]) -> list[Block]:
     return blocks
 
 
+@dataclass
+class _Facts:
+    """What the items' minutes are made from, read for all the items at once (a query per
+    item made a 40-item meeting's page many times slower than a short one's)."""
+
+    records: dict[int, ItemRecord]  # by agenda item id
+    proposals: dict[int, LeadProposal]  # by item record id
+    leads: dict[int, LeadProfessional]  # by case id: leading on the day of the meeting
+    updates: dict[int, ProgressUpdate]  # by case id: reporting to this meeting
+
+
+def _facts(meeting: Meeting, items: list[AgendaItem]) -> _Facts:
+    item_ids, case_ids, day = [i.id for i in items], [i.case_id for i in items], meeting.date
+    records = db.session.scalars(
+        select(ItemRecord)
+        .where(ItemRecord.agenda_item_id.in_(item_ids))
+        .options(selectinload(ItemRecord.services).selectinload(AgreedService.agency))
+    ).all()
+    proposals = db.session.scalars(
+        select(LeadProposal)
+        .where(LeadProposal.item_record_id.in_([r.id for r in records]))
+        .options(selectinload(LeadProposal.agency))
+    )
+    leads: dict[int, LeadProfessional] = {}
+    # Oldest first, so the latest to start (then the latest made) is kept for each case.
+    for lead in db.session.scalars(
+        select(LeadProfessional)
+        .where(
+            LeadProfessional.case_id.in_(case_ids),
+            LeadProfessional.starts_on <= day,
+            or_(LeadProfessional.ends_on.is_(None), LeadProfessional.ends_on >= day),
+        )
+        .options(selectinload(LeadProfessional.agency))
+        .order_by(LeadProfessional.starts_on, LeadProfessional.id)
+    ):
+        leads[lead.case_id] = lead
+    updates = db.session.scalars(
+        select(ProgressUpdate)
+        .where(ProgressUpdate.meeting_id == meeting.id, ProgressUpdate.case_id.in_(case_ids))
+        .options(
+            selectinload(ProgressUpdate.lead_professional),
+            selectinload(ProgressUpdate.answers),
+        )
+    )
+    return _Facts(
+        records={record.agenda_item_id: record for record in records},
+        proposals={proposal.item_record_id: proposal for proposal in proposals},
+        leads=leads,
+        updates={update.case_id: update for update in updates},
+    )
+
+
 def _item_blocks(
-    number: int, item: AgendaItem, wording: dict[tuple[int, str], MinutesWording]
+    number: int,
+    item: AgendaItem,
+    wording: dict[tuple[int, str], MinutesWording],
+    facts: _Facts,
 ) -> list[Block]:
     case = item.case
     blocks = [
         Block("heading", f"{number}. {case_reference(case.id)}: {case.child.full_name}", level=3),
         Block("labelled", item.kind.label, label="Type"),
     ]
-    record = record_for(item)
+    record = facts.records.get(item.id)
     if record is None:
         return [*blocks, Block("labelled", "Not recorded", label="Outcome")]
     # A deferred item was not discussed, so it shows only what the forum did record.
@@ -683,13 +740,13 @@ def _item_blocks(
     if discussion.text or not deferred:
         discussion.text = discussion.text or "None recorded"
         blocks.append(discussion)
-    blocks += _progress_blocks(item)
+    blocks += _progress_blocks(facts.updates.get(item.case_id))
     if record.services:
         blocks.append(Block("strong", "Services agreed"))
         blocks += [Block("bullet", f"{s.agency.name}: {s.what}") for s in record.services]
     elif not deferred:
         blocks.append(Block("labelled", "None recorded", label="Services agreed"))
-    lead = _lead_text(item, record)
+    lead = _lead_text(facts.proposals.get(record.id) or facts.leads.get(item.case_id))
     if lead or not deferred:
         blocks.append(Block("labelled", lead or "Not yet agreed", label="Lead professional"))
     return blocks + _outcome_blocks(item, record, wording)
@@ -721,24 +778,9 @@ def _changed_text(wording: MinutesWording) -> str:
     return f"Wording changed by {who} at {when:%H:%M} on {short_date(when.date())}"
 
 
-def _lead_text(item: AgendaItem, record: ItemRecord) -> str | None:
+def _lead_text(lead: LeadProposal | LeadProfessional | None) -> str | None:
     """The lead professional the forum agreed for this item or, with none agreed, whoever
-    was leading the case on the day of the meeting."""
-    lead: LeadProposal | LeadProfessional | None = db.session.scalar(
-        select(LeadProposal).where(LeadProposal.item_record_id == record.id)
-    )
-    day = item.meeting.date
-    if lead is None:
-        lead = db.session.scalar(
-            select(LeadProfessional)
-            .where(
-                LeadProfessional.case_id == item.case_id,
-                LeadProfessional.starts_on <= day,
-                or_(LeadProfessional.ends_on.is_(None), LeadProfessional.ends_on >= day),
-            )
-            .order_by(LeadProfessional.starts_on.desc(), LeadProfessional.id.desc())
-            .limit(1)
-        )
+    was leading the case on the day of the meeting (the caller chooses)."""
     if lead is None:
         return None
     who = LEAD_KIND_WORDS.get(lead.kind) or (lead.agency.name if lead.agency else "")
@@ -768,13 +810,8 @@ def _outcome_blocks(
     return blocks
 
 
-def _progress_blocks(item: AgendaItem) -> list[Block]:
+def _progress_blocks(progress: ProgressUpdate | None) -> list[Block]:
     """Seed 004: the lead professional reports progress to the next meeting."""
-    progress = db.session.scalar(
-        select(ProgressUpdate).where(
-            ProgressUpdate.case_id == item.case_id, ProgressUpdate.meeting_id == item.meeting_id
-        )
-    )
     if progress is None:
         return []
     lead = progress.lead_professional.name

@@ -16,13 +16,22 @@ from docx import Document
 from docx.text.paragraph import Paragraph
 from sqlalchemy import select
 
+from maf.agendas.models import ItemKind
+from maf.agendas.services import add_to_agenda
 from maf.cases import services as case_services
 from maf.extensions import db
 from maf.outcomes import minutes as minutes_service
-from maf.outcomes.models import MinutesWording
-from maf.outcomes.services import record_for
+from maf.outcomes.models import LeadKind, MinutesWording, Outcome
+from maf.outcomes.services import (
+    ActionDetails,
+    ItemDetails,
+    LeadDetails,
+    complete_meeting,
+    record_for,
+    save_item_record,
+)
 from maf.versioning import StaleEdit
-from tests.conftest import csrf_token_from, version_from
+from tests.conftest import at_the_meeting, csrf_token_from, version_from
 from tests.outcomes import test_minutes
 from tests.outcomes.test_minutes import outline
 
@@ -311,3 +320,49 @@ def test_two_first_corrections_at_the_same_moment_make_one_and_the_second_is_tol
     monkeypatch.undo()
     rows = db.session.scalars(select(MinutesWording)).all()
     assert [row.text for row in rows] == ["The chair's wording"]
+
+
+def test_the_minutes_page_sends_as_many_statements_for_12_items_as_for_3(
+    client, sign_in, coordinator, make_forum, make_meeting, make_ready_case, make_agency
+):
+    """Each item's record, lead professional and progress update are read for all the items
+    at once: the page is read every time the chair checks the draft, at 40 items too."""
+    from tests.agendas.test_query_counts import statements
+
+    agency = make_agency(name="Leicestershire Police")
+    numbers = iter(range(100))
+
+    def completed(size: int):
+        forum = make_forum(name=f"Forum of {size}", new_case_capacity=20)
+        meeting = make_meeting(date(2027, 1, 12), forum=forum)
+        items = []
+        for _ in range(size):
+            number = next(numbers)
+            case = make_ready_case("Child", f"Number{number:02d}", date(2015, 1, 1 + number))
+            items.append(add_to_agenda(meeting, case, ItemKind.NEW_CASE, coordinator))
+            save_item_record(
+                items[-1],
+                ItemDetails(
+                    outcome=Outcome.CONTINUE,
+                    discussion=f"Discussed child {number}",
+                    services=[(agency, "PCSO visits")],
+                    actions=[ActionDetails("Home visit", "Anna Brown", date(2027, 2, 1))],
+                    lead=LeadDetails(LeadKind.PRACTITIONER, "Anna Brown", True, agency=agency),
+                    next_review_on=date(2027, 4, 12),
+                ),
+                coordinator,
+            )
+        at_the_meeting(meeting)
+        draft = complete_meeting(meeting, coordinator)
+        for item in items:
+            minutes_service.change_wording(draft, item, "discussion", "Worded", coordinator)
+        return meeting
+
+    small = completed(3)
+    large = completed(12)
+    sign_in(coordinator)
+
+    assert page_text(client.get(f"/meetings/{large.id}/minutes").text).count("Worded") == 12
+    assert statements(client, f"/meetings/{large.id}/minutes") == statements(
+        client, f"/meetings/{small.id}/minutes"
+    )
