@@ -273,7 +273,16 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
     )
     with j.step("Coordinator records Amelia's CAF in the browser and makes it ready"):
         coordinator.sign_in()
-        _intake(coordinator, "Amelia", "Hughes", ("12", "9", "2013"), "Female", "LE11 3TU")
+        _intake(
+            coordinator,
+            "Amelia",
+            "Hughes",
+            ("12", "9", "2013"),
+            "Female",
+            "LE11 3TU",
+            school="Oakfield Short Stay School",
+        )
+        j.contains(coordinator.main(), "Oakfield Short Stay School", "Amelia's school, typed")
         j.equal(
             coordinator.page.get_by_role("heading", level=1).inner_text(),
             "Amelia Hughes",
@@ -299,6 +308,8 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         j.check(duplicate.match_candidates, "the existing-CAF check found a candidate for Jon")
         card = coordinator.page.locator(f"#verdict-{duplicate.match_candidates[0].id}")
         j.contains(card.inner_text(), "Jonathan Reid", "the candidate card")
+        their_case = card.get_by_role("link", name=f"Case {ledger.cases['jonathan'].id} for")
+        j.equal(their_case.count(), 1, "the candidate card's link to Jonathan's case")
         card.get_by_label("Same child").check()
         press(card, "Save decision")
         jonathan = ledger.cases["jonathan"]
@@ -1137,7 +1148,9 @@ def _attend_all(world, meeting, members):
 # --- pages ----------------------------------------------------------------------------------------
 
 
-def _intake(coordinator: Person, given, family, born, gender, postcode, double_click=False):
+def _intake(
+    coordinator: Person, given, family, born, gender, postcode, double_click=False, school=None
+):
     page = coordinator.visit("/cases/")
     press(page, "Record a completed CAF")
     _choose(page, "Is there a concern", "No")
@@ -1147,6 +1160,11 @@ def _intake(coordinator: Person, given, family, born, gender, postcode, double_c
     _fill_date(page, "date_of_birth", *born)
     _choose(page, "Gender", gender)
     page.get_by_label("Postcode").fill(postcode)
+    if school:  # not among the district's schools: typed in the box "Not listed" reveals
+        page.get_by_label("School or setting", exact=True).select_option(
+            label="Not listed (type its name below)"
+        )
+        page.get_by_label("Name of school or setting").fill(school)
     page.get_by_label("Name of the practitioner who completed the CAF").fill("Daniel Kowalski")
     page.get_by_label("Their email address").fill(DANIEL)
     page.get_by_label("Their agency").select_option(label="Loughborough Woodgate High School")
@@ -1217,7 +1235,9 @@ def _fill_progress(page, summary):
         labels = group.get_by_role("radio")
         if not labels.count():
             continue
-        for choice in ("In progress", "Good"):
+        # The fifth question was not asked (issue 14): it is recorded as such, not as Good.
+        legend = group.locator("legend").first.inner_text()
+        for choice in ("In progress", "Not asked" if legend.startswith("5.") else "Good"):
             option = group.get_by_label(choice, exact=True)
             if option.count():
                 option.check()
