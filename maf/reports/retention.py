@@ -215,6 +215,9 @@ def _destroy(child_ids: list[int]) -> None:
         child.date_of_birth = None
         child.address = ""
         child.postcode = None
+        # A school typed because it was not listed is free text, and may say more than a
+        # school; a listed school (an agency) is a fact the reports may count, and is kept.
+        child.school_name = None
         child.upn = None
         child.nhs_number = None
         child.identity_destroyed_at = now

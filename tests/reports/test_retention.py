@@ -262,6 +262,7 @@ def test_destruction_removes_identity_and_free_text_but_keeps_the_counts(
         needs=need_statements[:2],
         upn="A123456789012",
         nhs_number="9434765919",
+        school_name="Home educated by Mrs Jasmine Ward",
     )
     case_id, child_id = case.id, case.child_id
     before = dict(
@@ -283,6 +284,7 @@ def test_destruction_removes_identity_and_free_text_but_keeps_the_counts(
     assert child.full_name == "Destroyed"
     assert child.date_of_birth is None and child.address == "" and child.postcode is None
     assert child.upn is None and child.nhs_number is None
+    assert child.school_name is None and child.school_or_setting is None
     assert child.identity_destroyed_at is not None
     assert db.session.scalar(select(func.count()).where(ChildMatchKey.child_id == child_id)) == 0
 
