@@ -399,13 +399,23 @@ def _and(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A case to add, as what, and for a new case who presents it (its referrer if blank)."""
+
+    case: Case
+    kind: ItemKind
+    presenter_name: str = ""
+    presenter_email: str = ""
+
+
 def add_several(
     meeting: Meeting,
-    choices: list[tuple[Case, ItemKind]],
+    choices: list[Choice],
     user: User,
     once: str | None = None,
 ) -> Added:
-    """Add each (case, kind) chosen, in order, in one transaction under the meeting's lock.
+    """Add each case chosen, in order, in one transaction under the meeting's lock.
     A case that cannot be added is refused with why and the others are still added: the
     coordinator ticked them all, and a full meeting should not cost the rest. `once` is the
     form's token, so the same form sent again adds nothing twice."""
@@ -418,13 +428,22 @@ def add_several(
     return result
 
 
-def _add_each(meeting: Meeting, choices, user: User) -> Added:
+def _add_each(meeting: Meeting, choices: list[Choice], user: User) -> Added:
     items, refusals = [], []
-    for case, kind in choices:
+    for choice in choices:
         try:
-            items.append(_add(meeting, case, kind, user))
+            items.append(
+                _add(
+                    meeting,
+                    choice.case,
+                    choice.kind,
+                    user,
+                    choice.presenter_name,
+                    choice.presenter_email,
+                )
+            )
         except AgendaError as error:
-            refusals.append(Refusal(case, kind, _short(str(error)), str(error)))
+            refusals.append(Refusal(choice.case, choice.kind, _short(str(error)), str(error)))
     return Added(items, refusals)
 
 
@@ -455,8 +474,8 @@ def fill_with_due(meeting: Meeting, user: User, once: str | None = None) -> Adde
         review_proposals(meeting),
         key=lambda p: (p.case.next_review_on or meeting.date, p.case.id),
     )
-    reviews = [(proposal.case, ItemKind.REVIEW) for proposal in proposals]
-    new_cases = [(case, ItemKind.NEW_CASE) for case in ready_queue(meeting)]
+    reviews = [Choice(proposal.case, ItemKind.REVIEW) for proposal in proposals]
+    new_cases = [Choice(case, ItemKind.NEW_CASE) for case in ready_queue(meeting)]
     # New cases first: the forum hears them while everyone is fresh, reviews after. A case
     # without consent to share, or past the capacity, is refused by the same rules as one
     # added by hand, and said so.

@@ -1,5 +1,3 @@
-from dataclasses import dataclass, field
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,7 +6,7 @@ from sqlalchemy.orm import selectinload
 from maf.agendas import services
 from maf.agendas.deadlines import deadline_notes
 from maf.agendas.document import agenda_document
-from maf.agendas.forms import AddItemForm, OnceForm
+from maf.agendas.forms import OnceForm, Selection, selection_from
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
 from maf.agendas.presenters import presenters
 from maf.audit import services as audit
@@ -30,8 +28,7 @@ def render_builder(
     meeting,
     status=200,
     error=None,
-    error_case_id=None,
-    form=None,
+    error_in_selection=False,
     circulation_error=None,
     selection=None,
 ):
@@ -84,13 +81,12 @@ def render_builder(
             without_consent=services.items_without_consent(meeting),
             circulation_error=circulation_error,
             error=error,
-            error_case_id=error_case_id,
+            error_in_selection=error_in_selection,
             selection=selection or Selection(),
             describe_lead=describe_lead,
             may_share=case_services.may_share_with_forum,
             no_forum_consent="No consent to share with the forum members: record consent to "
             "share before adding it",
-            form=form,
         ),
         status,
     )
@@ -104,61 +100,10 @@ def _add_meeting_url(meeting) -> str:
     return url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings")
 
 
-@dataclass
-class Selection:
-    """The cases ticked on the builder, each with the kind chosen in its row, and why any of
-    them could not be added (shown beside the case, the tick kept)."""
-
-    kinds: dict[int, ItemKind] = field(default_factory=dict)
-    refused: dict[int, str] = field(default_factory=dict)
-
-
-def _selection_from(form_data) -> Selection:
-    """The ticked case ids and each one's kind ("kind-<id>"; a ready case's row sends
-    new_case). An unreadable kind is taken as a review, the row's default."""
-    kinds = {}
-    for value in form_data.getlist("case"):
-        if value.isascii() and value.isdigit() and len(value) < 10:
-            chosen = form_data.get(f"kind-{value}", "")
-            valid = chosen in {kind.value for kind in ItemKind}
-            kinds[int(value)] = ItemKind(chosen) if valid else ItemKind.REVIEW
-    return Selection(kinds)
-
-
 @bp.route("/meetings/<int:meeting_id>/agenda/build")
 @roles_required(Role.COORDINATOR)
 def build(meeting_id: int):
     return render_builder(agenda_or_404(meeting_id, manage=True))
-
-
-@bp.route("/meetings/<int:meeting_id>/agenda/items", methods=["POST"])
-@roles_required(Role.COORDINATOR)
-def add_item(meeting_id: int):
-    meeting = agenda_or_404(meeting_id, manage=True)
-    form = AddItemForm()
-    if not form.validate_on_submit():
-        return render_builder(meeting, 400, "Choose a case to add", form=form)
-    case = db.session.get(Case, int(form.case_id.data)) if form.case_id.data.isdigit() else None
-    if case is None:
-        return render_builder(meeting, 400, "That case no longer exists")
-    try:
-        services.add_to_agenda(
-            meeting,
-            case,
-            ItemKind(form.kind.data),
-            current_user,
-            form.presenter_name.data or "",
-            form.presenter_email.data or "",
-            once=form.once.data,
-        )
-    except AlreadySaved as saved:
-        flash(str(saved))
-        return redirect(url_for("agendas.build", meeting_id=meeting.id))
-    except services.AgendaError as error:
-        db.session.rollback()
-        return render_builder(meeting, 409, str(error), error_case_id=case.id)
-    flash(f"{case.child.full_name} added to the agenda.")
-    return redirect(url_for("agendas.build", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/fill", methods=["POST"])
@@ -185,11 +130,13 @@ def fill(meeting_id: int):
 def add_selected(meeting_id: int):
     meeting = agenda_or_404(meeting_id, manage=True)
     form = OnceForm()
-    selection = _selection_from(request.form)
+    selection = selection_from(request.form)
     if not selection.kinds:
         return render_builder(
-            meeting, 400, "Select the cases to add to the agenda", error_case_id="candidates"
+            meeting, 400, "Select the cases to add to the agenda", error_in_selection=True
         )
+    if selection.errors:
+        return render_builder(meeting, 400, selection=selection)
     # Only the district's cases: another district's id is refused by the service, but its
     # child's name must not be echoed back in the refusal.
     cases = db.session.scalars(
@@ -198,28 +145,37 @@ def add_selected(meeting_id: int):
         .options(selectinload(Case.child))
         .order_by(Case.id)
     ).all()
+    choosable = {case.id for case in cases}
+    choices = [
+        services.Choice(case, selection.kinds[case.id], *selection.presenters.get(case.id, ()))
+        for case in cases
+    ]
     try:
-        added = services.add_several(
-            meeting,
-            [(case, selection.kinds[case.id]) for case in cases],
-            current_user,
-            once=form.once.data,
-        )
+        added = services.add_several(meeting, choices, current_user, once=form.once.data)
     except AlreadySaved as saved:
         flash(str(saved))
         return redirect(url_for("agendas.build", meeting_id=meeting.id))
     except services.AgendaError as error:
         db.session.rollback()
         return render_builder(meeting, 409, str(error), selection=selection)
-    if not added.refused:
+    # A case not found (another district's, or gone since the page was drawn) is refused
+    # without a name.
+    unknown = {case_id: NOT_HERE for case_id in selection.kinds if case_id not in choosable}
+    if not added.refused and not unknown:
         flash(added.summary)
         return redirect(url_for("agendas.build", meeting_id=meeting.id))
     # The others are added; the refused stay ticked, each with why beside it.
-    for refusal in added.refused:
-        selection.refused[refusal.case.id] = refusal.message
-    kept = Selection({case_id: selection.kinds[case_id] for case_id in selection.refused})
-    kept.refused = selection.refused
-    return render_builder(meeting, 409, added.summary, selection=kept)
+    refused = {refusal.case.id: refusal.message for refusal in added.refused} | unknown
+    kept = Selection(
+        kinds={case_id: selection.kinds[case_id] for case_id in refused},
+        presenters={i: p for i, p in selection.presenters.items() if i in refused},
+        refused=refused,
+    )
+    summary = added.summary if added.items or added.refused else "Nothing was added."
+    return render_builder(meeting, 409, summary, selection=kept)
+
+
+NOT_HERE = "This case cannot be added to this forum's agenda: it is not one of the district's"
 
 
 def _item_or_404(item_id: int) -> AgendaItem | None:
@@ -238,7 +194,7 @@ def _change_item(item_id: int, change, message: str | None = None):
         result = change(item)
     except services.AgendaError as error:
         db.session.rollback()
-        return render_builder(meeting, 409, str(error), error_case_id=item.case_id)
+        return render_builder(meeting, 409, str(error))
     if message:
         flash(message.format(item=item, result=result))
     return redirect(url_for("agendas.build", meeting_id=meeting.id, _anchor=f"item-{item.id}"))

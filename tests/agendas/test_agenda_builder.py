@@ -256,19 +256,13 @@ def test_builder_page_adds_from_the_ready_queue_and_shows_refusals_beside_the_ca
     assert page.status_code == 200 and "Amy Lee" in page.text and "Ben Ward" in page.text
     token = csrf_token_from(page.text)
     added = client.post(
-        f"/meetings/{meeting.id}/agenda/items",
-        data={
-            "csrf_token": token,
-            "case_id": amy.id,
-            "kind": "new_case",
-            "presenter_name": "Daniel Kowalski",
-            "presenter_email": "",
-        },
+        f"/meetings/{meeting.id}/agenda/selected",
+        data={"csrf_token": token, "case": amy.id, f"kind-{amy.id}": "new_case"},
     )
     assert added.status_code == 302
     refused = client.post(
-        f"/meetings/{meeting.id}/agenda/items",
-        data={"csrf_token": token, "case_id": ben.id, "kind": "new_case"},
+        f"/meetings/{meeting.id}/agenda/selected",
+        data={"csrf_token": token, "case": ben.id, f"kind-{ben.id}": "new_case"},
     )
     assert refused.status_code == 409
     assert f'href="#case-{ben.id}"' in refused.text

@@ -172,8 +172,8 @@ def test_the_builder_takes_the_last_review_and_then_says_the_meeting_is_full(
 
     def add(case):
         return client.post(
-            f"/meetings/{meeting.id}/agenda/items",
-            data={"csrf_token": token, "case_id": case.id, "kind": "review"},
+            f"/meetings/{meeting.id}/agenda/selected",
+            data={"csrf_token": token, "case": case.id, f"kind-{case.id}": "review"},
         )
 
     assert add(ben).status_code == 302  # the last place

@@ -492,7 +492,8 @@ def test_the_builder_lists_each_case_once_with_unique_ids(
     app_clock, make_meeting, make_case, coordinator, client, sign_in
 ):
     """A case due a review is also an open case that could be signed off: it appears once,
-    ticked with its kind chosen in its row (review by default), so no id repeats (the Nu HTML checker found id="case-N" twice)."""
+    ticked with its kind chosen in its row (review by default), so no id repeats (the Nu HTML
+    checker found id="case-N" twice)."""
     app_clock.london(date(2026, 12, 14), 9, 0)
     meeting = make_meeting(date(2027, 1, 12))
     due = make_case("Oliver", "Reid", date(2012, 9, 3))

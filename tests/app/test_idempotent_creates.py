@@ -233,23 +233,23 @@ def test_adding_a_case_to_the_agenda_twice_adds_it_once(
     meeting = make_meeting()
     case = make_ready_case()
     page = as_coordinator.get(f"/meetings/{meeting.id}/agenda/build").text
-    # The add form of this case: its token is the one drawn beside its case id.
+    # "Add selected to the agenda": its token is the one drawn in the form it posts to.
+    action = f"/meetings/{meeting.id}/agenda/selected"
     form = re.search(
-        rf'name="case_id" value="{case.id}">\s*<input type="hidden" name="kind" value="new_case">'
+        rf'action="{action}"[^>]*>\s*<input type="hidden" name="csrf_token"[^>]*>'
         r'\s*<input type="hidden" name="once" value="([^"]+)"',
         page,
     )
-    assert form, "the case's add form carries no token"
+    assert form, "the add form carries no token"
     data = {
         "csrf_token": csrf_token_from(page),
-        "case_id": str(case.id),
-        "kind": "new_case",
+        "case": str(case.id),
+        f"kind-{case.id}": "new_case",
         "once": form.group(1),
     }
-    action = f"/meetings/{meeting.id}/agenda/items"
     first = as_coordinator.post(action, data=data, follow_redirects=True)
     second = as_coordinator.post(action, data=data, follow_redirects=True)
-    assert "added to the agenda." in first.text
+    assert "Added 1 new case." in first.text
     # Before the token: a 409 saying the case "is on an agenda", for the person's own add.
     assert second.status_code == 200
     assert ALREADY_SAVED in second.text

@@ -49,7 +49,7 @@ def pages(coordinator, make_case, make_meeting, make_ready_case):
         (f"/meetings/{meeting.id}/cancel", None),
         (f"/meetings/{meeting.id}/record/items/{item.id}", None),
         (f"/meetings/{meeting.id}/record/attendance", None),
-        (f"/meetings/{meeting.id}/agenda/build", f"/meetings/{meeting.id}/agenda/items"),
+        (f"/meetings/{meeting.id}/agenda/build", f"/meetings/{meeting.id}/agenda/selected"),
     ]
 
 

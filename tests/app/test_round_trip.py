@@ -327,9 +327,12 @@ def circulated(client, sign_in, coordinator, make_user, make_agency, make_meetin
         post_form(
             client,
             build,
-            f"/meetings/{meeting.id}/agenda/items",
-            {"presenter_name": name.text, "presenter_email": "presenter@example.org"},
-            case_id=str(case.id),
+            f"/meetings/{meeting.id}/agenda/selected",
+            {
+                "case": str(case.id),
+                f"presenter-{case.id}": name.text,
+                f"presenter-email-{case.id}": "presenter@example.org",
+            },
         )
         post_form(client, build, f"/meetings/{meeting.id}/circulate", {})
         return forum, meeting, chair

@@ -106,9 +106,8 @@ def test_a_childs_details_round_trip_to_the_case_page_and_the_agenda(
     post_form(
         client,
         build,
-        f"/meetings/{meeting.id}/agenda/items",
-        {"presenter_name": "Daniel Kowalski"},
-        case_id=str(case.id),
+        f"/meetings/{meeting.id}/agenda/selected",
+        {"case": str(case.id), f"presenter-{case.id}": "Daniel Kowalski"},
     )
     assert db.session.scalar(select(AgendaItem.case_id)) == case.id
     shows_escaped(client, f"/meetings/{meeting.id}/agenda", f"{name} {name}")

@@ -134,7 +134,8 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "forums.edit_meeting": FORUM_MANAGERS,
     "forums.cancel_meeting": FORUM_MANAGERS,
     "agendas.build": AGENDA_BUILDERS,
-    "agendas.add_item": AGENDA_BUILDERS_POST,
+    "agendas.fill": AGENDA_BUILDERS_POST,
+    "agendas.add_selected": AGENDA_BUILDERS_POST,
     "agendas.move_up": AGENDA_BUILDERS_POST,
     "agendas.move_down": AGENDA_BUILDERS_POST,
     "agendas.remove": AGENDA_BUILDERS_POST,
@@ -573,8 +574,12 @@ def test_other_districts_case_cannot_be_put_on_ones_own_agenda(
     client = world.client("other_coord")
     token = world.csrf("other_coord")
     response = client.post(
-        f"/meetings/{own_meeting.id}/agenda/items",
-        data={"case_id": str(world.case.id), "kind": ItemKind.REVIEW.value, "csrf_token": token},
+        f"/meetings/{own_meeting.id}/agenda/selected",
+        data={
+            "case": str(world.case.id),
+            f"kind-{world.case.id}": ItemKind.REVIEW.value,
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 409
     assert "Thompson" not in response.text and "Jessica" not in response.text

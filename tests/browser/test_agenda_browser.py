@@ -30,9 +30,11 @@ def test_build_reorder_by_keyboard_and_download(
     page.get_by_role("link", name="Build the agenda for 12 January 2027").click()
     assert axe_violations() == []
 
+    page.get_by_role("tab", name="Cases to add").click()
     for name in ("Amy Lee", "Ben Ward"):
-        page.get_by_role("button", name=f"Add as a new case {name}").click()
-        assert f"{name} added to the agenda" in page.inner_text("main")
+        page.get_by_role("checkbox", name=name).check()
+    page.get_by_role("button", name="Add selected to the agenda").click()
+    assert "Added 2 new cases." in page.inner_text("main")
 
     agenda = page.locator("#agenda")
     assert agenda.inner_text().index("Amy Lee") < agenda.inner_text().index("Ben Ward")

@@ -109,7 +109,7 @@ def test_a_forty_item_agenda_in_five_actions_with_the_deadline_warnings(
     moved = ready[3]
     act(page.get_by_role("button", name=f"Move to next meeting {moved.child.full_name}"))
     act(page.get_by_role("tab", name="Cases to add"))
-    act(page.get_by_label(late[0].child.full_name))
+    act(page.get_by_role("checkbox", name=late[0].child.full_name))
     act(page.get_by_role("button", name="Add selected to the agenda"))
     assert "Added 1 new case." in page.locator(".govuk-notification-banner").inner_text()
     assert rows.count() == 40
