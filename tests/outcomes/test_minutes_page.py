@@ -14,14 +14,14 @@ import lxml.html
 import pytest
 from docx import Document
 from docx.text.paragraph import Paragraph
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from maf.agendas.models import ItemKind
 from maf.agendas.services import add_to_agenda
 from maf.cases import services as case_services
 from maf.extensions import db
 from maf.outcomes import minutes as minutes_service
-from maf.outcomes.models import LeadKind, MinutesWording, Outcome
+from maf.outcomes.models import LeadKind, Minutes, MinutesStatus, MinutesWording, Outcome
 from maf.outcomes.services import (
     ActionDetails,
     ItemDetails,
@@ -366,3 +366,24 @@ def test_the_minutes_page_sends_as_many_statements_for_12_items_as_for_3(
     assert statements(client, f"/meetings/{large.id}/minutes") == statements(
         client, f"/meetings/{small.id}/minutes"
     )
+
+
+def test_a_wording_saved_as_the_chair_approves_is_refused_not_left_out_of_the_approved_copy(
+    held, coordinator
+):
+    """Another session approved the version after this one read it as a draft: the save
+    claims the version's row as a draft, finds it no longer is, and keeps nothing, so what
+    was approved is never silently different from what the minutes hold."""
+    db.session.execute(
+        update(Minutes)
+        .where(Minutes.id == held.minutes.id)
+        .values(status=MinutesStatus.APPROVED)
+        .execution_options(synchronize_session=False)
+    )
+
+    with pytest.raises(minutes_service.MinutesError):
+        minutes_service.change_wording(
+            held.minutes, held.items[0], "discussion", "Too late", coordinator, 0
+        )
+
+    assert db.session.scalars(select(MinutesWording)).all() == []
