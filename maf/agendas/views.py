@@ -139,12 +139,14 @@ def add_selected(meeting_id: int):
         return render_builder(meeting, 400, selection=selection)
     # Only the district's cases: another district's id is refused by the service, but its
     # child's name must not be echoed back in the refusal.
-    cases = db.session.scalars(
+    found = db.session.scalars(
         select(Case)
         .where(Case.id.in_(selection.kinds), Case.district_id == meeting.forum.district_id)
         .options(selectinload(Case.child))
-        .order_by(Case.id)
     ).all()
+    # In the page's order (ready cases oldest first, then the reviews), as the agenda is read.
+    order = list(selection.kinds)
+    cases = sorted(found, key=lambda case: order.index(case.id))
     choosable = {case.id for case in cases}
     choices = [
         services.Choice(case, selection.kinds[case.id], *selection.presenters.get(case.id, ()))

@@ -362,7 +362,10 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
     january = meetings["january"]
     with j.step("Coordinator builds the January agenda"):
         coordinator.visit(f"/meetings/{january.id}/agenda/build")
-        press(coordinator.page, "Add as a new case Amelia Hughes")
+        coordinator.page.get_by_role("tab", name="Cases to add").click()
+        coordinator.page.get_by_role("checkbox", name="Amelia Hughes").check()
+        press(coordinator.page, "Add selected to the agenda")
+        j.contains(coordinator.main(), "Added 1 new case.", "the builder after adding Amelia")
         for key in ("jonathan", "sophie", "harry", "isla", "noah", "grace"):
             agendas.add_to_agenda(
                 january, ledger.cases[key], ItemKind.NEW_CASE, world["coordinator"]
@@ -681,6 +684,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
     clock.london(date(2027, 3, 15), 9, 0)
     with j.step("April agenda: reviews carried forward, a sign-off and three new cases"):
         coordinator.visit(f"/meetings/{april.id}/agenda/build")
+        coordinator.page.get_by_role("tab", name="Cases to add").click()
         builder = words(coordinator.main())
         for name in (
             "Amelia Hughes",
@@ -694,7 +698,9 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         j.contains(builder, "Discussed at the meeting on 19 January 2027", "the reasons")
         j.contains(builder, "Lead professional: Daniel Kowalski", "Amelia's lead professional")
         j.contains(builder, "Plan for amelia", "Amelia's outstanding action")
-        press(coordinator.page, "Add as a review Amelia Hughes")
+        coordinator.page.get_by_role("checkbox", name="Amelia Hughes").check()
+        press(coordinator.page, "Add selected to the agenda")
+        j.contains(coordinator.main(), "Added 1 review.", "the builder after adding Amelia")
         for key in ("jonathan", "harry", "isla", "noah"):
             agendas.add_to_agenda(april, ledger.cases[key], ItemKind.REVIEW, world["coordinator"])
         agendas.add_to_agenda(april, ledger.cases["grace"], ItemKind.SIGN_OFF, world["coordinator"])
