@@ -119,6 +119,49 @@ def test_without_javascript_the_school_name_box_is_shown_and_read_only_for_not_l
         context.close()
 
 
+def test_a_long_list_of_schools_is_searched_by_typing_and_not_listed_still_reveals_the_box(
+    page, coordinator, make_agency, sign_in_as, axe_violations
+):
+    """A real district has dozens of schools: typing part of a name finds one (GOV.UK's
+    accessible autocomplete, by keyboard)."""
+    charnwood = coordinator.districts[0]
+    for number in range(1, 21):
+        make_agency(
+            name=f"Charnwood Primary {number:02d}",
+            type=AgencyType.PRIMARY_SCHOOL,
+            district=charnwood,
+        )
+    make_agency(name="Rawlins Academy", type=AgencyType.HIGH_SCHOOL, district=charnwood)
+    db.session.commit()
+    sign_in_as(coordinator)
+    _intake_page(page)
+    box = page.get_by_role("combobox", name="School or setting")
+    name_box = page.get_by_label("Name of school or setting")
+    assert not name_box.is_visible()
+    box.fill("Rawl")
+    page.locator(".autocomplete__option", has_text="Rawlins Academy").wait_for()
+    box.press("ArrowDown")
+    box.press("Enter")
+    assert (
+        page.locator("select[name=school]").evaluate("select => select.selectedOptions[0].text")
+        == "Rawlins Academy"
+    )
+    assert not name_box.is_visible()
+    assert axe_violations() == []
+
+    box.fill("Not list")
+    page.locator(".autocomplete__option", has_text="Not listed").wait_for()
+    box.press("ArrowDown")
+    box.press("Enter")
+    assert name_box.is_visible()
+    name_box.fill("Oakfield Short Stay School")
+    _fill_the_child_and_consent(page)
+    page.get_by_label("Their agency").select_option(label="Rawlins Academy")
+    page.get_by_label("Where the CAF came from").select_option(label="High school")
+    page.get_by_role("button", name="Save and run the checks").click()
+    assert re.search(r"School or setting\s+Oakfield Short Stay School", page.inner_text("main"))
+
+
 def test_a_possible_match_opens_the_matched_childs_case(
     page, coordinator, make_case, sign_in_as, axe_violations
 ):
@@ -185,6 +228,7 @@ def test_the_changed_pages_are_valid_html_in_each_state(
     make_case,
     make_user,
     make_district,
+    make_agency,
     requested,  # noqa: F811
     lead_user,  # noqa: F811
     sign_in_as,
@@ -195,6 +239,12 @@ def test_the_changed_pages_are_valid_html_in_each_state(
     update as sent with a question not asked, and Your account."""
     if not VNU_JAR.exists():
         missing("vnu-jar (npm ci)")
+    for number in range(1, 17):  # enough for the type-ahead
+        make_agency(
+            name=f"Charnwood Primary {number:02d}",
+            type=AgencyType.PRIMARY_SCHOOL,
+            district=coordinator.districts[0],
+        )
     melton = make_district("Melton")
     sam = make_user(Role.COORDINATOR, name="Sam Okoro", districts=[melton])
     make_case(district=melton, user=sam)  # out of the coordinator's reach
@@ -206,7 +256,8 @@ def test_the_changed_pages_are_valid_html_in_each_state(
 
     sign_in_as(coordinator)
     _intake_page(page)
-    pages.add("coord", "/cases/new/details", page.content())
+    page.get_by_role("combobox", name="School or setting").wait_for()
+    pages.add("coord", "/cases/new/details", page.content(), "with its type-ahead")
     page.get_by_role("button", name="Save and run the checks").click()
     pages.add("coord", "/cases/new/details", page.content(), "every error")
     page.goto(f"/cases/{newer.id}")
