@@ -641,6 +641,8 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             {k: CaseStatus.OPEN for k in items},
             "the January cases after the meeting",
         )
+        chair.visit(f"/meetings/{january.id}/minutes")
+        j.contains(words(chair.main()), words(discussion), "the draft minutes page")
         _approve_and_circulate_minutes(chair, january, 1)
         arrived = mail.deliver()
         ledger.expect_mail(arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1}, j, "January's minutes")
@@ -665,9 +667,23 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         )
         press(chair.page, "Start a corrected version")
         j.contains(chair.main(), "Version 2 started as a draft", "the minutes page")
+        # The draft's wording is corrected on the page; the record stays as it was recorded.
+        amelia = items["amelia"]
+        recorded = outcomes.record_for(amelia).discussion
+        corrected = "Amelia's attendance is improving; the school will keep the plan going."
+        with chair.page.expect_navigation():
+            chair.page.get_by_role(
+                "link", name=f"Change the wording of the discussion, Case {amelia.case_id}"
+            ).click()
+        chair.page.get_by_label("Discussion, as the minutes will say it").fill(corrected)
+        press(chair.page, "Save the wording")
+        j.contains(words(chair.main()), f"Discussion: {corrected}", "the draft minutes page")
         _approve_and_circulate_minutes(chair, january, 2)
         arrived = mail.deliver()
         ledger.expect_mail(arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1}, j, "corrected minutes")
+        j.contains(arrived[PAUL][0].docx_text(), corrected, "the corrected minutes")
+        db.session.expire_all()
+        j.equal(outcomes.record_for(amelia).discussion, recorded, "the record as recorded")
         versions = minutes_service.versions(january)
         j.equal([v.status for v in versions], [MinutesStatus.CIRCULATED] * 2, "minutes versions")
         page = words(chair.main())
