@@ -37,6 +37,8 @@ from maf.outcomes.models import (
     ItemRecord,
     LeadKind,
     LeadProfessional,
+    MinutesWording,
+    MinutesWordingChange,
     ProgressUpdate,
     QuestionnaireAnswer,
 )
@@ -184,6 +186,10 @@ def _destroy(child_ids: list[int]) -> None:
     _blank(Consent, Consent.case_id.in_(case_ids), given_by_name="", withdrawal_note="")
     _blank(SharingWithoutConsent, SharingWithoutConsent.case_id.in_(case_ids), reason="")
     _blank(ItemRecord, ItemRecord.id.in_(record_ids), discussion="", outcome_notes="")
+    # The draft minutes' corrected wording of those items, and every earlier wording of it.
+    wording_ids = select(MinutesWording.id).where(MinutesWording.agenda_item_id.in_(item_ids))
+    _blank(MinutesWording, MinutesWording.id.in_(wording_ids), text="")
+    _blank(MinutesWordingChange, MinutesWordingChange.wording_id.in_(wording_ids), text="")
     _blank(AgreedService, AgreedService.item_record_id.in_(record_ids), what="")
     _blank(Action, Action.case_id.in_(case_ids), description="")
     _blank(ProgressUpdate, ProgressUpdate.id.in_(update_ids), summary="", further_comments="")

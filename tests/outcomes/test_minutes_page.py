@@ -387,3 +387,26 @@ def test_a_wording_saved_as_the_chair_approves_is_refused_not_left_out_of_the_ap
         )
 
     assert db.session.scalars(select(MinutesWording)).all() == []
+
+
+def test_retention_destroys_a_childs_corrected_wording_with_the_record(held, coordinator):
+    """The corrected wording is free text about the child, like the record's discussion:
+    destroyed with it when the child's identifying data is (seed 002's retention)."""
+    from maf.reports import retention
+
+    continuing, closing = held.items[0], held.items[2]
+    for item in (continuing, closing):
+        for text in ("First wording", "Second wording"):
+            minutes_service.change_wording(
+                held.minutes, item, "discussion", f"{text} {item.id}", coordinator
+            )
+
+    retention._destroy([continuing.case.child_id])
+    db.session.commit()
+    db.session.expire_all()
+
+    destroyed = minutes_service.wording_for(held.minutes, continuing, "discussion")
+    assert destroyed.text == "" and [c.text for c in destroyed.changes] == ["", ""]
+    kept = minutes_service.wording_for(held.minutes, closing, "discussion")
+    assert kept.text == f"Second wording {closing.id}"
+    assert [c.text for c in kept.changes] == [f"First wording {closing.id}", kept.text]
