@@ -214,6 +214,11 @@ def _render_forum(forum, member_form=None, schedule_form=None, status=200):
             breaks_text=services.breaks_text(forum),
             meetings=[(meeting, services.meeting_actions(meeting)) for meeting in forum.meetings],
             today=london_today(),
+            # Planned meetings that kept older usual arrangements (the coordinator said no,
+            # or moved one): the way back to the question.
+            differing=len(services.carry_plan(forum, list(services.USUAL)).to_change)
+            if manages_forum(current_user, forum)
+            else 0,
             member_form=member_form or _member_form(),
             schedule_form=schedule_form
             or forms.ScheduleForm(formdata=None, year=london_today().year + 1),

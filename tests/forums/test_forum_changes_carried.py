@@ -326,3 +326,24 @@ def test_a_break_before_the_meeting_starts_is_refused_beside_the_field(
     )
     assert "A break must start after the meeting starts" in refused.text
     assert changes_of(meeting) == []
+
+
+def test_after_no_the_forum_page_offers_the_question_again(client, sign_in, coordinator, year):
+    forum, meetings, _zoe = year
+    sign_in(coordinator)
+    saved = submit(client, f"/forums/{forum.id}/edit", forum_form(forum, venue="Town Hall"))
+    assert saved.headers["Location"].endswith("/meetings/follow?changed=venue")
+    forum_page = submit(client, saved.headers["Location"], {"apply": "no"}, follow_redirects=True)
+    assert (
+        "1 meeting not yet circulated has a start time, length, venue or breaks other than the "
+        "forum's usual ones. Check it and apply the forum's usual ones"
+    ) in text_of(forum_page.text)
+
+    question = client.get(f"/forums/{forum.id}/meetings/follow").text
+    assert "Tuesday 13 July 2027 Venue Loughborough Council Offices, Room 2 Town Hall" in (
+        text_of(question)
+    )
+    submit(client, f"/forums/{forum.id}/meetings/follow", {"apply": "yes"})
+    assert "not yet circulated has a start time" not in client.get(f"/forums/{forum.id}").text
+    db.session.expire_all()
+    assert meetings[7].venue == "Town Hall"
