@@ -410,3 +410,20 @@ def test_retention_destroys_a_childs_corrected_wording_with_the_record(held, coo
     kept = minutes_service.wording_for(held.minutes, closing, "discussion")
     assert kept.text == f"Second wording {closing.id}"
     assert [c.text for c in kept.changes] == [f"First wording {closing.id}", kept.text]
+
+
+def test_a_version_approved_before_content_was_kept_says_its_page_is_made_from_the_record(
+    client, sign_in, held
+):
+    """Versions approved before this change have their document but no stored content: the
+    page says it is made from the record, and that the approved copy is the document."""
+    minutes_service.approve(held.minutes, held.chair)
+    held.minutes.content = None
+    db.session.commit()
+    sign_in(held.chair)
+
+    page = client.get(minutes_url(held)).text
+
+    assert "the page is made from the meeting record as it stands" in page
+    assert "The approved copy is the document." in page
+    assert "Outcome: Close at sign-off" in page_text(page)
