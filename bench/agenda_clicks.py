@@ -157,7 +157,9 @@ def scheduled(world: World) -> dict[str, int]:
     from maf.extensions import db
     from maf.forums.models import Meeting
 
-    db.session.expire_all()
+    # A new transaction: one left open since the last read would still see the database as
+    # it was then (SQLite keeps a reader's snapshot), not what the browser has since added.
+    db.session.rollback()
     meeting = db.session.get(Meeting, world.meeting_id)
     counts: dict[str, int] = {}
     for item in services.scheduled_items(meeting):
@@ -354,6 +356,9 @@ def build(browser, base: str, world: World, strategy) -> dict:
         except NotOffered as reason:
             return {"offered": False, "why": str(reason)}
         person.tally.seconds = time.perf_counter() - started
+        problems = page.locator(".govuk-error-summary")
+        if problems.count():
+            person.tally.notes.append(problems.first.inner_text())
         counts = scheduled(world)
         return {
             "offered": True,
@@ -389,6 +394,7 @@ def record_by_keyboard(browser, base: str, world: World) -> dict:
     from maf.extensions import db
     from maf.forums.models import Meeting
 
+    db.session.rollback()  # a new transaction, which sees the agenda the browser built
     meeting = db.session.get(Meeting, world.meeting_id)
     items = services.scheduled_items(meeting)
     kinds = [item.kind.value for item in items]
