@@ -25,6 +25,9 @@ def _intake_page(page):
     page.goto("/cases/new")
     _choose(page, "Is there a concern", "No")
     page.get_by_role("button", name="Continue").click()
+    # Loaded, so the page's scripts (the reveal, the type-ahead) have run.
+    page.wait_for_url("**/cases/new/details")
+    page.wait_for_load_state()
 
 
 def _fill_the_child_and_consent(page):
@@ -61,7 +64,7 @@ def test_the_intake_asks_for_agency_and_source_and_reveals_the_not_listed_school
         "Select where the CAF came from"
     )
     name_box = page.get_by_label("Name of school or setting")
-    assert not name_box.is_visible(), "hidden until Not listed is chosen"
+    name_box.wait_for(state="hidden")  # until Not listed is chosen
     assert axe_violations() == []
 
     _fill_the_child_and_consent(page)
@@ -79,7 +82,7 @@ def test_the_intake_asks_for_agency_and_source_and_reveals_the_not_listed_school
     page.get_by_label("School or setting", exact=True).focus()
     page.keyboard.press("ArrowDown")
     assert page.get_by_label("School or setting", exact=True).input_value() == "not-listed"
-    assert name_box.is_visible()
+    name_box.wait_for(state="visible")
     name_box.fill("Oakfield Short Stay School")
     agency.select_option(label=school.name)
     source.select_option(label="High school")
@@ -137,7 +140,7 @@ def test_a_long_list_of_schools_is_searched_by_typing_and_not_listed_still_revea
     _intake_page(page)
     box = page.get_by_role("combobox", name="School or setting")
     name_box = page.get_by_label("Name of school or setting")
-    assert not name_box.is_visible()
+    name_box.wait_for(state="hidden")
     box.fill("Rawl")
     page.locator(".autocomplete__option", has_text="Rawlins Academy").wait_for()
     box.press("ArrowDown")
@@ -153,7 +156,7 @@ def test_a_long_list_of_schools_is_searched_by_typing_and_not_listed_still_revea
     page.locator(".autocomplete__option", has_text="Not listed").wait_for()
     box.press("ArrowDown")
     box.press("Enter")
-    assert name_box.is_visible()
+    name_box.wait_for(state="visible")
     name_box.fill("Oakfield Short Stay School")
     _fill_the_child_and_consent(page)
     page.get_by_label("Their agency").select_option(label="Rawlins Academy")
