@@ -42,11 +42,14 @@ import argparse
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from bench import environment
@@ -80,8 +83,6 @@ def seed_world(number: int) -> World:
     """A district whose forum's next meeting has 10 ready new cases and 30 reviews due,
     made through the services as a coordinator would (bench/seed.py's way of taking cases on,
     on a district of its own so that nothing else is due there)."""
-    from datetime import date
-
     from sqlalchemy import select
 
     from bench import seed
@@ -541,13 +542,27 @@ def table(runs: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def commit() -> str:
+    """The measured tree's commit, with "+ changes" when its files differ from it."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(  # noqa: S603 - fixed arguments
+            ["git", *arguments],  # noqa: S607 - git from PATH, as a developer runs it
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if changed else "")
+
+
 def section(text: str, runs: dict[str, dict]) -> str:
     """This benchmark's section of bench/RESULTS.md: how it was measured, then the table."""
-    from datetime import date
-
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        "## Building and recording a 40-item agenda in the browser\n\n"
+    trees = "; ".join(f"{label}: {run.get('commit', '?')}" for label, run in runs.items())
+    about = (
         "`bench/agenda_clicks.py` (issue 14). A district of its own, whose monthly forum's next "
         f"meeting has {NEW_CASES} ready new cases and {REVIEWS} open cases due a review (seed "
         "004's largest agenda), made through the services; then Chromium (Playwright, "
@@ -557,10 +572,17 @@ def section(text: str, runs: dict[str, dict]) -> str:
         "each page (no skip link), a one-line discussion and the outcome 'Continue, with a "
         "review' per item, and for a new case the lead professional the forum agreed "
         "(kind and name), which the record requires. "
-        f"Columns: {', '.join(runs)}. Measured on {date.today():%-d %B %Y} on the machine "
+        f"Columns, by commit: {trees}. Measured on {date.today():%-d %B %Y} on the machine "
         f"above, shared with other work (load average {load} at the end); seconds include "
         "Playwright's round trips (one check of the focused element per Tab), so they are "
-        "the machine's time for those keystrokes, not a person's.\n\n" + text + "\n"
+        "the machine's time for those keystrokes, not a person's."
+    )
+    return (
+        "## Building and recording a 40-item agenda in the browser\n\n"
+        + textwrap.fill(about, 95, break_on_hyphens=False)
+        + "\n\n"
+        + text
+        + "\n"
     )
 
 
@@ -614,7 +636,7 @@ def main() -> None:
     print(f"Seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     base, server = serve(app)
-    results = {"label": args.label, "builder": {}, "record": None}
+    results = {"label": args.label, "commit": commit(), "builder": {}, "record": None}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -645,8 +667,6 @@ def main() -> None:
     print(text)
     if args.write_results:
         write_results(section(text, runs))
-    import shutil
-
     shutil.rmtree(work, ignore_errors=True)
 
 
