@@ -307,19 +307,16 @@ def one_form_per_case(person: Person) -> None:
 def fill_with_what_is_due(person: Person) -> None:
     """The one button that fills the agenda with what is due."""
     page = person.page
-    fill = page.get_by_role("button", name=re.compile("^Fill", re.I))
-    if not fill.count():
-        raise NotOffered("no 'Fill' button on the builder")
-    person.click(fill.first)
+    person.click(offered(page.get_by_role("button", name=re.compile("^Fill", re.I)), "Fill"))
 
 
 def select_all_and_add(person: Person) -> None:
     """Tick every candidate's box, then the one button that adds the ticked cases."""
     page = person.page
     # By its text, not its role: in a hidden tab panel it is not in the accessibility tree.
-    add = page.locator("button", has_text=re.compile("^\\s*Add selected", re.I))
-    if not add.count():
-        raise NotOffered("no 'Add selected' button on the builder")
+    add = offered(
+        page.locator("button", has_text=re.compile("^\\s*Add selected", re.I)), "Add selected"
+    )
     tab = page.get_by_role("tab", name=re.compile("^Cases to add"))
     if tab.count() and not add.is_visible():  # the tabs (JavaScript) show the agenda first
         person.click(tab.first, submits=False)
@@ -328,11 +325,18 @@ def select_all_and_add(person: Person) -> None:
     )
     for box in boxes:
         person.click(page.locator(f"label[for='{box}']"), submits=False)
-    person.click(add.first)
+    person.click(add)
 
 
 class NotOffered(Exception):
     """The builder under test does not offer this way of adding cases."""
+
+
+def offered(buttons, name: str):
+    """The first of `buttons`, or NotOffered when the builder has none."""
+    if not buttons.count():
+        raise NotOffered(f"no '{name}' button on the builder")
+    return buttons.first
 
 
 STRATEGIES = {
