@@ -1,4 +1,4 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -74,7 +74,10 @@ def render_builder(
                 rule=note.rule,
                 next=url_for("agendas.build", meeting_id=meeting.id),
             ),
-            add_meeting_url=_add_meeting_url(meeting),
+            # Where the meetings of the forum are moved or added, when none is in time.
+            forum_meetings_url=url_for(
+                "forums.show", forum_id=meeting.forum_id, _anchor="meetings"
+            ),
             next_meeting=next_meeting(meeting),
             uncirculated_changes=changes_not_circulated(meeting),
             taken_off=services.taken_off_for_withdrawn_consent(meeting),
@@ -90,14 +93,6 @@ def render_builder(
         ),
         status,
     )
-
-
-def _add_meeting_url(meeting) -> str:
-    """Where a coordinator adds a meeting to the forum (an extra, targeted meeting when the
-    pattern's next one is too late)."""
-    if "forums.add_meeting" in current_app.view_functions:
-        return url_for("forums.add_meeting", forum_id=meeting.forum_id)
-    return url_for("forums.show", forum_id=meeting.forum_id, _anchor="meetings")
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/build")

@@ -122,7 +122,7 @@ def test_the_builder_warns_beside_the_case_and_links_to_the_meeting_in_time(
         "Late This meeting is 7 working days after the first-meeting deadline "
         "(31 December 2026). Add it to the meeting on 17 December 2026 (Targeted discussions)"
     )
-    (link,) = [a for a in warning.iter("a") if "Add it to the meeting" in a.text_content()]
+    (link,) = [a for a in warning.iter("a") if "the meeting on" in a.text_content()]
     assert link.get("href") == f"/meetings/{targeted.id}/agenda/build"
     # The ready case's row shows the deadline itself, and its tick box is described by it.
     tick = lxml.html.fromstring(page).get_element_by_id(f"case-{december_case.id}")
@@ -130,7 +130,7 @@ def test_the_builder_warns_beside_the_case_and_links_to_the_meeting_in_time(
     assert "31 December 2026" in _text(page)
 
 
-def test_with_no_meeting_in_time_the_builder_offers_to_add_one_and_to_record_why(
+def test_with_no_meeting_in_time_the_builder_links_to_the_forums_meetings_and_to_record_why(
     december_case, client, sign_in, coordinator, make_meeting
 ):
     meeting = make_meeting(date(2027, 1, 12))
@@ -138,11 +138,11 @@ def test_with_no_meeting_in_time_the_builder_offers_to_add_one_and_to_record_why
     page = client.get(f"/meetings/{meeting.id}/agenda/build").text
     warning = lxml.html.fromstring(page).get_element_by_id(f"deadline-{december_case.id}")
     text = _text(lxml.html.tostring(warning, encoding="unicode"))
-    assert "No meeting of the district's forums is planned by then: add a meeting to the forum" in (
+    assert "No meeting of the district's forums is planned by then: see the forum's meetings" in (
         text
     )
     links = {a.text_content().split(" ")[0]: a.get("href") for a in warning.iter("a")}
-    assert links["add"] == f"/forums/{meeting.forum_id}#meetings"
+    assert links["see"] == f"/forums/{meeting.forum_id}#meetings"
     assert links["Record"] == (
         f"/cases/{december_case.id}/late-reason?rule=first_meeting"
         f"&next=/meetings/{meeting.id}/agenda/build"
@@ -163,3 +163,22 @@ def test_a_reason_recorded_for_the_miss_is_shown_beside_the_warning(
     text = _text(lxml.html.tostring(warning, encoding="unicode"))
     assert "Why: The family asked to wait until after Christmas" in text
     assert "Record why" not in text
+
+
+def test_an_item_already_on_the_agenda_is_offered_the_meeting_in_time_to_move_to(
+    december_case, client, sign_in, coordinator, make_forum, make_meeting
+):
+    from maf.agendas import services
+
+    forum = make_forum()
+    meeting = make_meeting(date(2027, 1, 12), forum=forum)
+    make_meeting(date(2026, 12, 17), forum=forum)
+    item = services.add_to_agenda(meeting, december_case, NEW, coordinator)
+    sign_in(coordinator)
+    page = client.get(f"/meetings/{meeting.id}/agenda/build").text
+    row = lxml.html.fromstring(page).get_element_by_id(f"item-{item.id}")
+    assert (
+        "Late This meeting is 7 working days after the first-meeting deadline (31 December "
+        "2026). It could be heard in time at the meeting on 17 December 2026, for Jessica "
+        "Thompson: take it off this agenda and add it there."
+    ) in _text(lxml.html.tostring(row, encoding="unicode"))

@@ -105,7 +105,9 @@ def test_a_forty_item_agenda_in_five_actions_with_the_deadline_warnings(
         "(30 November 2026)"
     ) in page.locator("#agenda tr", has_text=first.child.full_name).inner_text()
     assert agenda.count("This meeting is 7 days after the review date (5 January 2027)") == 30
-    assert "No meeting of the district's forums is planned by then: add a meeting" in agenda
+    assert (
+        "No meeting of the district's forums is planned by then: see the forum's meetings" in agenda
+    )
     waiting = page.locator("#candidates tr", has_text=late[0].child.full_name).first.inner_text()
     deadline = first_meeting_deadline(late[0].assessment_completed_on)
     assert f"{deadline:%-d %B %Y}" in waiting
