@@ -370,7 +370,14 @@ def _load_demo_cases(districts: dict[str, District], agencies: dict[str, Agency]
         kinds = [ConsentKind.UNDERTAKE, ConsentKind.RECORD] + ([ConsentKind.SHARE] if share else [])
         cases.append(
             case_services.receive_caf(
-                case_services.ChildDetails(given, family, born, gender, postcode=postcode),
+                case_services.ChildDetails(
+                    given,
+                    family,
+                    born,
+                    gender,
+                    postcode=postcode,
+                    school=_demo_school(districts["charnwood"], born, completed),
+                ),
                 case_services.ReferralDetails(
                     district=districts["charnwood"],
                     referrer_name=referrer.name,
@@ -586,6 +593,7 @@ def _demo_caf(rng, meeting, referrers, needs, coordinator) -> Case:
             born,
             rng.choice([Gender.FEMALE, Gender.MALE]),
             postcode=_demo_postcode(rng),
+            school=_demo_school(meeting.forum.district, born, completed),
         ),
         case_services.ReferralDetails(
             district=meeting.forum.district,
@@ -609,6 +617,28 @@ def _demo_caf(rng, meeting, referrers, needs, coordinator) -> Case:
     case.created_at = datetime.combine(completed + timedelta(days=2), time(10), UTC)
     db.session.commit()
     return case
+
+
+# The kind of setting a child of each age attends, youngest first: (below this age, type).
+SETTING_FOR_AGE = (
+    (5, AgencyType.EARLY_YEARS),
+    (11, AgencyType.PRIMARY_SCHOOL),
+    (16, AgencyType.HIGH_SCHOOL),
+    (19, AgencyType.COLLEGE),
+)
+
+
+def _demo_school(district: District, born: date, on: date) -> Agency | None:
+    """The district's school or setting for a child of that age, if the demo has one; chosen
+    without the random generator so the rest of the seeded demo stays as it was."""
+    age = age_on(born, on)
+    wanted = next((kind for below, kind in SETTING_FOR_AGE if age < below), None)
+    return db.session.scalar(
+        select(Agency)
+        .where(Agency.type == wanted, Agency.district_id == district.id)
+        .order_by(Agency.id)
+        .limit(1)
+    )
 
 
 def _demo_postcode(rng) -> str:

@@ -158,3 +158,27 @@ def test_demo_history_holds_past_meetings_with_decided_cases(app, database):
     statuses = set(db.session.scalars(select(Case.status)))
     assert {CaseStatus.OPEN, CaseStatus.CLOSED} <= statuses
     assert db.session.scalar(select(func.count()).select_from(Case)) >= 40
+
+
+def test_demo_children_attend_their_districts_schools_so_the_agenda_names_them(
+    app, database, client, sign_in
+):
+    """The demo's agendas show each child's school or setting, as a coordinator's would: a
+    demo with every child 'Not known' hides the column's purpose (issue 14)."""
+    from maf.agendas.models import AgendaItem
+    from maf.forums.models import Meeting, MeetingStatus
+
+    result = app.test_cli_runner().invoke(args=["maf", "demo", "--history", "0"])
+    assert result.exit_code == 0, result.output
+    item = db.session.scalars(
+        select(AgendaItem).join(Meeting).where(Meeting.status == MeetingStatus.PLANNED)
+    ).one()
+    child = item.case.child
+    assert child.school is not None
+    assert child.school.district_id == item.case.district_id
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator.charnwood@example.org")
+    )
+    sign_in(coordinator, DEMO_PASSWORD)
+    page = client.get(f"/meetings/{item.meeting_id}/agenda").get_data(as_text=True)
+    assert child.school.name in page
