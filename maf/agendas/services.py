@@ -27,6 +27,14 @@ class AgendaError(DomainError):
     """A rule about agendas refused the change."""
 
 
+class NoRoom(AgendaError):
+    """The meeting has the forum's number of new cases, or of reviews and sign-offs."""
+
+
+class NoForumConsent(AgendaError):
+    """The case has no consent in force to share it with the forum's members."""
+
+
 # --- timed slots -------------------------------------------------------------------------
 
 
@@ -249,12 +257,12 @@ def _require_room(meeting: Meeting, kind: ItemKind) -> None:
     forum = meeting.forum
     if kind == ItemKind.NEW_CASE:
         if _count(meeting, [ItemKind.NEW_CASE]) >= forum.new_case_capacity:
-            raise AgendaError(
+            raise NoRoom(
                 f"This meeting already has {plural(forum.new_case_capacity, 'new case')}, "
                 f"the forum's limit: add the case to a later meeting"
             )
     elif _count(meeting, [ItemKind.REVIEW, ItemKind.SIGN_OFF]) >= forum.review_capacity:
-        raise AgendaError(
+        raise NoRoom(
             f"This meeting already has {plural(forum.review_capacity, 'review')}, the forum's "
             f"limit: add the review to a later meeting"
         )
@@ -267,7 +275,7 @@ def _require_eligible(meeting: Meeting, case: Case, kind: ItemKind) -> None:
     try:
         case_services.require_forum_sharing_consent(case)
     except case_services.CaseError as error:
-        raise AgendaError(str(error)) from None
+        raise NoForumConsent(str(error)) from None
     if kind == ItemKind.NEW_CASE and case.status != CaseStatus.READY_FOR_FORUM:
         raise AgendaError(
             "Only a case that is ready for a forum (both checks done, consent to share) can be "
@@ -443,18 +451,18 @@ def _add_each(meeting: Meeting, choices: list[Choice], user: User) -> Added:
                 )
             )
         except AgendaError as error:
-            refusals.append(Refusal(choice.case, choice.kind, _short(str(error)), str(error)))
+            refusals.append(Refusal(choice.case, choice.kind, _short(error), str(error)))
     return Added(items, refusals)
 
 
-def _short(reason: str) -> str:
+def _short(error: AgendaError) -> str:
     """The two refusals a fill meets by the dozen, in the summary's short words; any other
     as the rule says it."""
-    if reason.startswith("This meeting already has"):
+    if isinstance(error, NoRoom):
         return NO_ROOM
-    if "no consent in force to share" in reason:
+    if isinstance(error, NoForumConsent):
         return NO_FORUM_CONSENT
-    return reason
+    return str(error)
 
 
 def fill_with_due(meeting: Meeting, user: User, once: str | None = None) -> Added:
