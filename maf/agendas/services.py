@@ -18,8 +18,9 @@ from maf.cases.models import Case, CaseStatus, Child
 from maf.dbtypes import utcnow
 from maf.errors import DomainError
 from maf.extensions import db
-from maf.forums.models import Meeting
+from maf.forums.models import Meeting, MeetingStatus
 from maf.forums.services import EDITABLE_STATUSES, next_meeting, previous_meeting
+from maf.outcomes.models import ItemRecord
 from maf.words import plural
 
 
@@ -466,12 +467,11 @@ def _short(error: AgendaError) -> str:
 
 
 def fill_with_due(meeting: Meeting, user: User, once: str | None = None) -> Added:
-    """Fill the agenda with what is due, for the coordinator to trim: every review due by
-    this meeting (review_proposals) that may be shared with the forum, most overdue first,
-    up to the forum's review capacity; then the ready cases, oldest assessment first, up to
-    its new-case capacity, each presented by its referrer. Nothing in the record proposes a
-    sign-off before the forum (closing is an outcome decided at the meeting), so reviews go
-    on as reviews and the coordinator chooses sign-off per case in the lists.
+    """Fill the agenda with what is due, for the coordinator to trim: the ready cases,
+    oldest assessment first, up to the forum's new-case capacity, each presented by its
+    referrer; then every review due by this meeting (review_proposals) that may be shared
+    with the forum, most overdue first, up to its review capacity — as a sign-off where the
+    forum proposed closing the case at this review, as a review otherwise.
 
     One transaction under the meeting's lock; the lists are read after the lock is taken, so
     a second fill (or a repeat of this one) finds the first's items and adds nothing twice."""
@@ -482,7 +482,7 @@ def fill_with_due(meeting: Meeting, user: User, once: str | None = None) -> Adde
         review_proposals(meeting),
         key=lambda p: (p.case.next_review_on or meeting.date, p.case.id),
     )
-    reviews = [Choice(proposal.case, ItemKind.REVIEW) for proposal in proposals]
+    reviews = [Choice(proposal.case, proposal.kind) for proposal in proposals]
     new_cases = [Choice(case, ItemKind.NEW_CASE) for case in ready_queue(meeting)]
     # New cases first: the forum hears them while everyone is fresh, reviews after. A case
     # without consent to share, or past the capacity, is refused by the same rules as one
@@ -612,6 +612,9 @@ def move_to_next_meeting(item: AgendaItem, user: User, commit: bool = True) -> A
 class Proposal:
     case: Case
     reasons: tuple[str, ...]
+    # A sign-off when the forum, at the case's last discussion, proposed closing it at this
+    # review; a review otherwise.
+    kind: ItemKind = ItemKind.REVIEW
 
 
 def ready_queue(meeting: Meeting) -> list[Case]:
@@ -655,13 +658,43 @@ def review_proposals(meeting: Meeting) -> list[Proposal]:
                 )
     for case_id in _on_this_agenda(meeting):
         reasons.pop(case_id, None)
+    sign_offs = sign_offs_proposed(list(reasons))
+    for case_id, on in sign_offs.items():
+        reasons[case_id].append(f"Sign-off proposed at the meeting on {on:%-d %B %Y}")
     cases = db.session.scalars(
         select(Case)
         .where(Case.id.in_(reasons))
         .options(selectinload(Case.child), selectinload(Case.consents))
         .order_by(Case.id)
     )
-    return [Proposal(case, tuple(reasons[case.id])) for case in cases]
+    return [
+        Proposal(
+            case,
+            tuple(reasons[case.id]),
+            ItemKind.SIGN_OFF if case.id in sign_offs else ItemKind.REVIEW,
+        )
+        for case in cases
+    ]
+
+
+def sign_offs_proposed(case_ids: list[int]) -> dict[int, date]:
+    """Of these cases, those whose last discussion (at a held meeting) proposed closing them
+    at the next review, with that meeting's date. One query, whatever the number of cases."""
+    latest: dict[int, tuple[date, bool]] = {}
+    rows = db.session.execute(
+        select(AgendaItem.case_id, Meeting.date, ItemRecord.sign_off_next)
+        .join(ItemRecord, ItemRecord.agenda_item_id == AgendaItem.id)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(
+            AgendaItem.case_id.in_(case_ids),
+            Meeting.status.in_((MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)),
+            ItemRecord.outcome.is_not(None),
+        )
+        .order_by(Meeting.date, AgendaItem.id)
+    )
+    for case_id, on, sign_off in rows:
+        latest[case_id] = (on, sign_off)
+    return {case_id: on for case_id, (on, sign_off) in latest.items() if sign_off}
 
 
 def sign_off_candidates(meeting: Meeting) -> list[Case]:

@@ -176,6 +176,10 @@ class ItemRecordForm(Form):
     lead_agreed = BooleanField("They agreed to be lead professional", widget=GovCheckboxInput())
     outcome = GovRadioField("Outcome", choices=Outcome.choices(), validators=[Optional()])
     next_review_on = GovDateField("Next review", validators=[Optional()])
+    sign_off_next = BooleanField(
+        "Propose closing it at that review: add it to that agenda as a sign-off",
+        widget=GovCheckboxInput(),
+    )
     closure_reason = GovSelectField(
         "Why the CAF is closing",
         choices=[("", "Not closing")] + ClosureReason.choices(),

@@ -799,7 +799,10 @@ def _outcome_blocks(
         text = outcome.label if outcome is not None else "Not recorded"
     blocks = [Block("labelled", text, label="Outcome")]
     if outcome == Outcome.CONTINUE and record.next_review_on:
-        blocks.append(Block("labelled", long_date(record.next_review_on), label="Next review"))
+        review = long_date(record.next_review_on)
+        if record.sign_off_next:
+            review += ", as a sign-off: the forum proposes closing the case then"
+        blocks.append(Block("labelled", review, label="Next review"))
     if outcome == Outcome.CLOSE and record.closure_reason:
         blocks.append(Block("labelled", record.closure_reason.label, label="Reason for closing"))
     notes = _worded(item, "notes", record.outcome_notes, wording)

@@ -1,6 +1,15 @@
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from maf.agendas.models import AgendaItem
@@ -69,6 +78,9 @@ class ItemRecord(Versioned, db.Model):
     discussion: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, length=20))
     next_review_on: Mapped[date | None] = mapped_column(Date)
+    # The forum expects to close the case at its next review: that review is then put on the
+    # next agenda as a sign-off (seed 002 D1: closure at a sign-off meeting).
+    sign_off_next: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     closure_reason: Mapped[ClosureReason | None] = mapped_column(str_enum(ClosureReason))
     outcome_notes: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))

@@ -201,6 +201,8 @@ class ItemDetails:
     next_review_on: date | None = None
     closure_reason: ClosureReason | None = None
     outcome_notes: str = ""
+    # The forum expects to close the case at that next review (only with Continue).
+    sign_off_next: bool = False
 
 
 def _require_recording(meeting: Meeting) -> None:
@@ -342,6 +344,7 @@ def stored_details(item: AgendaItem) -> ItemDetails | None:
         next_review_on=record.next_review_on,
         closure_reason=record.closure_reason,
         outcome_notes=record.outcome_notes,
+        sign_off_next=record.sign_off_next,
     )
 
 
@@ -366,6 +369,9 @@ def _in_words(details: ItemDetails | None) -> dict[str, str]:
         "Outcome": details.outcome.label if details.outcome else "",
         "Next review": f"{details.next_review_on:%-d %B %Y}"
         if details.outcome == Outcome.CONTINUE and details.next_review_on
+        else "",
+        "Sign-off proposed at the next review": "Yes"
+        if details.outcome == Outcome.CONTINUE and details.sign_off_next
         else "",
         "Why the CAF is closing": details.closure_reason.label
         if details.outcome == Outcome.CLOSE and details.closure_reason
@@ -425,6 +431,7 @@ def _save_item_record(item, details, user, opened_at_version) -> ItemRecord:
             )
     record.discussion = details.discussion.strip()
     record.outcome, record.next_review_on = details.outcome, details.next_review_on
+    record.sign_off_next = details.outcome == Outcome.CONTINUE and details.sign_off_next
     record.closure_reason = details.closure_reason if details.outcome == Outcome.CLOSE else None
     record.outcome_notes, record.recorded_by_id = details.outcome_notes.strip(), user.id
     record.services = [AgreedService(agency=a, what=what.strip()) for a, what in details.services]

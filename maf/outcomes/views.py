@@ -57,6 +57,7 @@ def _fill(form: ItemRecordForm, item: AgendaItem) -> None:
     form.discussion.data = saved.discussion
     form.outcome.data = saved.outcome.value if saved.outcome else None
     form.next_review_on.data = saved.next_review_on or form.next_review_on.data
+    form.sign_off_next.data = saved.sign_off_next
     form.closure_reason.data = saved.closure_reason.value if saved.closure_reason else ""
     form.outcome_notes.data = saved.outcome_notes
     _fill_rows(form.services, [{"agency": a.id, "what": what} for a, what in saved.services])
@@ -121,6 +122,7 @@ def _details(form: ItemRecordForm) -> services.ItemDetails:
         if form.closure_reason.data
         else None,
         outcome_notes=form.outcome_notes.data or "",
+        sign_off_next=form.sign_off_next.data,
     )
 
 
