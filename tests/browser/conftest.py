@@ -4,6 +4,7 @@ The server runs in a thread on 127.0.0.1 and shares the test's rolled-back trans
 browser tests create data with the same factories as every other test.
 """
 
+import logging
 import threading
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def browser():
 
 @pytest.fixture
 def live_server(app, database):
+    # No access log: a request still being answered as a test ends (a favicon) was logged to
+    # the test's closed output and printed a "Logging error" traceback into CI's log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
