@@ -25,6 +25,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
+from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
 from maf.submissions import TOKEN_PATTERN, new_form_token
@@ -197,9 +198,13 @@ class GovSelectField(SelectField):
         try:
             super().pre_validate(form)
         except ValidationError:
-            # WTForms says "Not a valid choice."; say which choice is missing.
+            # WTForms says "Not a valid choice."; say which choice is missing, in the words
+            # the field already uses when nothing is chosen, else made from its label.
+            required = [v.message for v in self.validators if isinstance(v, InputRequired)]
             raise ValidationError(
-                f"Select the {self.label.text[0].lower()}{self.label.text[1:]}"
+                required[0]
+                if required and required[0]
+                else f"Select the {self.label.text[0].lower()}{self.label.text[1:]}"
             ) from None
 
 

@@ -83,6 +83,17 @@ def test_an_intake_sent_without_an_agency_or_source_says_so_beside_each_and_keep
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
+def test_an_agency_that_is_not_on_the_list_gets_the_same_plain_message(
+    client, signed_in_coordinator, school
+):
+    """A value the list does not hold (a stale page, an agency since retired) is told as a
+    choice still to make, not in words made from the label ("Select the their agency")."""
+    response = _post(client, school, referrer_agency="999999", setting_type="nowhere")
+    assert _error_beside(response.text, "referrer_agency") == "Select the referring agency"
+    assert _error_beside(response.text, "setting_type") == "Select where the CAF came from"
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
 def test_the_school_is_chosen_from_the_districts_schools_only(
     client, signed_in_coordinator, make_agency, make_district
 ):
