@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from maf.agendas.models import ItemKind
-from maf.cases.deadlines import first_meeting_deadline, working_days_between
+from maf.cases.deadlines import working_days_between
 from maf.cases.models import Case
 from maf.dbtypes import london_today
 from maf.extensions import db
@@ -65,13 +65,11 @@ class DeadlineNote:
 
 
 def _rule_of(case: Case, kind: ItemKind) -> tuple[str, date] | None:
-    if kind == ItemKind.NEW_CASE:
-        if case.assessment_completed_on is None:
-            return None
-        return FIRST_MEETING, first_meeting_deadline(case.assessment_completed_on)
-    if case.next_review_on is None:
-        return None
-    return REVIEW, case.next_review_on
+    """A new case answers to the first-meeting deadline, a review or sign-off to its review
+    date: each as the page recording a reason for missing it computes it."""
+    rule = FIRST_MEETING if kind == ItemKind.NEW_CASE else REVIEW
+    deadline = late_reasons.deadline_for(case, rule)
+    return (deadline.rule, deadline.due_on) if deadline else None
 
 
 def deadline_notes(meeting: Meeting, cases: list[tuple[Case, ItemKind]]) -> dict[int, DeadlineNote]:

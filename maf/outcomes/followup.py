@@ -30,12 +30,9 @@ from maf.outcomes.models import (
     ProgressUpdate,
 )
 from maf.outcomes.services import HELD_STATUSES, discussed
+from maf.words import date_in_words
 
 UPCOMING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
-
-
-def _long_date(day: date) -> str:
-    return f"{day:%-d %B %Y}"
 
 
 # --- actions -----------------------------------------------------------------------------
@@ -314,10 +311,10 @@ def _agenda_events(case: Case) -> list[TimelineEvent]:
     )
     events = []
     for item in items:
-        on = _long_date(item.meeting.date)
+        on = date_in_words(item.meeting.date)
         if item.moved_from is not None:
             what = f"Moved to the agenda of the meeting on {on}"
-            detail = f"From the meeting on {_long_date(item.moved_from.meeting.date)}"
+            detail = f"From the meeting on {date_in_words(item.moved_from.meeting.date)}"
         else:
             what, detail = f"Added to the agenda of the meeting on {on}", ""
         events.append(TimelineEvent(item.added_at, what, _join(item.kind.label, detail)))
@@ -334,7 +331,7 @@ def _agenda_events(case: Case) -> list[TimelineEvent]:
 
 def _review_detail(record: ItemRecord) -> str:
     if record.outcome == Outcome.CONTINUE and record.next_review_on:
-        return f"Next review by {_long_date(record.next_review_on)}"
+        return f"Next review by {date_in_words(record.next_review_on)}"
     if record.outcome == Outcome.CLOSE and record.closure_reason:
         return _join(record.closure_reason.label, record.outcome_notes)
     return record.outcome_notes
@@ -394,7 +391,7 @@ def _action_events(case: Case) -> list[TimelineEvent]:
             TimelineEvent(
                 action.created_at,
                 f"Action agreed: {action.description}",
-                f"For {action.owner_name}, due by {_long_date(action.due_on)}",
+                f"For {action.owner_name}, due by {date_in_words(action.due_on)}",
             )
         )
         if action.done_at is not None:
@@ -412,7 +409,7 @@ def _progress_events(case: Case) -> list[TimelineEvent]:
         .order_by(ProgressUpdate.requested_at, ProgressUpdate.id)
     )
     for update in updates:
-        meeting = f"For the meeting on {_long_date(update.meeting.date)}"
+        meeting = f"For the meeting on {date_in_words(update.meeting.date)}"
         request = progress.request_of(update)
         if request is not None:  # an update nobody was asked for is not "requested"
             asked = f"{meeting}, asked of {request.recipient_name}"

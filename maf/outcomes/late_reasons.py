@@ -23,6 +23,7 @@ from maf.dbtypes import UTCDateTime, utcnow
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.versioning import UNCHECKED, Versioned, require_version, touch
+from maf.words import date_in_words
 
 FIRST_MEETING = "first_meeting"
 REVIEW = "review"
@@ -61,10 +62,6 @@ class DeadlineReason(Versioned, db.Model):
         return self.updated_at or self.recorded_at
 
 
-def _long_date(day: date) -> str:
-    return f"{day:%-d %B %Y}"
-
-
 @dataclass(frozen=True)
 class Deadline:
     """A time-rule deadline a case has, in words for the form's heading and hint."""
@@ -82,15 +79,15 @@ def deadline_for(case: Case, rule: str) -> Deadline | None:
         return Deadline(
             rule,
             due,
-            f"First meeting due by {_long_date(due)}",
+            f"First meeting due by {date_in_words(due)}",
             f"{deadlines.FIRST_MEETING_WORKING_DAYS} working days after the assessment was "
-            f"completed on {_long_date(case.assessment_completed_on)}.",
+            f"completed on {date_in_words(case.assessment_completed_on)}.",
         )
     if rule == REVIEW and case.next_review_on is not None:
         return Deadline(
             rule,
             case.next_review_on,
-            f"Review due by {_long_date(case.next_review_on)}",
+            f"Review due by {date_in_words(case.next_review_on)}",
             "The review date the forum set; open cases are reviewed every 3 months.",
         )
     return None
