@@ -2,7 +2,7 @@
 capacity, and the reviews carried forward from earlier meetings."""
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
@@ -380,6 +380,8 @@ class Added:
 
     items: list[AgendaItem]
     refused: list[Refusal]
+    # Ids ticked that are not the district's cases (or no longer exist): refused unnamed.
+    not_found: tuple[int, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -435,6 +437,30 @@ def add_several(
     submissions.created(submission, meeting)
     db.session.commit()
     return result
+
+
+def add_selected(
+    meeting: Meeting,
+    kinds: dict[int, ItemKind],
+    presenters: dict[int, tuple[str, str]],
+    user: User,
+    once: str | None = None,
+) -> Added:
+    """The cases ticked on the builder (by id, each as the kind chosen in its row, a new
+    case with the presenter typed there), added in the page's order by add_several. Only the
+    district's cases are looked up, so another district's id is refused without its child's
+    name being read back."""
+    found = db.session.scalars(
+        select(Case)
+        .where(Case.id.in_(kinds), Case.district_id == meeting.forum.district_id)
+        .options(selectinload(Case.child))
+    ).all()
+    order = list(kinds)
+    cases = sorted(found, key=lambda case: order.index(case.id))
+    choices = [Choice(case, kinds[case.id], *presenters.get(case.id, ())) for case in cases]
+    added = add_several(meeting, choices, user, once)
+    found_ids = {case.id for case in cases}
+    return replace(added, not_found=tuple(i for i in kinds if i not in found_ids))
 
 
 def _add_each(meeting: Meeting, choices: list[Choice], user: User) -> Added:

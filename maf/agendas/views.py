@@ -1,7 +1,5 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from maf.agendas import services
 from maf.agendas.deadlines import deadline_notes
@@ -13,7 +11,6 @@ from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, roles_required, signed_in
 from maf.cases import services as case_services
-from maf.cases.models import Case
 from maf.circulation.services import changes_not_circulated
 from maf.downloads import docx_response
 from maf.extensions import db
@@ -132,23 +129,10 @@ def add_selected(meeting_id: int):
         )
     if selection.errors:
         return render_builder(meeting, 400, selection=selection)
-    # Only the district's cases: another district's id is refused by the service, but its
-    # child's name must not be echoed back in the refusal.
-    found = db.session.scalars(
-        select(Case)
-        .where(Case.id.in_(selection.kinds), Case.district_id == meeting.forum.district_id)
-        .options(selectinload(Case.child))
-    ).all()
-    # In the page's order (ready cases oldest first, then the reviews), as the agenda is read.
-    order = list(selection.kinds)
-    cases = sorted(found, key=lambda case: order.index(case.id))
-    choosable = {case.id for case in cases}
-    choices = [
-        services.Choice(case, selection.kinds[case.id], *selection.presenters.get(case.id, ()))
-        for case in cases
-    ]
     try:
-        added = services.add_several(meeting, choices, current_user, once=form.once.data)
+        added = services.add_selected(
+            meeting, selection.kinds, selection.presenters, current_user, once=form.once.data
+        )
     except AlreadySaved as saved:
         flash(str(saved))
         return redirect(url_for("agendas.build", meeting_id=meeting.id))
@@ -157,7 +141,7 @@ def add_selected(meeting_id: int):
         return render_builder(meeting, 409, str(error), selection=selection)
     # A case not found (another district's, or gone since the page was drawn) is refused
     # without a name.
-    unknown = {case_id: NOT_HERE for case_id in selection.kinds if case_id not in choosable}
+    unknown = dict.fromkeys(added.not_found, NOT_HERE)
     if not added.refused and not unknown:
         flash(added.summary)
         return redirect(url_for("agendas.build", meeting_id=meeting.id))
