@@ -269,3 +269,34 @@ def test_the_fill_button_says_what_it_added_and_a_repeat_of_it_adds_nothing(
     assert "This was already saved" in second.text
     assert len(services.scheduled_items(meeting)) == 4
     assert "Agenda (4 items)" in second.text
+
+
+def test_another_districts_case_sent_in_a_selection_is_refused_without_its_name(
+    client, sign_in, coordinator, make_meeting, make_ready_case, make_district, make_user
+):
+    """A tick for a case the page never offered (another district's id typed into the post)
+    adds nothing of it and does not read its child's name back; the rest is added."""
+    from maf.auth.models import Role
+
+    meeting = make_meeting(date(2027, 1, 12))
+    amy = make_ready_case("Amy", "Lee")
+    melton = make_district("Melton")
+    theirs = make_user(Role.COORDINATOR, name="Sam Okoro", districts=[melton])
+    other = make_ready_case("Zara", "Quinn", date(2013, 4, 4), "LE13 1ZZ", district=melton)
+    assert other.district_id == melton.id and theirs.districts == [melton]
+    sign_in(coordinator)
+    fields = _add_selected_form(_builder(client, meeting).text, meeting)
+    data = [
+        *fields.items(),
+        ("case", amy.id),
+        ("case", other.id),
+        (f"kind-{other.id}", "new_case"),
+    ]
+    answer = client.post(f"/meetings/{meeting.id}/agenda/selected", data=MultiDict(data))
+    assert answer.status_code == 409
+    assert _on_agenda(meeting) == [("Amy", NEW)]
+    shown = " ".join(lxml.html.fromstring(answer.text).text_content().split())
+    assert "This case cannot be added to this forum's agenda: it is not one of the district's" in (
+        shown
+    )
+    assert "Zara" not in answer.text and "Quinn" not in answer.text
