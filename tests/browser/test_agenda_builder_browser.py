@@ -10,6 +10,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from maf.agendas import services as agendas
 from maf.cases.deadlines import first_meeting_deadline, working_days_between
 from maf.cases.models import CaseStatus
@@ -199,8 +201,10 @@ def test_without_javascript_cases_are_ticked_by_keyboard_and_a_refused_one_stays
     page.goto(builder)
     page.get_by_role("tab", name="Cases to add").click()
     page.get_by_role("checkbox", name="Ben Ward").check()
-    page.get_by_role("button", name="Add selected to the agenda").click()
-    assert page.get_by_role("checkbox", name="Ben Ward").is_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add selected to the agenda").click()
+    # Read once the refusal page has loaded and its script opened the cases' tab.
+    expect(page.get_by_role("checkbox", name="Ben Ward")).to_be_visible()
     # The summary's link takes the keyboard to Ben's tick box.
     page.get_by_role("link", name="This meeting already has 1 new case").click()
     assert page.evaluate("document.activeElement.id") == f"case-{ben.id}"

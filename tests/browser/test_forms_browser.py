@@ -5,6 +5,8 @@ school, the existing-CAF check's links, the progress update's "Not asked" and "Y
 import re
 from datetime import date
 
+from playwright.sync_api import expect
+
 from maf.auth.models import Role
 from maf.directory.models import AgencyType
 from maf.extensions import db
@@ -217,8 +219,10 @@ def test_your_account_shows_your_details_first_and_is_axe_clean(
     make_forum(chair=chair)
     sign_in_as(chair)
     page.get_by_role("link", name="Your account").click()
-    headings = page.get_by_role("heading", level=2).all_inner_texts()
-    assert headings == ["Your details", "Your forums", "Security"]
+    # Waits for the account page to load: the headings read at once could be the last page's.
+    expect(page.get_by_role("heading", level=2)).to_have_text(
+        ["Your details", "Your forums", "Security"]
+    )
     main = page.inner_text("main")
     assert "margaret.okafor@example.org" in main
     assert re.search(r"Charnwood multi-agency forum\s+Charnwood\s+Chair", main)
