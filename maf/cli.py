@@ -123,8 +123,12 @@ def scheduler_command():
 
     from maf.jobs import run_forever
 
-    click.echo("Scheduler waiting for the lease; only one scheduler runs the jobs at a time.")
-    run_forever(current_app._get_current_object())
+    run_forever(
+        current_app._get_current_object(),
+        announce=lambda: click.echo(
+            "Scheduler waiting for the lease; only one scheduler runs the jobs at a time."
+        ),
+    )
 
 
 @maf_cli.command("send-outbox")

@@ -3,9 +3,9 @@ reminders. Only the holder of the database lease runs them, so starting a second
 (a second server, a restart that overlaps) never sends twice."""
 
 import os
+import select
 import signal
 import socket
-import time as clock
 from datetime import timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -114,22 +114,23 @@ def start_in_app(app: Flask) -> None:
     build_scheduler(app).start()
 
 
-def _stop(signum, frame):
-    raise SystemExit(0)
+def run_forever(app: Flask, announce) -> None:  # pragma: no cover - `flask maf scheduler`
+    """Production: its own process. Waits for the lease, then runs the jobs; `announce` says
+    so once a stop signal can no longer be lost.
 
-
-def _stop_on_signals() -> None:
-    """Stop cleanly (the finally below shuts the scheduler down) on SIGTERM, which systemd or a
-    deploy sends, and on SIGINT (Ctrl-C), even when the process was started with SIGINT
-    ignored, as a background job of a non-interactive shell is: it would otherwise run on
-    until killed."""
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-
-
-def run_forever(app: Flask) -> None:  # pragma: no cover - exercised by `flask maf scheduler`
-    """Production: its own process. Waits for the lease, then runs the jobs."""
-    _stop_on_signals()
+    SIGTERM (systemd, a deploy) and SIGINT (Ctrl-C) stop it between two renewals, never in the
+    middle of a database statement: their handler only wakes the wait below (Python's wakeup
+    file descriptor), where an exception raised by a handler could have left a lock held and
+    the process hung. SIGINT is caught even when the process was started with it ignored, as a
+    background job of a non-interactive shell is: it would otherwise run on until killed. A
+    thread started by a library (numpy's) may be the one the signal reaches, so masking the
+    signals in this thread is not enough (CI saw a stop lost that way)."""
+    woken, wake = socket.socketpair()
+    wake.setblocking(False)
+    signal.set_wakeup_fd(wake.fileno())
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda number, frame: None)
+    announce()
     scheduler = build_scheduler(app)
     scheduler.start(paused=True)
     try:
@@ -141,6 +142,10 @@ def run_forever(app: Flask) -> None:  # pragma: no cover - exercised by `flask m
             elif not active and scheduler.state == 1:  # running
                 scheduler.pause()
             # Renewed three times per lease period, so one slow renewal never lets it lapse.
-            clock.sleep(app.config["SCHEDULER_LEASE_SECONDS"] / 3)
+            stopped, _, _ = select.select(
+                [woken], [], [], app.config["SCHEDULER_LEASE_SECONDS"] / 3
+            )
+            if stopped:
+                return
     finally:
         scheduler.shutdown(wait=False)
