@@ -116,10 +116,12 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.outcomes.followup_views import bp as followup_bp
     from maf.outcomes.progress_views import bp as progress_bp
     from maf.outcomes.views import bp as outcomes_bp
+    from maf.public_pages import models as _public_page_models  # noqa: F401
     from maf.reports import models as _report_models  # noqa: F401
     from maf.reports.board_views import bp as board_bp
     from maf.reports.quality_views import bp as quality_bp
     from maf.reports.views import bp as reports_bp
+    from maf.rules import models as _rule_models  # noqa: F401
     from maf.submissions import FormSubmission as _form_submission  # noqa: F401
 
     for blueprint in (
