@@ -163,7 +163,7 @@ def _agency(name: str, agency_type: AgencyType, district: District | None) -> Ag
         db.session.add(agency)
     agency.type = agency_type
     agency.tier = _TIER_OF_TYPE.get(agency_type, AgencyTier.UNIVERSAL)
-    agency.district = district
+    agency.districts = [district] if district else []
     return agency
 
 
@@ -635,7 +635,7 @@ def _demo_school(district: District, born: date, on: date) -> Agency | None:
     wanted = next((kind for below, kind in SETTING_FOR_AGE if age < below), None)
     return db.session.scalar(
         select(Agency)
-        .where(Agency.type == wanted, Agency.district_id == district.id)
+        .where(Agency.type == wanted, Agency.districts.contains(district))
         .order_by(Agency.id)
         .limit(1)
     )

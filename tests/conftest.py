@@ -220,10 +220,16 @@ def make_agency(database):
         type: AgencyType = AgencyType.HIGH_SCHOOL,
         tier: AgencyTier = AgencyTier.UNIVERSAL,
         district: District | None = None,
+        districts=(),
+        email_domains=(),
     ) -> Agency:
         agency = Agency(
-            name=name or f"Agency {next(_sequence)}", type=type, tier=tier, district=district
+            name=name or f"Agency {next(_sequence)}",
+            type=type,
+            tier=tier,
+            districts=[district, *districts] if district else list(districts),
         )
+        agency.email_domains = email_domains
         db.session.add(agency)
         db.session.flush()
         return agency

@@ -304,9 +304,9 @@ def schools_of(districts: Iterable[District]) -> list[Agency]:
             select(Agency)
             .where(
                 Agency.type.in_(SCHOOL_TYPES),
-                Agency.district_id.in_(ids) | Agency.district_id.is_(None),
+                Agency.retired_at.is_(None),
+                Agency.districts.any(District.id.in_(ids)) | ~Agency.districts.any(),
             )
-            .options(selectinload(Agency.district))
             .order_by(Agency.name)
         )
     )
@@ -318,7 +318,9 @@ def _school_problem(child: ChildDetails, district: District) -> str | None:
         return None
     if school.type not in SCHOOL_TYPES:
         return "Select a school or setting, not another kind of agency"
-    if school.district_id not in (None, district.id):
+    if school.retired:
+        return f"{school.name} has closed or merged: select one of the schools listed"
+    if school.districts and district not in school.districts:
         return (
             f"{school.name} is not a school in {district.name}: select one of its schools, "
             f"or Not listed and type the name"

@@ -97,7 +97,7 @@ def _school_choices(districts) -> list[tuple[str, str]]:
     schools = [
         (
             str(school.id),
-            f"{school.name} ({school.district.name})" if named and school.district else school.name,
+            f"{school.name} ({school.serves})" if named and school.districts else school.name,
         )
         for school in services.schools_of(districts)
     ]

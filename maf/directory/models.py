@@ -1,8 +1,11 @@
-from sqlalchemy import ForeignKey, String
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from maf.dbtypes import LabelledEnum, str_enum
+from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum
 from maf.extensions import db
+from maf.versioning import Versioned
 
 
 class AgencyTier(LabelledEnum):
@@ -30,7 +33,19 @@ class AgencyType(LabelledEnum):
     LOCAL_AUTHORITY = "local_authority", "Local authority early help"
 
 
-class District(db.Model):
+# The districts an agency works in. An agency with none serves the whole authority (police,
+# CAMHS, social care); a school trust or a health visiting team may serve several.
+agency_district = Table(
+    "agency_district",
+    db.metadata,
+    Column("agency_id", ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "district_id", ForeignKey("district.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+
+class District(Versioned, db.Model):
     __tablename__ = "district"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,24 +53,79 @@ class District(db.Model):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
 
     agencies: Mapped[list["Agency"]] = relationship(
-        back_populates="district", order_by="Agency.name"
+        secondary=agency_district, back_populates="districts", order_by="Agency.name"
     )
 
     def __repr__(self) -> str:
         return f"<District {self.slug}>"
 
 
-class Agency(db.Model):
+class AgencyEmailDomain(db.Model):
+    """One email domain of an agency ("leics.police.uk"), stored lower-case. A domain belongs
+    to one agency only, so an address names at most one agency (`agency_for_email`)."""
+
+    __tablename__ = "agency_email_domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+
+class Agency(Versioned, db.Model):
     __tablename__ = "agency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     type: Mapped[AgencyType] = mapped_column(str_enum(AgencyType))
     tier: Mapped[AgencyTier] = mapped_column(str_enum(AgencyTier))
-    # None for agencies that serve the whole authority (police, CAMHS, social care).
-    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
+    # Retired agencies stay for history (members, cases and users still name them) but are
+    # offered in no new choice.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A duplicate merged into another is kept, retired, pointing at the one kept, so old
+    # links and audit entries still resolve.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
 
-    district: Mapped[District | None] = relationship(back_populates="agencies")
+    # Who changed it last (versioning), without a foreign key: user.agency_id already links
+    # the two tables, and a second path would make every User-Agency join ambiguous and the
+    # tables impossible to sort. Users are deactivated, never deleted, so the id resolves.
+    updated_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    districts: Mapped[list[District]] = relationship(
+        secondary=agency_district,
+        back_populates="agencies",
+        order_by=District.name,
+        lazy="selectin",
+    )
+    domain_rows: Mapped[list[AgencyEmailDomain]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=AgencyEmailDomain.domain
+    )
+    merged_into: Mapped["Agency | None"] = relationship(remote_side=[id])
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def serves_whole_authority(self) -> bool:
+        return not self.districts
+
+    @property
+    def email_domains(self) -> list[str]:
+        return [row.domain for row in self.domain_rows]
+
+    @email_domains.setter
+    def email_domains(self, domains) -> None:
+        wanted = list(dict.fromkeys(domain.strip().lower() for domain in domains))
+        kept = [row for row in self.domain_rows if row.domain in wanted]
+        have = {row.domain for row in kept}
+        self.domain_rows = kept + [
+            AgencyEmailDomain(domain=domain) for domain in wanted if domain not in have
+        ]
+
+    @property
+    def serves(self) -> str:
+        """Where the agency works, for labels: its districts, or the whole authority."""
+        return ", ".join(d.name for d in self.districts) or "Whole authority"
 
     def __repr__(self) -> str:
         return f"<Agency {self.name!r}>"
