@@ -116,6 +116,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.outcomes.followup_views import bp as followup_bp
     from maf.outcomes.progress_views import bp as progress_bp
     from maf.outcomes.views import bp as outcomes_bp
+    from maf.people.views import bp as people_bp
     from maf.public_pages import models as _public_page_models  # noqa: F401
     from maf.reports import models as _report_models  # noqa: F401
     from maf.reports.board_views import bp as board_bp
@@ -139,6 +140,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         board_bp,
         reports_bp,
         audit_bp,
+        people_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

@@ -62,6 +62,13 @@ class User(UserMixin, db.Model):
     totp_last_step: Mapped[int | None] = mapped_column()
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    # The version of what an administrator sets (roles, districts, agency; maf.people), and who
+    # set it last and when, so two admins editing one person cannot silently overwrite each
+    # other (maf.versioning). Not SQLAlchemy's version_id_col: signing in updates this row too,
+    # and must neither move this version nor fail against an admin's save.
+    access_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    access_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    access_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -87,6 +87,9 @@ STAFF_POST = row(FORBIDDEN, admin=None, coord=None, other_coord=None)
 STAFF_DISTRICT = row(FORBIDDEN, admin=OK, coord=OK, other_coord=HIDDEN)
 STAFF_DISTRICT_POST = row(FORBIDDEN, admin=None, coord=None, other_coord=HIDDEN)
 COORDINATORS = row(FORBIDDEN, coord=OK, other_coord=OK)
+# Administration of people (issue 15): administrators only.
+ADMINS_ONLY = row(FORBIDDEN, admin=OK)
+ADMINS_ONLY_POST = row(FORBIDDEN, admin=None)
 EVERYONE_SIGNED_IN = row(OK)
 EVERYONE_SIGNED_IN_POST = row(None)
 
@@ -189,6 +192,15 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "reports.table_csv": STAFF_DISTRICT,
     # "Who has viewed this child's record?": the audit log is for administrators only.
     "audit.search": row(FORBIDDEN, admin=OK),
+    # --- People administration (issue 15, helper A): administrators only. ---
+    "people.index": ADMINS_ONLY,
+    "people.show": ADMINS_ONLY,
+    "people.access": ADMINS_ONLY,
+    "people.deactivate": ADMINS_ONLY,
+    "people.reset_two_step": ADMINS_ONLY,
+    "people.reactivate": ADMINS_ONLY_POST,
+    "people.unlock": ADMINS_ONLY_POST,
+    # --- end of People administration ---
 }
 
 # (endpoint, actor) pairs where the application answers differently from EXPECTED today:
@@ -216,6 +228,17 @@ ACCOUNT_ENDPOINTS = {
     "auth.change_password",
 }
 PASSWORD_RESET_ENDPOINTS = {"auth.forgotten_password", "auth.reset_password"}
+# Administering other people's accounts (issue 15): every route requires the admin role
+# (checked below), and an admin cannot change their own roles (tests/people).
+PEOPLE_ADMIN_ENDPOINTS = {
+    "people.index",
+    "people.show",
+    "people.access",
+    "people.deactivate",
+    "people.reactivate",
+    "people.unlock",
+    "people.reset_two_step",
+}
 USER_EDITING_WORDS = ("user", "role", "admin", "profile", "password", "people", "staff")
 
 
@@ -360,6 +383,7 @@ def world(
         "entry_id": entry.id,
         "name": "monthly",  # a report section with a chart and a table
         "part": "discussion",  # of an item's wording in the minutes
+        "user_id": w.users["member"].id,  # a person an administrator manages
     }
     return w
 
@@ -462,12 +486,22 @@ def test_no_route_edits_user_accounts(app):
     suspicious = []
     for rule in app.url_map.iter_rules():
         text = f"{rule.endpoint} {rule.rule}".lower()
-        reviewed = rule.endpoint in ACCOUNT_ENDPOINTS | PASSWORD_RESET_ENDPOINTS
+        reviewed = (
+            rule.endpoint in ACCOUNT_ENDPOINTS | PASSWORD_RESET_ENDPOINTS | PEOPLE_ADMIN_ENDPOINTS
+        )
         if any(word in text for word in USER_EDITING_WORDS) and not reviewed:
             suspicious.append(rule.endpoint)
         if rule.rule.startswith("/account") and rule.endpoint not in ACCOUNT_ENDPOINTS:
             suspicious.append(rule.endpoint)
     assert suspicious == []
+
+
+def test_people_administration_is_for_administrators_only(app):
+    from maf.auth.permissions import access_of
+
+    for endpoint in PEOPLE_ADMIN_ENDPOINTS:
+        access = access_of(app.view_functions[endpoint])
+        assert access.roles == {Role.ADMIN} and not access.public, endpoint
 
 
 def _snapshot(user_id):

@@ -1,0 +1,1 @@
+"""Administering people: the People pages (issue 15)."""
