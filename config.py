@@ -21,6 +21,11 @@ def _bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str, default: str = "") -> tuple[str, ...]:
+    """A comma-separated setting, e.g. MAF_OIDC_ALLOWED_TENANTS="id-1,id-2"."""
+    return tuple(item.strip() for item in os.environ.get(name, default).split(",") if item.strip())
+
+
 def _development_secret_key() -> str:
     """A random key kept in instance/ so sessions survive a restart of `make run`."""
     key_file = INSTANCE_DIR / "secret_key"
@@ -63,6 +68,31 @@ class Config:
         role for role in os.environ.get("MAF_MFA_REQUIRED_ROLES", "").split(",") if role
     )
     LOCKOUT_THRESHOLD = _int("MAF_LOCKOUT_THRESHOLD", 5)
+
+    # Single sign-on with OpenID Connect (maf/sso; README "Single sign-on with Microsoft Entra
+    # ID"). On when a discovery URL and a client id are set; nothing is fetched from the provider
+    # until someone clicks "Sign in with <OIDC_PROVIDER_NAME>".
+    OIDC_DISCOVERY_URL = os.environ.get("MAF_OIDC_DISCOVERY_URL", "")
+    OIDC_CLIENT_ID = os.environ.get("MAF_OIDC_CLIENT_ID", "")
+    OIDC_CLIENT_SECRET = os.environ.get("MAF_OIDC_CLIENT_SECRET", "")
+    OIDC_PROVIDER_NAME = os.environ.get("MAF_OIDC_PROVIDER_NAME", "Microsoft")
+    # The redirect URI registered with the provider; empty: this site's /sign-in/oidc/callback
+    # as the request reached it (set it when a proxy in front changes the host or scheme).
+    OIDC_REDIRECT_URI = os.environ.get("MAF_OIDC_REDIRECT_URI", "")
+    # Who may come in: Entra ID tenant ids (the `tid` claim) and/or email domains; empty: any.
+    OIDC_ALLOWED_TENANTS = _list("MAF_OIDC_ALLOWED_TENANTS")
+    OIDC_ALLOWED_EMAIL_DOMAINS = tuple(
+        domain.lower() for domain in _list("MAF_OIDC_ALLOWED_EMAIL_DOMAINS")
+    )
+    # true: the provider's MFA counts and MAF asks no code of its own after single sign-on;
+    # false: roles in MFA_REQUIRED_ROLES still use MAF's second factor.
+    OIDC_TRUST_IDP_MFA = _bool("MAF_OIDC_TRUST_IDP_MFA", False)
+    OIDC_TIMEOUT_SECONDS = _int("MAF_OIDC_TIMEOUT_SECONDS", 10)
+    # Roles that may still sign in with a password once single sign-on is on (default: all).
+    # A person with any role left out must use single sign-on.
+    PASSWORD_SIGN_IN_ROLES = _list(
+        "MAF_PASSWORD_SIGN_IN_ROLES", "admin,coordinator,chair,practitioner"
+    )
     LOCKOUT_MINUTES = _int("MAF_LOCKOUT_MINUTES", 15)
     # Sign-in attempts a client address may make; with several web processes, point the
     # limiter at shared storage (e.g. redis://...) so they count together.

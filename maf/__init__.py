@@ -123,10 +123,13 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.reports.quality_views import bp as quality_bp
     from maf.reports.views import bp as reports_bp
     from maf.rules import models as _rule_models  # noqa: F401
+    from maf.sso import models as _sso_models  # noqa: F401
+    from maf.sso.views import bp as sso_bp
     from maf.submissions import FormSubmission as _form_submission  # noqa: F401
 
     for blueprint in (
         auth_bp,
+        sso_bp,
         dashboard_bp,
         directory_bp,
         cases_bp,

@@ -20,6 +20,7 @@ from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
 from maf.errors import DomainError
 from maf.extensions import db
+from maf.sso import policy as sso_policy
 
 # One answer for every failure, so the page never reveals whether an account exists,
 # is locked or is deactivated.
@@ -107,6 +108,12 @@ def authenticate(email: str, password: str) -> User | None:
             user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
             user.failed_login_count = 0
             audit.record("account_locked", user, user=user)
+    elif not sso_policy.password_sign_in_allowed(user):
+        # Asked only once the password is right, so the page tells no one else how this
+        # account signs in (maf.sso, PASSWORD_SIGN_IN_ROLES).
+        audit.record("sign_in_refused", user, user=user, detail="password sign-in off for role")
+        db.session.commit()
+        raise sso_policy.password_refusal()
     else:
         user.failed_login_count = 0
         user.locked_until = None

@@ -15,6 +15,7 @@ from maf.auth.permissions import public, safe_next_url, signed_in, start_session
 from maf.errors import DomainError
 from maf.extensions import limiter
 from maf.forms import attach_error
+from maf.sso import policy as sso_policy
 
 bp = Blueprint("auth", __name__)
 
@@ -35,20 +36,35 @@ def sign_in():
         return redirect(url_for("dashboard.index"))
     form = SignInForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is not None and mfa.enabled(user):
-            # Half signed in: the password was right, the second factor is still to come.
-            session.clear()
-            session["mfa_pending"], session["mfa_since"] = user.session_token, time.time()
-            return redirect(url_for("auth.second_factor", next=request.args.get("next")))
-        if user is not None:
-            start_session(user)
-            if mfa.required(user):
-                session["mfa_setup_required"] = True
-                return redirect(url_for("auth.security"))
-            return redirect(safe_next_url(request.args.get("next")))
-        form.email.errors.append(services.SIGN_IN_FAILED)
-    return render_template("auth/sign_in.html", form=form)
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except sso_policy.PasswordSignInOff as refusal:
+            attach_error(form, refusal, "email")
+        else:
+            if user is not None:
+                return continue_sign_in(user, request.args.get("next"))
+            form.email.errors.append(services.SIGN_IN_FAILED)
+    return render_template(
+        "auth/sign_in.html",
+        form=form,
+        sso_provider=sso_policy.provider_name() if sso_policy.configured() else None,
+    )
+
+
+def continue_sign_in(user, next_url: str | None, *, second_factor: bool = True):
+    """After the password (or single sign-on) proved who this is: the second factor where the
+    person has one, or its set-up where their role needs one, then the page they asked for.
+    `second_factor=False` when the identity provider's own MFA is trusted (OIDC_TRUST_IDP_MFA)."""
+    if second_factor and mfa.enabled(user):
+        # Half signed in: the password was right, the second factor is still to come.
+        session.clear()
+        session["mfa_pending"], session["mfa_since"] = user.session_token, time.time()
+        return redirect(url_for("auth.second_factor", next=next_url))
+    start_session(user)
+    if second_factor and mfa.required(user):
+        session["mfa_setup_required"] = True
+        return redirect(url_for("auth.security"))
+    return redirect(safe_next_url(next_url))
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -201,6 +201,12 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "people.reactivate": ADMINS_ONLY_POST,
     "people.unlock": ADMINS_ONLY_POST,
     # --- end of People administration ---
+    # --- Single sign-on (issue 15, helper D): public legs of the OpenID Connect round trip.
+    # Off in the test configuration, so 404; a signed-in person is sent to the dashboard.
+    # (With a provider configured: tests/sso.)
+    "sso.start": public(REDIRECT, anon=HIDDEN),
+    "sso.callback": public(REDIRECT, anon=HIDDEN),
+    # --- end of single sign-on ---
 }
 
 # (endpoint, actor) pairs where the application answers differently from EXPECTED today:
