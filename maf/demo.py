@@ -635,7 +635,7 @@ def _demo_school(district: District, born: date, on: date) -> Agency | None:
     wanted = next((kind for below, kind in SETTING_FOR_AGE if age < below), None)
     return db.session.scalar(
         select(Agency)
-        .where(Agency.type == wanted, Agency.districts.contains(district))
+        .where(Agency.type == wanted, Agency.districts.any(District.id == district.id))
         .order_by(Agency.id)
         .limit(1)
     )

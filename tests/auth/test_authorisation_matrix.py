@@ -192,6 +192,17 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "reports.table_csv": STAFF_DISTRICT,
     # "Who has viewed this child's record?": the audit log is for administrators only.
     "audit.search": row(FORBIDDEN, admin=OK),
+    # --- Districts and agencies administration (issue 15, helper C): administrators only;
+    # the districts list stays open to everyone signed in (above). ---
+    "directory.new_district": ADMINS_ONLY,
+    "directory.edit_district": ADMINS_ONLY,
+    "directory.agency": ADMINS_ONLY,
+    "directory.new_agency": ADMINS_ONLY,
+    "directory.edit_agency": ADMINS_ONLY,
+    "directory.retire_agency": ADMINS_ONLY,
+    "directory.reinstate_agency": ADMINS_ONLY,
+    "directory.merge_agency": ADMINS_ONLY,
+    # --- end of districts and agencies ---
     # --- People administration (issue 15, helper A): administrators only. ---
     "people.index": ADMINS_ONLY,
     "people.show": ADMINS_ONLY,
@@ -390,6 +401,7 @@ def world(
         "name": "monthly",  # a report section with a chart and a table
         "part": "discussion",  # of an item's wording in the minutes
         "user_id": w.users["member"].id,  # a person an administrator manages
+        "agency_id": agency.id,  # an agency an administrator edits, retires or merges (helper C)
     }
     return w
 
