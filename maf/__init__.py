@@ -112,6 +112,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.directory.views import bp as directory_bp
     from maf.forums import models as _forum_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
+    from maf.invitations.views import bp as invitations_bp
     from maf.outcomes import models as _outcome_models  # noqa: F401
     from maf.outcomes.followup_views import bp as followup_bp
     from maf.outcomes.progress_views import bp as progress_bp
@@ -143,6 +144,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         board_bp,
         reports_bp,
         audit_bp,
+        invitations_bp,
         people_bp,
     ):
         app.register_blueprint(blueprint)

@@ -21,6 +21,7 @@ from maf.extensions import db
 from maf.forms import attach_error, show_newer_version
 from maf.forums import forms, services
 from maf.forums.models import ForumMember, MemberRole
+from maf.invitations.services import member_invitations
 from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit, last_changed_by
 
@@ -210,6 +211,8 @@ def _render_forum(forum, member_form=None, schedule_form=None, status=200):
             records=records_meeting(current_user, forum),
             sees_agendas=can_see_agenda(current_user, forum),
             members=services.active_members(forum),
+            # Members with no account: their pending invitation, or None ("Invite to MAF").
+            to_invite=member_invitations(forum) if manages_forum(current_user, forum) else {},
             pattern=services.pattern_text(forum),
             breaks_text=services.breaks_text(forum),
             meetings=[(meeting, services.meeting_actions(meeting)) for meeting in forum.meetings],

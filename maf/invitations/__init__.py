@@ -1,0 +1,1 @@
+"""Invitations to an account, and requests for one."""
