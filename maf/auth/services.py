@@ -227,6 +227,8 @@ def request_password_reset(email: str, once: str | None = None) -> None:
     one email, through the outbox's unique dedupe key, whatever the seconds between."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
+        if user is None:
+            _tell_member_they_have_no_account(email, once)
         audit.record("password_reset_requested", detail="no such active account")
         db.session.commit()
         return
@@ -245,6 +247,28 @@ def request_password_reset(email: str, once: str | None = None) -> None:
     )
     audit.record("password_reset_requested", user, user=user)
     db.session.commit()
+
+
+def _tell_member_they_have_no_account(email: str, once: str | None) -> None:
+    """A forum member who receives the agendas but has no account asks for a password: an
+    email says so and whom to ask for an invitation, instead of silence. Any other address
+    gets nothing, and the page answers the same either way."""
+    from maf.invitations.services import no_account_notice  # invitations build on accounts
+
+    notice = no_account_notice(email)
+    if notice is None:
+        return
+    address = normalise_email(email)
+    request_key = once or hashlib.sha256(new_session_token().encode()).hexdigest()[:24]
+    context = {"notice": notice}
+    outbox.enqueue(
+        dedupe_key=f"password-reset-no-account:{address}:{request_key}",
+        recipient_email=address,
+        recipient_name=notice.name,
+        subject=f"You do not have a {current_app.config['SERVICE_NAME']} account",
+        text_body=render_template("auth/email/no_account.txt", **context),
+        html_body=render_template("auth/email/no_account.html", **context),
+    )
 
 
 def user_for_reset_token(token: str) -> User | None:

@@ -31,6 +31,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
+from maf.invitations.services import can_sign_in, who_to_ask
 from maf.outcomes.progress import request_updates
 from maf.versioning import UNCHECKED
 
@@ -86,8 +87,8 @@ def meeting_event(
         sequence=meeting.calendar_sequence,
         summary=meeting.forum.name,
         description=(
-            f"Meeting of the {meeting.forum.name}. Sign in to MAF to read the agenda: "
-            f"{_agenda_link(meeting)}"
+            f"Meeting of the {meeting.forum.name}. The agenda comes by email; with an "
+            f"account you can also read it at {_agenda_link(meeting)}"
         ),
         location=meeting.venue,
         url=_agenda_link(meeting),
@@ -112,8 +113,8 @@ def slot_event(
         sequence=sequence,
         summary=f"Presenting at the {meeting.forum.name}",
         description=(
-            f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}. Sign in to "
-            f"MAF to read the agenda: {_agenda_link(meeting)}"
+            f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}. The agenda "
+            f"comes by email; with an account you can also read it at {_agenda_link(meeting)}"
         ),
         location=meeting.venue,
         url=_agenda_link(meeting),
@@ -180,6 +181,9 @@ def _queue(
         person=person,
         agenda_link=_agenda_link(meeting),
         when=_when(meeting),
+        # Only a person with an account is told to sign in; the others whom to ask.
+        signs_in=can_sign_in(person.email),
+        contact=who_to_ask(meeting.forum),
         **context,
     )
     return outbox.enqueue(

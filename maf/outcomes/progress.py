@@ -26,6 +26,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting, MeetingStatus
 from maf.forums.services import EDITABLE_STATUSES
+from maf.invitations.services import can_sign_in, who_to_ask
 from maf.outcomes.models import (
     Action,
     ActionProgress,
@@ -145,6 +146,8 @@ def _queue_request(progress: ProgressUpdate, item: AgendaItem, lead: LeadProfess
         kind=item.kind,
         when=f"{meeting.date:%A %-d %B %Y} at {meeting.start_time:%H:%M}",
         link=_link(f"/progress/{progress.id}"),
+        signs_in=can_sign_in(lead.email),
+        contact=who_to_ask(meeting.forum),
     )
     return outbox.enqueue(
         dedupe_key=_dedupe_key(item.case, meeting),
