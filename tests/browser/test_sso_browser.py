@@ -11,17 +11,14 @@ from playwright.sync_api import expect
 from maf.auth.models import Role
 from tests.browser.test_valid_html import VNU_JAR, Pages
 from tests.conftest import missing
-from tests.sso.oidc import CALLBACK_PATH, oidc_provider, use_sso  # noqa: F401  (fixtures)
+from tests.sso import oidc
+from tests.sso.oidc import CALLBACK_PATH, sign_in_at_the_provider
+
+# The provider's fixtures (tests/sso/oidc.py), for this folder's tests too.
+oidc_provider = oidc.oidc_provider
+use_sso = oidc.use_sso
 
 EMAIL = "amira.khan@charnwood-school.example"
-
-
-def _sign_in_at_the_provider(page, login: str) -> None:
-    """The provider's development login form: any password is accepted for a known login."""
-    page.wait_for_url("**/interaction/**")
-    page.get_by_placeholder("Enter any login").fill(login)
-    page.get_by_placeholder("and password").fill("any password")
-    page.get_by_role("button", name="Sign-in").click()
 
 
 def test_a_practitioner_signs_in_with_the_keyboard_through_the_provider(
@@ -37,7 +34,7 @@ def test_a_practitioner_signs_in_with_the_keyboard_through_the_provider(
     assert axe_violations() == []
     button.focus()
     page.keyboard.press("Enter")
-    _sign_in_at_the_provider(page, "amira")
+    sign_in_at_the_provider(page, "amira")
 
     page.wait_for_url(f"{live_server}/account")
     expect(page.get_by_role("main")).to_contain_text(EMAIL)
@@ -51,7 +48,7 @@ def test_an_unknown_person_sees_why_and_can_go_back(
     oidc_provider.person("stranger", email="someone@unknown.example")
     page.goto("/sign-in")
     page.get_by_role("button", name="Sign in with Microsoft").click()
-    _sign_in_at_the_provider(page, "stranger")
+    sign_in_at_the_provider(page, "stranger")
 
     page.wait_for_url(f"**{CALLBACK_PATH}?**")
     heading = page.get_by_role("heading", level=1)
@@ -90,7 +87,7 @@ def test_the_single_sign_on_pages_are_valid_html(
     page.goto("/sign-in")
     pages.add("anon", "/sign-in", page.content(), "single sign-on on")
     page.get_by_role("button", name="Sign in with Microsoft").click()
-    _sign_in_at_the_provider(page, "stranger")
+    sign_in_at_the_provider(page, "stranger")
     expect(page.get_by_role("heading", level=1)).to_have_text("You have not been signed in")
     pages.add("anon", CALLBACK_PATH, page.content(), "refused")
     use_sso(OIDC_DISCOVERY_URL="http://127.0.0.1:9/.well-known/openid-configuration")

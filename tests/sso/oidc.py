@@ -127,6 +127,15 @@ def through_provider(client, login: str, start: str = "/sign-in/oidc") -> str:
     raise AssertionError(f"the provider did not send the browser back: {response.text[:500]}")
 
 
+def sign_in_at_the_provider(page, login: str) -> None:
+    """In Chromium, on the provider's development login form (after "Sign in with ..."): any
+    password is accepted for a login the test has set up with `OidcProvider.person`."""
+    page.wait_for_url("**/interaction/**")
+    page.get_by_placeholder("Enter any login").fill(login)
+    page.get_by_placeholder("and password").fill("any password")
+    page.get_by_role("button", name="Sign-in").click()
+
+
 def sso_sign_in(client, login: str, start: str = "/sign-in/oidc"):
     """The whole round trip: MAF's answer to the provider sending the person back."""
     back = urlsplit(through_provider(client, login, start))
