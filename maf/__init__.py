@@ -119,11 +119,13 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.outcomes.views import bp as outcomes_bp
     from maf.people.views import bp as people_bp
     from maf.public_pages import models as _public_page_models  # noqa: F401
+    from maf.public_pages.views import bp as public_pages_bp
     from maf.reports import models as _report_models  # noqa: F401
     from maf.reports.board_views import bp as board_bp
     from maf.reports.quality_views import bp as quality_bp
     from maf.reports.views import bp as reports_bp
     from maf.rules import models as _rule_models  # noqa: F401
+    from maf.rules.views import bp as rules_bp
     from maf.sso import models as _sso_models  # noqa: F401
     from maf.sso.views import bp as sso_bp
     from maf.submissions import FormSubmission as _form_submission  # noqa: F401
@@ -146,6 +148,8 @@ def _register_models_and_blueprints(app: Flask) -> None:
         audit_bp,
         invitations_bp,
         people_bp,
+        rules_bp,
+        public_pages_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

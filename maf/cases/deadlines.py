@@ -1,17 +1,18 @@
 """Working-day arithmetic for CAF time limits.
 
 Seed 002 B3: the first Team-Around-the-Child meeting must take place within 20 working days of
-the CAF assessment being completed. Working days are Monday to Friday, less England bank
-holidays (including substitute days and one-off days such as a coronation), as listed by the
-`holidays` package.
+the CAF assessment being completed (a local rule: maf.rules, "first_meeting_working_days").
+Working days are Monday to Friday, less England bank holidays (including substitute days and
+one-off days such as a coronation), as listed by the `holidays` package.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
 
-FIRST_MEETING_WORKING_DAYS = 20
+from maf.dbtypes import LONDON
+from maf.rules import services as rules
 
 _ONE_DAY = timedelta(days=1)
 
@@ -54,6 +55,20 @@ def working_days_between(start: date, end: date) -> int:
     return count
 
 
-def first_meeting_deadline(assessment_completed: date) -> date:
+def first_meeting_working_days(
+    assessment_completed: date, received_at: datetime | None = None
+) -> int:
+    """The first-meeting rule that applies to an assessment: the one in force when it was
+    completed (by the end of that day in England) or, if earlier, when the case reached MAF.
+    A later change of the rule never moves a deadline already given."""
+    moment = datetime.combine(assessment_completed, time.max, LONDON)
+    if received_at is not None and received_at < moment:
+        moment = received_at
+    return rules.in_force_at("first_meeting_working_days", moment)
+
+
+def first_meeting_deadline(assessment_completed: date, received_at: datetime | None = None) -> date:
     """Return the last day the first Team-Around-the-Child meeting can be held (seed 002 B3)."""
-    return add_working_days(assessment_completed, FIRST_MEETING_WORKING_DAYS)
+    return add_working_days(
+        assessment_completed, first_meeting_working_days(assessment_completed, received_at)
+    )

@@ -988,7 +988,7 @@ class QueueEntry:
 
 
 def _queue_entry(case: Case, today: date) -> QueueEntry:
-    deadline = deadlines.first_meeting_deadline(case.assessment_completed_on)
+    deadline = deadlines.first_meeting_deadline(case.assessment_completed_on, case.created_at)
     left = (
         deadlines.working_days_between(today, deadline)
         if deadline >= today

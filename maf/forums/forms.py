@@ -16,6 +16,7 @@ from maf.forms import (
     VersionField,
 )
 from maf.forums.models import MemberRole
+from maf.rules import services as rules
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 WEEKS = [(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (-1, "Last")]
@@ -105,8 +106,13 @@ class ForumForm(BreaksForm):
     length_minutes = _minutes("Length in minutes", 30, 600, 240)
     new_case_minutes = _minutes("Minutes for a new case", 5, 120, 20)
     review_minutes = _minutes("Minutes for a review", 1, 60, 5)
-    new_case_capacity = _minutes("New cases a meeting can take", 1, 30, 10)
-    review_capacity = _minutes("Reviews a meeting can take", 0, 100, 30)
+    # A new forum starts with the local rules' capacities (maf.rules); each forum keeps its own.
+    new_case_capacity = _minutes(
+        "New cases a meeting can take", 1, 30, lambda: rules.current("new_case_capacity")
+    )
+    review_capacity = _minutes(
+        "Reviews a meeting can take", 0, 100, lambda: rules.current("review_capacity")
+    )
     once = OnceField()  # used only when the form creates a forum
     version = VersionField()  # used only when the form changes a forum
     submit = SubmitField("Save forum", widget=GovSubmitInput())

@@ -26,6 +26,7 @@ from maf.forums.models import (
     MeetingStatus,
     MemberRole,
 )
+from maf.rules import services as rules
 from maf.versioning import UNCHECKED, require_version, touch
 
 
@@ -47,8 +48,9 @@ class ForumDetails:
     length_minutes: int = 240
     new_case_minutes: int = 20
     review_minutes: int = 5
-    new_case_capacity: int = 10
-    review_capacity: int = 30
+    # A new forum starts with the local rules' capacities; each forum keeps its own after.
+    new_case_capacity: int = field(default_factory=lambda: rules.current("new_case_capacity"))
+    review_capacity: int = field(default_factory=lambda: rules.current("review_capacity"))
     breaks: list[tuple[time, int]] = field(default_factory=list)
 
 

@@ -549,7 +549,7 @@ def _first_meeting_breaches(user: User, today: date) -> list[FirstMeetingBreach]
     booked = _booked([case.id for case in cases], today)
     breaches = []
     for case in cases:
-        deadline = deadlines.first_meeting_deadline(case.assessment_completed_on)
+        deadline = deadlines.first_meeting_deadline(case.assessment_completed_on, case.created_at)
         on = discussed.get(case.id)
         if on is None and case.status not in OPEN_STATUSES:
             continue

@@ -75,12 +75,15 @@ class Deadline:
 def deadline_for(case: Case, rule: str) -> Deadline | None:
     """The case's deadline under `rule`, or None when it has none (no review date set)."""
     if rule == FIRST_MEETING:
-        due = deadlines.first_meeting_deadline(case.assessment_completed_on)
+        working_days = deadlines.first_meeting_working_days(
+            case.assessment_completed_on, case.created_at
+        )
+        due = deadlines.add_working_days(case.assessment_completed_on, working_days)
         return Deadline(
             rule,
             due,
             f"First meeting due by {date_in_words(due)}",
-            f"{deadlines.FIRST_MEETING_WORKING_DAYS} working days after the assessment was "
+            f"{working_days} working days after the assessment was "
             f"completed on {date_in_words(case.assessment_completed_on)}.",
         )
     if rule == REVIEW and case.next_review_on is not None:
@@ -88,7 +91,7 @@ def deadline_for(case: Case, rule: str) -> Deadline | None:
             rule,
             case.next_review_on,
             f"Review due by {date_in_words(case.next_review_on)}",
-            "The review date the forum set; open cases are reviewed every 3 months.",
+            "The review date the forum set at the case's last discussion.",
         )
     return None
 

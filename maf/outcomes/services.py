@@ -38,11 +38,12 @@ from maf.outcomes.models import (
     Minutes,
     Outcome,
 )
+from maf.rules import services as rules
 from maf.versioning import require_version, touch
+from maf.words import plural
 
 RECORDING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)
-REVIEW_MONTHS = 3
 
 
 class OutcomeError(DomainError):
@@ -52,13 +53,20 @@ class OutcomeError(DomainError):
 # --- review dates ------------------------------------------------------------------------
 
 
-def propose_next_review(meeting: Meeting) -> date:
-    """Seed 002 C1: the plan is reviewed within three months, then every three months.
+def review_interval_months(meeting: Meeting) -> int:
+    """Seed 002 C1's interval as a local rule: the one in force when the meeting began, so a
+    change applies to reviews set at meetings after it and review dates already set stay."""
+    return rules.in_force_at("review_interval_months", meeting.starts_at)
 
-    Proposes the forum's last meeting within the three months (the LP reports there); with
-    none scheduled, the three-month date itself, brought back to a working day.
+
+def propose_next_review(meeting: Meeting) -> date:
+    """Seed 002 C1: the plan is reviewed within three months, then every three months (the
+    local rule's interval).
+
+    Proposes the forum's last meeting within the interval (the LP reports there); with none
+    scheduled, the date the interval ends, brought back to a working day.
     """
-    due = meeting.date + relativedelta(months=REVIEW_MONTHS)
+    due = meeting.date + relativedelta(months=review_interval_months(meeting))
     within = [
         m.date
         for m in meeting.forum.meetings
@@ -231,9 +239,10 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
             raise OutcomeError("Enter the date of the next review", field="next_review_on")
         if details.next_review_on <= item.meeting.date:
             raise OutcomeError("The next review must be after this meeting", field="next_review_on")
-        if details.next_review_on > item.meeting.date + relativedelta(months=REVIEW_MONTHS):
+        months = review_interval_months(item.meeting)
+        if details.next_review_on > item.meeting.date + relativedelta(months=months):
             raise OutcomeError(
-                "The next review must be within 3 months of this meeting (seed 002 C1)",
+                f"The next review must be within {plural(months, 'month')} of this meeting",
                 field="next_review_on",
             )
         if (

@@ -362,8 +362,8 @@ def nearest_rank(sorted_values: list, percentile: float):
 
 
 def _first_discussed_in(period: Period, district_id: int | None) -> list:
-    """(case id, assessment completed, first discussed) for the cases whose first forum
-    discussion fell in the period."""
+    """(case id, assessment completed, first discussed, received) for the cases whose first
+    forum discussion fell in the period."""
     discussed = _discussions().subquery()
     first = (
         select(discussed.c.case_id, func.min(discussed.c.date).label("first_on"))
@@ -371,7 +371,7 @@ def _first_discussed_in(period: Period, district_id: int | None) -> list:
         .subquery()
     )
     return db.session.execute(
-        select(Case.id, Case.assessment_completed_on, first.c.first_on)
+        select(Case.id, Case.assessment_completed_on, first.c.first_on, Case.created_at)
         .join(first, first.c.case_id == Case.id)
         .where(*_cases(district_id), first.c.first_on.between(period.starts_on, period.ends_on))
         .order_by(first.c.first_on, Case.id)
@@ -389,8 +389,11 @@ def first_discussion(period: Period, district_id: int | None) -> FirstDiscussion
     rows = _first_discussed_in(period, district_id)
     if not rows:
         return FirstDiscussion(0, None, None, None, 0)
-    days = sorted((first_on - completed).days for _id, completed, first_on in rows)
-    within = sum(first_on <= first_meeting_deadline(completed) for _id, completed, first_on in rows)
+    days = sorted((first_on - completed).days for _id, completed, first_on, _at in rows)
+    within = sum(
+        first_on <= first_meeting_deadline(completed, received_at)
+        for _id, completed, first_on, received_at in rows
+    )
     return FirstDiscussion(
         count=len(days),
         median_days=statistics.median(days),
@@ -451,8 +454,8 @@ def missed_deadlines(period: Period, district_id: int | None) -> list[MissedDead
     that deadline (None: no reason recorded)."""
     late_first = [
         (case_id, late_reasons.FIRST_MEETING, deadline, first_on)
-        for case_id, completed, first_on in _first_discussed_in(period, district_id)
-        if first_on > (deadline := first_meeting_deadline(completed))
+        for case_id, completed, first_on, received_at in _first_discussed_in(period, district_id)
+        if first_on > (deadline := first_meeting_deadline(completed, received_at))
     ]
     held = _reviews_held_in(period, district_id, lambda c: (c.case_id, c.date, c.due_by))
     late_reviews = [

@@ -9,7 +9,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,14 +19,14 @@ from maf import submissions
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.cases.models import Case, CaseStatus
-from maf.dbtypes import london_today
+from maf.dbtypes import london_today, utcnow
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums.models import Meeting
 from maf.outcomes.models import ProgressAnswer, ProgressUpdate
 from maf.reports.models import AuditSample, Rating, SampledCase
+from maf.rules import services as rules
 
-SAMPLE_FRACTION = 10  # seed 002 E: "a proportion of closed CAFs (suggested 1 in 10)"
 QUARTER_START_MONTHS = (1, 4, 7, 10)
 
 
@@ -81,13 +81,19 @@ def closed_in_quarter(quarter_starts_on: date) -> list[Case]:
     )
 
 
-def sample_size(closed: int, districts: int) -> int:
-    return max(math.ceil(closed / SAMPLE_FRACTION), districts) if closed else 0
+def sample_one_in(at: datetime) -> int:
+    """Seed 002 E: "a proportion of closed CAFs (suggested 1 in 10)", a local rule: the
+    fraction in force when a sample is drawn (at its `drawn_at`, to draw it again)."""
+    return rules.in_force_at("audit_sample_one_in", at)
 
 
-def choose(cases: list[Case], seed: str) -> list[Case]:
+def sample_size(closed: int, districts: int, one_in: int) -> int:
+    return max(math.ceil(closed / one_in), districts) if closed else 0
+
+
+def choose(cases: list[Case], seed: str, one_in: int) -> list[Case]:
     """One CAF per district first, so every district's practice is looked at, then random
-    others up to 1 in 10. `cases` must be in a stable order (by id) for the seed to
+    others up to 1 in `one_in`. `cases` must be in a stable order (by id) for the seed to
     reproduce the choice."""
     # Reproducible from the recorded seed, which a cryptographic generator could not be.
     rng = random.Random(seed)  # noqa: S311
@@ -96,7 +102,7 @@ def choose(cases: list[Case], seed: str) -> list[Case]:
         by_district[case.district_id].append(case)
     chosen = [rng.choice(by_district[district_id]) for district_id in sorted(by_district)]
     rest = [case for case in cases if case not in chosen]
-    extra = sample_size(len(cases), len(by_district)) - len(chosen)
+    extra = sample_size(len(cases), len(by_district), one_in) - len(chosen)
     chosen += rng.sample(rest, extra)
     return sorted(chosen, key=lambda case: case.id)
 
@@ -137,12 +143,16 @@ def draw_sample(
             "audit",
             "quarter",
         )
+    drawn_at = utcnow()
     sample = AuditSample(
         quarter_starts_on=quarter_starts_on,
         seed=seed,
         closed_in_quarter=len(closed),
         drawn_by_id=user.id,
-        cases=[SampledCase(case_id=case.id) for case in choose(closed, seed)],
+        drawn_at=drawn_at,
+        cases=[
+            SampledCase(case_id=case.id) for case in choose(closed, seed, sample_one_in(drawn_at))
+        ],
     )
     db.session.add(sample)
     try:

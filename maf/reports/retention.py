@@ -6,6 +6,10 @@ A closed case is archived (flagged, restricted to the archive search) more than 
 it closed. Once every case of a child has been archived for more than six years, the child's
 identifying data and the cases' free text are destroyed; the facts the reports count (dates,
 district, setting, needs, age at assessment, questionnaire answers) are kept.
+
+The two periods are local rules (maf.rules: "retention_years_accessible" and
+"retention_years_archived"), read when the job runs: a shorter period takes effect at the next
+run, and what was destroyed stays destroyed whatever the rule later becomes.
 """
 
 import logging
@@ -42,12 +46,26 @@ from maf.outcomes.models import (
     ProgressUpdate,
     QuestionnaireAnswer,
 )
+from maf.rules import services as rules
+from maf.words import plural
 
 log = logging.getLogger(__name__)
 
-ACCESSIBLE_YEARS = 1
-ARCHIVED_YEARS = 6
 DESTROYED = "Destroyed"
+
+
+@dataclass(frozen=True)
+class RetentionPeriods:
+    """Years a closed case stays accessible, then archived (seed 002 D3: 1 and 6)."""
+
+    accessible: int
+    archived: int
+
+    @classmethod
+    def in_force(cls) -> "RetentionPeriods":
+        return cls(
+            rules.current("retention_years_accessible"), rules.current("retention_years_archived")
+        )
 
 
 @dataclass
@@ -71,10 +89,10 @@ def years_before(day: date, years: int) -> date:
 # --- what is due -------------------------------------------------------------------------------
 
 
-def cases_due_for_archive(today: date) -> list[int]:
-    """Closed more than a year ago and not yet archived, with any CAF merged into them: a
-    merged CAF's information lives on in the one it joined, so it goes with it."""
-    cutoff = years_before(today, ACCESSIBLE_YEARS)
+def cases_due_for_archive(today: date, accessible_years: int) -> list[int]:
+    """Closed more than a year (the rule's years) ago and not yet archived, with any CAF merged
+    into them: a merged CAF's information lives on in the one it joined, so it goes with it."""
+    cutoff = years_before(today, accessible_years)
     due = set(
         db.session.scalars(
             select(Case.id).where(
@@ -119,10 +137,10 @@ def _children_leaving_search(archiving: list[int]) -> list[int]:
     )
 
 
-def children_due_for_destruction(today: date) -> list[int]:
-    """Children not yet destroyed, with cases, every one archived more than six years ago
-    (an archive on the day exactly six years ago is kept)."""
-    threshold = datetime.combine(years_before(today, ARCHIVED_YEARS), time(0), LONDON)
+def children_due_for_destruction(today: date, archived_years: int) -> list[int]:
+    """Children not yet destroyed, with cases, every one archived more than six years (the
+    rule's years) ago (an archive on the day exactly six years ago is kept)."""
+    threshold = datetime.combine(years_before(today, archived_years), time(0), LONDON)
     recent_or_live = exists().where(
         Case.child_id == Child.id,
         (Case.archived_at.is_(None)) | (Case.archived_at >= threshold),
@@ -234,12 +252,19 @@ def _destroy(child_ids: list[int]) -> None:
         )
 
 
-def apply_retention(today: date, dry_run: bool = False) -> RetentionReport:
-    """Archive and destroy what is due on `today`. A dry run changes nothing and reports the
-    same ids a real run would."""
+def apply_retention(
+    today: date, dry_run: bool = False, periods: RetentionPeriods | None = None
+) -> RetentionReport:
+    """Archive and destroy what is due on `today` under the retention rules in force now (or,
+    for a dry run, the `periods` an admin is about to set). A dry run changes nothing and
+    reports the same ids a real run would."""
+    if periods is None:
+        periods = RetentionPeriods.in_force()
+    elif not dry_run:
+        raise ValueError("only a dry run may try periods other than the rules in force")
     report = RetentionReport(dry_run=dry_run)
-    report.archived = cases_due_for_archive(today)
-    report.destroyed = children_due_for_destruction(today)
+    report.archived = cases_due_for_archive(today, periods.accessible)
+    report.destroyed = children_due_for_destruction(today, periods.archived)
     destroyed = set(report.destroyed)
     report.removed_from_search = [
         child_id
@@ -258,7 +283,9 @@ def apply_retention(today: date, dry_run: bool = False) -> RetentionReport:
                 "retention_applied",
                 detail=f"{today}: {len(report.archived)} cases archived, "
                 f"{len(report.removed_from_search)} children removed from search, "
-                f"{len(report.destroyed)} children's identifying data destroyed",
+                f"{len(report.destroyed)} children's identifying data destroyed (rules: "
+                f"{plural(periods.accessible, 'year')} accessible, then "
+                f"{plural(periods.archived, 'year')} archived)",
             )
             db.session.commit()
         except Exception:

@@ -70,11 +70,22 @@ class Rule:
             )
         return " ".join(text.split())
 
+    @property
+    def numeric(self) -> bool:
+        return self.kind is int
+
     def show(self, value) -> str:
         """The value in words, for the rules page and its history."""
         if self.kind is int and self.unit:
             return f"{value} {self.unit}"
         return str(value)
+
+    def show_stored(self, raw: str) -> str:
+        """A stored value in words, as it was stored even if the rule's limits have moved."""
+        try:
+            return self.show(self.parse(raw))
+        except DomainError:
+            return raw
 
 
 def _word(name, label, default, seed, hint, maximum=WORD_MAX):
@@ -117,7 +128,7 @@ RULES: dict[str, Rule] = {
             "coordinator can change on the forum's page; a change here does not alter forums "
             "that already exist.",
             minimum=1,
-            maximum=60,
+            maximum=30,  # as a forum's own capacity may be
             unit="cases",
         ),
         Rule(
@@ -127,8 +138,8 @@ RULES: dict[str, Rule] = {
             "Seed 004: up to 30 reviews of earlier cases at each forum meeting",
             "The review capacity a new forum starts with. Each forum keeps its own capacity; a "
             "change here does not alter forums that already exist.",
-            minimum=1,
-            maximum=200,
+            minimum=0,
+            maximum=100,  # as a forum's own capacity may be
             unit="reviews",
         ),
         Rule(
@@ -218,33 +229,49 @@ def rule(name: str) -> Rule:
 
 # --- reading -------------------------------------------------------------------------------------
 
+_CACHE_KEY = "maf.rules.changes"
+# The rows read are also left on the request under this name: a cache built on the rules (the
+# words, maf.rules.words) keys on them, and is made again when they are read again.
 _CACHE_ATTRIBUTE = "_maf_rule_changes"
+# How many changes this process has made: a session's cached rows older than a change made
+# through another session (another request, a test's) are read again.
+_changes_made = 0
 
 
 def _changes() -> list[tuple[str, int, str, datetime]]:
     """Every change as (name, sequence, value, effective_from), oldest first.
 
-    The table is small (a change is an admin's deliberate act) and a page may ask for a rule
-    forty times, so a request reads it once. Outside a request (jobs, the command line) each
-    question reads it afresh."""
-    holder = request._get_current_object() if has_request_context() else None
-    cached = getattr(holder, _CACHE_ATTRIBUTE, None) if holder is not None else None
-    if cached is not None:
-        return cached
+    The table is small (a change is an admin's deliberate act) while a page, a report or a job
+    may ask for a rule hundreds of times, so one database transaction reads it once."""
+    session = db.session()
+    cached = session.info.get(_CACHE_KEY)
+    transaction = session.get_transaction()
+    if (
+        cached is not None
+        and transaction is not None
+        and cached[0] is transaction
+        and cached[2] == _changes_made
+    ):
+        return cached[1]
     rows = [
         tuple(row)
-        for row in db.session.execute(
+        for row in session.execute(
             select(
                 RuleChange.name, RuleChange.sequence, RuleChange.value, RuleChange.effective_from
             ).order_by(RuleChange.effective_from, RuleChange.sequence)
         )
     ]
-    if holder is not None:
-        setattr(holder, _CACHE_ATTRIBUTE, rows)
+    session.info[_CACHE_KEY] = (session.get_transaction(), rows, _changes_made)
+    if has_request_context():
+        setattr(request._get_current_object(), _CACHE_ATTRIBUTE, rows)
     return rows
 
 
 def _forget_cached() -> None:
+    # Every session of this process reads the rules again, not only this one.
+    global _changes_made
+    _changes_made += 1
+    db.session().info.pop(_CACHE_KEY, None)
     if has_request_context():
         holder = request._get_current_object()
         if hasattr(holder, _CACHE_ATTRIBUTE):

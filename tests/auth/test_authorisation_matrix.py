@@ -218,6 +218,14 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "sso.start": public(REDIRECT, anon=HIDDEN),
     "sso.callback": public(REDIRECT, anon=HIDDEN),
     # --- end of single sign-on ---
+    # --- Local rules and the public pages (issue 15, helper E): the rules and the pages'
+    # editing for administrators; the accessibility statement and privacy notice for everyone,
+    # signed in or not. ---
+    "rules.index": ADMINS_ONLY,
+    "rules.change": ADMINS_ONLY,
+    "public_pages.show": public(),
+    "public_pages.edit": ADMINS_ONLY,
+    # --- end of local rules and public pages ---
 }
 
 # (endpoint, actor) pairs where the application answers differently from EXPECTED today:
@@ -402,6 +410,8 @@ def world(
         "part": "discussion",  # of an item's wording in the minutes
         "user_id": w.users["member"].id,  # a person an administrator manages
         "agency_id": agency.id,  # an agency an administrator edits, retires or merges (helper C)
+        "rule_name": "review_interval_months",  # a local rule an administrator changes (helper E)
+        "slug": "privacy",  # a public page (helper E); its routes name it in their defaults
     }
     return w
 

@@ -57,7 +57,7 @@ def _client_of(app, user):
     return other
 
 
-def test_the_deadline_is_the_seed_rule_b3_date():
+def test_the_deadline_is_the_seed_rule_b3_date(database):
     assert first_meeting_deadline(COMPLETED) == DEADLINE
 
 

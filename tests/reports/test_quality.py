@@ -131,9 +131,12 @@ def test_the_same_seed_chooses_the_same_cafs_and_another_seed_others(make_closed
     sample = _draw(coordinator, seed="board-2026-q3")
 
     assert sample.seed == "board-2026-q3"
-    again = [case.id for case in quality.choose(quality.closed_in_quarter(Q3), "board-2026-q3")]
+    one_in = quality.sample_one_in(sample.drawn_at)
+    again = [
+        case.id for case in quality.choose(quality.closed_in_quarter(Q3), "board-2026-q3", one_in)
+    ]
     assert again == _ids(sample)
-    other = [case.id for case in quality.choose(closed, "another seed")]
+    other = [case.id for case in quality.choose(closed, "another seed", one_in)]
     assert len(other) == 3 and other != _ids(sample)
 
 
@@ -144,7 +147,9 @@ def test_a_random_seed_is_recorded_and_reproduces_the_draw(make_closed, coordina
     sample = _draw(coordinator)
 
     assert len(sample.seed) >= 16
-    chosen = quality.choose(quality.closed_in_quarter(Q3), sample.seed)
+    chosen = quality.choose(
+        quality.closed_in_quarter(Q3), sample.seed, quality.sample_one_in(sample.drawn_at)
+    )
     assert [case.id for case in chosen] == _ids(sample)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "audit_sample_drawn"))
     assert event.object_id == str(sample.id) and event.user_id == coordinator.id

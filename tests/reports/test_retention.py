@@ -375,7 +375,8 @@ def test_every_change_is_audited_without_personal_data(full_history, closed_case
     (run,) = _events("retention_applied")
     assert run.detail == (
         "2034-06-15: 1 cases archived, 1 children removed from search, "
-        "1 children's identifying data destroyed"
+        "1 children's identifying data destroyed "
+        "(rules: 1 year accessible, then 6 years archived)"
     )
     details = " ".join(e.detail or "" for e in db.session.scalars(select(AuditEvent)))
     for personal in ("Maisie", "Niamh", "Karen", "2012-05-17", "LE11"):
