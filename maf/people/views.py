@@ -26,10 +26,10 @@ def _person_or_404(user_id: int) -> User:
     return person
 
 
-def _invite_url() -> str | None:
-    """The invitation page, once invitations exist (issue 15 point 2)."""
+def _url_or_none(endpoint: str) -> str | None:
+    """A page of invitations (issue 15 point 2), where that part of the service is installed."""
     try:
-        return url_for("invitations.new")
+        return url_for(endpoint)
     except BuildError:
         return None
 
@@ -49,7 +49,8 @@ def index():
         found=found,
         districts=services.all_districts(),
         agencies=services.all_agencies(),
-        invite_url=_invite_url(),
+        invite_url=_url_or_none("invitations.new"),
+        invitations_url=_url_or_none("invitations.index"),
         statuses=services.STATUSES,
         mfa_states=services.MFA_STATES,
         sign_in_periods=services.SIGN_IN_PERIODS,

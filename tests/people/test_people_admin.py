@@ -160,7 +160,8 @@ def test_admins_reach_people_from_the_menu_and_invite_from_there(app, admin_clie
     page = admin_client.get("/people").text
     assert re.search(r'href="/people"\s+aria-current="true"', page), "People in the menu"
     if "invitations.new" in app.view_functions:
-        assert "Invite someone" in page
+        assert 'href="/people/invite"' in page and "Invite someone" in page
+        assert 'href="/invitations"' in page
     theirs = app.test_client()
     submit(theirs, "/sign-in", {"email": coordinator.email, "password": PASSWORD})
     assert 'href="/people"' not in theirs.get("/").text, "not offered to other roles"
