@@ -109,3 +109,13 @@ def signed_in_context(browser, live_server, user, *, javascript=True, password=P
     page.get_by_role("button", name="Sign in").press("Enter")
     page.wait_for_load_state()
     return context, page
+
+
+def tab_to(page, selector: str, max_tabs: int = 60) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user moves through a form (for
+    tests that fill a form with the keyboard alone)."""
+    for _ in range(max_tabs):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")

@@ -8,18 +8,7 @@ from playwright.sync_api import expect
 
 from maf.auth.models import Role
 from maf.extensions import db
-from tests.browser.conftest import signed_in_context
-
-MAX_TABS = 60
-
-
-def _tab_to(page, selector: str) -> None:
-    """Press Tab until `selector` has the focus, as a keyboard user moves through a form."""
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"Tab never reached {selector}")
+from tests.browser.conftest import signed_in_context, tab_to
 
 
 def test_an_admin_finds_a_person_changes_their_districts_deactivates_and_reactivates_them(
@@ -62,9 +51,9 @@ def test_an_admin_finds_a_person_changes_their_districts_deactivates_and_reactiv
     page.get_by_role("link", name="Change their roles, districts and agency").click()
     expect(page.get_by_role("heading", name="Change roles, districts and agency")).to_be_visible()
     assert axe_violations() == []
-    _tab_to(page, f'input[name="districts"][value="{charnwood.id}"]')
+    tab_to(page, f'input[name="districts"][value="{charnwood.id}"]')
     page.keyboard.press("Space")
-    _tab_to(page, 'button[type="submit"], input[type="submit"]')
+    tab_to(page, 'button[type="submit"], input[type="submit"]')
     page.keyboard.press("Enter")
     expect(page.get_by_text("Saved: Nadia Hussain's districts.")).to_be_visible()
     districts = page.locator(".govuk-summary-list__row", has_text="Districts")
