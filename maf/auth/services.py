@@ -232,6 +232,13 @@ def request_password_reset(email: str, once: str | None = None) -> None:
         audit.record("password_reset_requested", detail="no such active account")
         db.session.commit()
         return
+    if not sso_policy.password_sign_in_allowed(user):
+        from maf.sso.services import tell_to_use_single_sign_on  # single sign-on builds on this
+
+        tell_to_use_single_sign_on(user, once)
+        audit.record("password_reset_requested", user, user=user, detail="single sign-on only")
+        db.session.commit()
+        return
     fingerprint = _password_fingerprint(user)
     token = _reset_serializer().dumps({"user": user.id, "password": fingerprint})
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)

@@ -22,7 +22,7 @@ clicks "Sign in with ...", so MAF starts and serves passwords while the provider
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import current_app
+from flask import current_app, render_template, url_for
 from joserfc.errors import JoseError
 from requests import RequestException
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from sqlalchemy import select
 from maf.audit import services as audit
 from maf.auth import services as auth_services
 from maf.auth.models import Role, User, new_session_token
+from maf.circulation import outbox
 from maf.dbtypes import utcnow
 from maf.directory.services import agency_for_email, email_domain
 from maf.errors import DomainError
@@ -266,3 +267,19 @@ def sign_in_from_callback() -> User:
     audit.record("sign_in", user, user=user, detail=f"single sign-on ({provider_name()})")
     db.session.commit()
     return user
+
+
+def tell_to_use_single_sign_on(user: User, once: str | None) -> None:
+    """Someone whose role may not use a password asked to reset it: a reset link would only
+    make a password that lets nobody in, so the email says how they do sign in instead (in the
+    caller's transaction). `once` is the form's token, as for a reset link."""
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.sign_in")
+    context = {"user": user, "link": link, "provider": provider_name()}
+    outbox.enqueue(
+        dedupe_key=f"password-reset-sso:{user.id}:{once or new_session_token()[:24]}",
+        recipient_email=user.email,
+        recipient_name=user.name,
+        subject=f"Sign in with {provider_name()}",
+        text_body=render_template("sso/email/use_single_sign_on.txt", **context),
+        html_body=render_template("sso/email/use_single_sign_on.html", **context),
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from maf.audit.models import AuditEvent
 from maf.auth.models import Role, User
+from maf.circulation.models import OutboxMessage
 from maf.dbtypes import utcnow
 from maf.extensions import db
 from maf.invitations import services as invitations
@@ -417,3 +418,60 @@ def test_password_sign_in_still_works_beside_single_sign_on(client, use_sso, mak
     user = make_user(Role.ADMIN)
     answer = submit(client, "/sign-in", {"email": user.email, "password": PASSWORD})
     assert answer.status_code == 302 and signed_in(client)
+
+
+def test_a_reset_asked_by_someone_who_must_use_single_sign_on_says_so_and_sends_no_link(
+    client, use_sso, make_user
+):
+    """Emails never promise a sign-in the person does not have: a password link would make a
+    password that lets them in nowhere."""
+    use_sso(PASSWORD_SIGN_IN_ROLES=("practitioner",))
+    coordinator = make_user(Role.COORDINATOR, email="priya.shah@leics.gov.example")
+    practitioner = make_user(Role.PRACTITIONER, email="lee.ward@school.example")
+    for person in (coordinator, practitioner):
+        answer = submit(client, "/sign-in/forgotten", {"email": person.email})
+        assert "Check your email" in answer.text  # the same page for everyone
+
+    def message_to(person):
+        return db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient_email == person.email)
+        ).one()
+
+    told = message_to(coordinator)
+    assert told.subject == "Sign in with Microsoft"
+    assert "/sign-in/reset/" not in told.text_body + told.html_body
+    assert 'choose "Sign in with Microsoft"' in told.text_body
+    assert "http://127.0.0.1:5000/sign-in" in told.text_body
+    assert "/sign-in/reset/" in message_to(practitioner).text_body
+    assert "single sign-on only" in audit_details("password_reset_requested")
+
+
+def test_single_sign_on_starts_a_fresh_session(client, use_sso, oidc_provider, make_user):
+    """As password sign-in does (start_session): anything planted in the session before is
+    dropped, with the provider's state and verifier."""
+    use_sso()
+    make_user(Role.PRACTITIONER, email=EMAIL)
+    oidc_provider.person("amira", email=EMAIL)
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    assert sso_sign_in(client, "amira").status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert not [key for key in session if key.startswith("_state_")]
+        assert session["signed_in_at"] == session["seen_at"]
+
+
+def test_a_provider_that_goes_down_mid_sign_in_gives_the_clear_page(
+    client, use_sso, oidc_provider, make_user, monkeypatch, app
+):
+    use_sso()
+    make_user(Role.PRACTITIONER, email=EMAIL)
+    oidc_provider.person("amira", email=EMAIL)
+    back = urlsplit(through_provider(client, "amira"))
+    # The provider is unreachable by the time the browser comes back with the code.
+    monkeypatch.setitem(
+        app.config, "OIDC_DISCOVERY_URL", "http://127.0.0.1:9/.well-known/openid-configuration"
+    )
+    answer = client.get(f"{back.path}?{back.query}")
+    assert answer.status_code == 503 and "is not working just now" in answer.text
+    assert not signed_in(client)
