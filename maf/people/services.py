@@ -297,15 +297,17 @@ def change_access(
         require_version(
             _AccessRecord(person), None, yours=after, theirs=access_in_words(access_of(person))
         )
+    needed_two_step = mfa.required(person)
     person.roles = details.roles
     person.districts = sorted(details.districts, key=lambda district: district.name)
     person.agency = details.agency
-    audit.record(
-        "person_access_changed",
-        person,
-        user=by,
-        detail="; ".join(f"{label}: {before[label]} -> {after[label]}" for label in changed),
-    )
+    detail = "; ".join(f"{label}: {before[label]} -> {after[label]}" for label in changed)
+    if mfa.required(person) and not needed_two_step and not mfa.enabled(person):
+        # A role that must use a second factor is not used without one: their sessions end,
+        # and signing in again asks them to set it up first.
+        person.session_token = new_session_token()
+        detail += "; signed out to set up two-step sign-in"
+    audit.record("person_access_changed", person, user=by, detail=detail)
     db.session.commit()
     db.session.refresh(person)
     return changed

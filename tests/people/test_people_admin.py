@@ -20,11 +20,13 @@ from tests.conftest import PASSWORD, csrf_token_from, submit
 def _audit(action: str, person: User) -> list[AuditEvent]:
     return list(
         db.session.scalars(
-            select(AuditEvent).where(
+            select(AuditEvent)
+            .where(
                 AuditEvent.action == action,
                 AuditEvent.object_type == "user",
                 AuditEvent.object_id == str(person.id),
             )
+            .order_by(AuditEvent.id)
         )
     )
 
@@ -444,3 +446,29 @@ def test_a_two_step_reset_forgets_it_signs_them_out_mails_once_and_asks_to_enrol
     finally:
         app.config["MFA_REQUIRED_ROLES"] = previous
     assert again.headers["Location"] == "/account/security"
+
+
+def test_a_new_role_that_must_use_two_step_sign_in_signs_them_out_to_set_it_up(
+    app, admin_client, staff
+):
+    """MAF_MFA_REQUIRED_ROLES: an admin's powers are never used without the second factor."""
+    nadia = staff["nadia"]
+    theirs = app.test_client()
+    submit(theirs, "/sign-in", {"email": nadia.email, "password": PASSWORD})
+    previous = app.config["MFA_REQUIRED_ROLES"]
+    app.config["MFA_REQUIRED_ROLES"] = ("admin", "coordinator")
+    try:
+        submit(admin_client, f"/people/{nadia.id}/access", {"roles": ["chair"], "agency": "0"})
+        assert theirs.get("/").status_code == 200, "a chair need not: still signed in"
+        submit(
+            admin_client,
+            f"/people/{nadia.id}/access",
+            {"roles": ["chair", "coordinator"], "agency": "0"},
+        )
+        assert theirs.get("/").headers["Location"].startswith("/sign-in")
+        again = submit(theirs, "/sign-in", {"email": nadia.email, "password": PASSWORD})
+        assert again.headers["Location"] == "/account/security"
+    finally:
+        app.config["MFA_REQUIRED_ROLES"] = previous
+    (_, promoted) = _audit("person_access_changed", nadia)
+    assert promoted.detail.endswith("signed out to set up two-step sign-in")
