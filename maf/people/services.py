@@ -268,6 +268,7 @@ def change_access(
     person's; refused (PeopleError) when an admin changes their own roles or the last active
     admin would lose the role."""
     before = access_in_words(access_of(person))
+    read_version = person.access_version
     require_version(_AccessRecord(person), version, yours=access_in_words(details), theirs=before)
     if person.id == by.id and set(details.roles) != set(person.roles):
         raise PeopleError(OWN_ROLES, field="roles")
@@ -283,7 +284,7 @@ def change_access(
     # second matches no row and is refused like any stale save.
     moved = db.session.execute(
         update(User)
-        .where(User.id == person.id, User.access_version == person.access_version)
+        .where(User.id == person.id, User.access_version == read_version)
         .values(
             access_version=User.access_version + 1,
             access_changed_by_id=by.id,

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from maf.audit.models import AuditEvent
 from maf.auth.models import RecoveryCode, Role, User
@@ -14,6 +14,7 @@ from maf.circulation.models import OutboxMessage
 from maf.dbtypes import utcnow
 from maf.extensions import db
 from maf.people import services
+from maf.versioning import StaleEdit
 from tests.conftest import PASSWORD, csrf_token_from, submit
 
 
@@ -296,6 +297,25 @@ def test_a_stale_edit_is_refused_showing_both_versions(app, admin_client, staff,
     assert again.status_code == 302
     db.session.expire_all()
     assert nadia.roles == {Role.PRACTITIONER, Role.CHAIR} and nadia.districts == []
+
+
+def test_of_two_saves_in_flight_at_once_the_second_is_refused(staff, admin, make_user):
+    """The version moves in SQL naming the one read: a save that passed the version check just
+    as another admin's committed is still refused, not written over it."""
+    nadia = staff["nadia"]
+    assert nadia.access_version == 1
+    db.session.execute(  # the other admin's save, committed after Nadia's row was read here
+        update(User)
+        .where(User.id == nadia.id)
+        .values(access_version=2, access_changed_by_id=make_user(Role.ADMIN, name="Bola").id)
+        .execution_options(synchronize_session=False)
+    )
+    details = services.AccessDetails(roles={Role.CHAIR})
+    with pytest.raises(StaleEdit) as refused:
+        services.change_access(nadia, details, admin, version=1)
+    assert refused.value.current_version == 2 and refused.value.changed_by == "Bola"
+    db.session.expire_all()
+    assert nadia.roles == {Role.PRACTITIONER}
 
 
 def test_signing_in_does_not_make_an_open_access_form_stale(app, admin_client, staff):
