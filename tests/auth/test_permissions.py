@@ -22,6 +22,10 @@ PUBLIC_ENDPOINTS = {
     "dashboard.health",
     "static",
     "circulation.feed",
+    # Single sign-on's two legs (maf/sso): off to the identity provider and back; the way back
+    # signs nobody in without a state from this browser and a token the provider signed.
+    "sso.start",
+    "sso.callback",
 }
 
 
