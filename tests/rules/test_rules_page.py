@@ -4,6 +4,7 @@ run of the next nightly run) before it is saved."""
 
 import re
 from datetime import date
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -27,7 +28,7 @@ def signed_in_admin(admin, sign_in):
 
 
 def _text(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def test_the_page_lists_every_rule_with_its_default_and_seed(client, signed_in_admin):
