@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from maf import submissions
 from maf.audit import services as audit
 from maf.auth import services as auth_services
-from maf.auth.models import Role, User, new_session_token, user_district
+from maf.auth.models import Role, User, new_session_token
 from maf.circulation import outbox
 from maf.dbtypes import utcnow
 from maf.directory.models import Agency, District
@@ -180,6 +180,8 @@ def invite(
     if not roles:
         raise InvitationError("Select at least one role", field="roles")
     if invited_by is not None and not may_invite(invited_by, roles, districts):
+        if not districts:
+            raise InvitationError("Select the district they will work in", field="districts")
         raise InvitationError(
             "You can invite practitioners to your own district only", field="roles"
         )
@@ -382,19 +384,18 @@ def accept(
 # --- asking for an account -----------------------------------------------------------------
 
 
-def _coordinators_of(districts: list[District]) -> list[User]:
-    statement = select(User).where(User.active).order_by(User.name)
-    if districts:
-        statement = statement.where(
-            User.id.in_(
-                select(user_district.c.user_id).where(
-                    user_district.c.district_id.in_([d.id for d in districts])
-                )
-            )
-        )
-    candidates = db.session.scalars(statement)
-    role = Role.COORDINATOR if districts else Role.ADMIN
-    return [user for user in candidates if user.has_role(role)]
+def _deciders_of(districts: list[District]) -> list[User]:
+    """Who decides a request: the coordinators of these districts; the administrators for an
+    agency serving the whole authority or a district with no coordinator yet, so that no
+    request waits unseen."""
+    people = list(db.session.scalars(select(User).where(User.active).order_by(User.name)))
+    ids = {district.id for district in districts}
+    coordinators = [
+        person
+        for person in people
+        if person.has_role(Role.COORDINATOR) and ids & _district_ids(person)
+    ]
+    return coordinators or [person for person in people if person.has_role(Role.ADMIN)]
 
 
 def request_account(name: str, email: str, organisation: str) -> None:
@@ -429,7 +430,7 @@ def request_account(name: str, email: str, organisation: str) -> None:
         db.session.rollback()
         return
     link = _link("/invitations")
-    for person in _coordinators_of(account_request.districts):
+    for person in _deciders_of(account_request.districts):
         context = {"person": person, "request": account_request, "link": link}
         outbox.enqueue(
             dedupe_key=f"account-request:{account_request.id}:{person.id}",
