@@ -57,22 +57,23 @@ class OidcProvider:
 
 
 @pytest.fixture(scope="session")
-def oidc_provider():
+def oidc_provider(tmp_path_factory):
     node = shutil.which("node")
     if node is None:
         missing("Node.js is not installed, so the OpenID provider cannot run")
     if not (ROOT / "node_modules/oidc-provider/package.json").exists():
         missing("npm oidc-provider is not installed: run `npm ci` (make setup does)")
-    process = subprocess.Popen(
-        [node, str(SCRIPT)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    # Its warnings (development-only features, the Node version) go to a file, read back only
+    # if it fails to start.
+    log = tmp_path_factory.mktemp("oidc-provider") / "stderr.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [node, str(SCRIPT)], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
     try:
         line = process.stdout.readline()
-        assert line.startswith("READY "), f"the OpenID provider did not start: {line!r}"
+        if not line.startswith("READY "):
+            pytest.fail(f"the OpenID provider did not start: {line!r}\n{log.read_text()[-3000:]}")
         yield OidcProvider(issuer=line.split()[1])
     finally:
         process.terminate()
