@@ -76,8 +76,8 @@ def test_a_role_without_password_sign_in_is_pointed_to_the_button(
     expect(page.get_by_label("Email address")).to_have_value(coordinator.email)
 
 
-def test_the_single_sign_on_pages_are_valid_html(
-    page, live_server, use_sso, oidc_provider, tmp_path
+def test_the_single_sign_on_pages_are_valid_html_and_the_down_page_accessible(
+    page, live_server, use_sso, oidc_provider, tmp_path, axe_violations
 ):
     if shutil.which("java") is None or not VNU_JAR.exists():
         missing("the Nu HTML checker needs Java and npm's vnu-jar")
@@ -94,4 +94,5 @@ def test_the_single_sign_on_pages_are_valid_html(
     page.goto("/sign-in/oidc")
     expect(page.get_by_role("heading", level=1)).to_contain_text("is not working just now")
     pages.add("anon", "/sign-in/oidc", page.content(), "provider down")
+    assert axe_violations() == []
     assert pages.errors() == {}
