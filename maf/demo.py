@@ -6,6 +6,8 @@ All people, schools and addresses are invented.
 
 import io
 import random
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from maf.agendas import services as agenda_services
 from maf.agendas.models import ItemKind
 from maf.auth import services as auth_services
+from maf.auth.mfa import new_secret
 from maf.auth.models import Role, User
 from maf.cases import services as case_services
 from maf.cases.involvement_import import parse_involvement_csv
@@ -29,7 +32,7 @@ from maf.cases.models import (
     TierOutcome,
 )
 from maf.cases.validation import age_on
-from maf.dbtypes import london_today
+from maf.dbtypes import london_today, utcnow
 from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 from maf.forums import services as forum_services
@@ -88,6 +91,113 @@ AGENCIES = (
     ("Family Support Partnership (voluntary sector)", AgencyType.VOLUNTARY, None),
     ("Leicestershire Early Help Service", AgencyType.LOCAL_AUTHORITY, None),
 )
+
+
+# Each district's own services beyond the schools above, so every forum's members come from
+# its own district's agencies (issue 15): (name, type, district slug).
+DISTRICT_AGENCIES = (
+    ("Coalville Family Hub", AgencyType.LOCAL_AUTHORITY, "north-west-leicestershire"),
+    (
+        "North West Leicestershire Health Visiting Team",
+        AgencyType.HEALTH,
+        "north-west-leicestershire",
+    ),
+    (
+        "North West Leicestershire Neighbourhood Policing Team",
+        AgencyType.POLICE,
+        "north-west-leicestershire",
+    ),
+    (
+        "North West Leicestershire Council Housing Options",
+        AgencyType.HOUSING,
+        "north-west-leicestershire",
+    ),
+    ("Ibstock Young Carers Project", AgencyType.VOLUNTARY, "north-west-leicestershire"),
+    ("Whitwick Greenhill Primary School", AgencyType.PRIMARY_SCHOOL, "north-west-leicestershire"),
+    ("Hinckley Family Hub", AgencyType.LOCAL_AUTHORITY, "hinckley-and-bosworth"),
+    ("Hinckley and Bosworth Health Visiting Team", AgencyType.HEALTH, "hinckley-and-bosworth"),
+    (
+        "Hinckley and Bosworth Neighbourhood Policing Team",
+        AgencyType.POLICE,
+        "hinckley-and-bosworth",
+    ),
+    ("Earl Shilton Community Pantry", AgencyType.VOLUNTARY, "hinckley-and-bosworth"),
+    ("Burbage Hollycroft Primary School", AgencyType.PRIMARY_SCHOOL, "hinckley-and-bosworth"),
+    ("Loughborough Family Hub", AgencyType.LOCAL_AUTHORITY, "charnwood"),
+    ("Charnwood Health Visiting Team", AgencyType.HEALTH, "charnwood"),
+    ("Charnwood Neighbourhood Policing Team", AgencyType.POLICE, "charnwood"),
+    ("Charnwood Borough Council Housing Needs", AgencyType.HOUSING, "charnwood"),
+    ("Soar Valley Family Mentoring", AgencyType.VOLUNTARY, "charnwood"),
+    ("Melton Family Hub", AgencyType.LOCAL_AUTHORITY, "melton"),
+    ("Melton Health Visiting Team", AgencyType.HEALTH, "melton"),
+    ("Melton Neighbourhood Policing Team", AgencyType.POLICE, "melton"),
+    ("Melton Borough Council Housing Options", AgencyType.HOUSING, "melton"),
+    ("Melton Mowbray Youth Project", AgencyType.YOUTH_SERVICE, "melton"),
+    ("Asfordby Hillside Primary School", AgencyType.PRIMARY_SCHOOL, "melton"),
+    ("Wigston Family Hub", AgencyType.LOCAL_AUTHORITY, "south-leicestershire"),
+    ("South Leicestershire Health Visiting Team", AgencyType.HEALTH, "south-leicestershire"),
+    ("South Leicestershire Neighbourhood Policing Team", AgencyType.POLICE, "south-leicestershire"),
+    ("Harborough District Council Housing Options", AgencyType.HOUSING, "south-leicestershire"),
+    ("Lutterworth Youth Project", AgencyType.YOUTH_SERVICE, "south-leicestershire"),
+    ("Oadby Brookside Early Years Centre", AgencyType.EARLY_YEARS, "south-leicestershire"),
+)
+# Closed in the demo's past: retired, kept for the account and history that name it.
+RETIRED_AGENCY = ("Home-Start Soar Valley", AgencyType.VOLUNTARY, "charnwood")
+
+# Every demo agency's email domain, under example.org (reserved: no mail ever reaches it).
+AGENCY_DOMAINS = {
+    "Coalville Community High School": "coalvillehigh.example.org",
+    "Ashby Hill Top Primary School": "hilltop-ashby.example.org",
+    "Castle Donington Little Acorns Pre-school": "littleacorns-cd.example.org",
+    "Hinckley Heath Academy": "hinckleyheath.example.org",
+    "Market Bosworth Brookside Primary": "brookside-mb.example.org",
+    "Hinckley and Bosworth Housing Options": "hbbc-housing.example.org",
+    "Loughborough Woodgate High School": "woodgate.example.org",
+    "Shepshed Orchard Primary School": "orchard-shepshed.example.org",
+    "Charnwood Youth Service": "charnwood-youth.example.org",
+    "Loughborough College": "loucoll.example.org",
+    "Melton Vale High School": "meltonvale.example.org",
+    "Melton Children's Centre": "melton-cc.example.org",
+    "Wigston Meadows Primary School": "wigstonmeadows.example.org",
+    "Lutterworth Riverside High School": "riverside-lutterworth.example.org",
+    "Leicestershire Children's Social Care": "leics-childrens.example.org",
+    "Leicestershire Partnership NHS Trust: School Nursing": "lpt-schoolnursing.example.org",
+    "Leicestershire Partnership NHS Trust: Health Visiting": "lpt-healthvisiting.example.org",
+    "Specialist CAMHS Leicestershire": "lpt-camhs.example.org",
+    "Leicestershire Youth Justice Service": "leics-yjs.example.org",
+    "Leicestershire Police: Neighbourhood Policing": "leics-police.example.org",
+    "Family Support Partnership (voluntary sector)": "fsp-leics.example.org",
+    "Leicestershire Early Help Service": "leics-earlyhelp.example.org",
+    "Coalville Family Hub": "coalville-hub.example.org",
+    "North West Leicestershire Health Visiting Team": "nwl-hv.example.org",
+    "North West Leicestershire Neighbourhood Policing Team": "nwl-npt.example.org",
+    "North West Leicestershire Council Housing Options": "nwleics-housing.example.org",
+    "Ibstock Young Carers Project": "ibstockcarers.example.org",
+    "Whitwick Greenhill Primary School": "greenhill-whitwick.example.org",
+    "Hinckley Family Hub": "hinckley-hub.example.org",
+    "Hinckley and Bosworth Health Visiting Team": "hb-hv.example.org",
+    "Hinckley and Bosworth Neighbourhood Policing Team": "hb-npt.example.org",
+    "Earl Shilton Community Pantry": "esc-pantry.example.org",
+    "Burbage Hollycroft Primary School": "hollycroft.example.org",
+    "Loughborough Family Hub": "loughborough-hub.example.org",
+    "Charnwood Health Visiting Team": "charnwood-hv.example.org",
+    "Charnwood Neighbourhood Policing Team": "charnwood-npt.example.org",
+    "Charnwood Borough Council Housing Needs": "charnwood-housing.example.org",
+    "Soar Valley Family Mentoring": "soarvalleymentoring.example.org",
+    "Melton Family Hub": "melton-hub.example.org",
+    "Melton Health Visiting Team": "melton-hv.example.org",
+    "Melton Neighbourhood Policing Team": "melton-npt.example.org",
+    "Melton Borough Council Housing Options": "melton-housing.example.org",
+    "Melton Mowbray Youth Project": "mm-youth.example.org",
+    "Asfordby Hillside Primary School": "hillside-asfordby.example.org",
+    "Wigston Family Hub": "wigston-hub.example.org",
+    "South Leicestershire Health Visiting Team": "southleics-hv.example.org",
+    "South Leicestershire Neighbourhood Policing Team": "southleics-npt.example.org",
+    "Harborough District Council Housing Options": "harborough-housing.example.org",
+    "Lutterworth Youth Project": "lutterworth-youth.example.org",
+    "Oadby Brookside Early Years Centre": "brookside-oadby.example.org",
+    "Home-Start Soar Valley": "homestart-soarvalley.example.org",
+}
 
 
 @dataclass(frozen=True)
@@ -164,16 +274,28 @@ def _agency(name: str, agency_type: AgencyType, district: District | None) -> Ag
     agency.type = agency_type
     agency.tier = _TIER_OF_TYPE.get(agency_type, AgencyTier.UNIVERSAL)
     agency.districts = [district] if district else []
+    agency.email_domains = [AGENCY_DOMAINS[name]] if name in AGENCY_DOMAINS else []
     return agency
+
+
+def demo_agencies(districts: dict[str, District]) -> dict[str, Agency]:
+    """Every demo agency by name, with its district and email domain; one retired."""
+    agencies = {
+        name: _agency(name, agency_type, districts[slug] if slug else None)
+        for name, agency_type, slug in (*AGENCIES, *DISTRICT_AGENCIES, RETIRED_AGENCY)
+    }
+    retired = agencies[RETIRED_AGENCY[0]]
+    if retired.retired_at is None:
+        retired.retired_at = datetime.combine(
+            london_today() - timedelta(days=200), time(17, 0), tzinfo=UTC
+        )
+    db.session.flush()
+    return agencies
 
 
 def load_demo_data(history_cases: int = 0) -> list[DemoUser]:
     districts = {slug: _district(slug, name) for slug, name in DISTRICTS.items()}
-    agencies = {
-        name: _agency(name, agency_type, districts[slug] if slug else None)
-        for name, agency_type, slug in AGENCIES
-    }
-    db.session.flush()
+    agencies = demo_agencies(districts)
     for user in USERS:
         auth_services.save_user(
             email=user.email,
@@ -183,9 +305,11 @@ def load_demo_data(history_cases: int = 0) -> list[DemoUser]:
             districts=[districts[slug] for slug in user.districts],
             agency=agencies[user.agency] if user.agency else None,
         )
+    members = demo_members(districts, agencies)
+    _load_member_accounts(members, agencies)
     db.session.commit()
     if db.session.scalar(select(Forum.id).limit(1)) is None:
-        _load_demo_forums(districts, agencies)
+        _load_demo_forums(districts, members)
     if db.session.scalar(select(Case.id).limit(1)) is None:
         load_demo_history(history_cases, london_today())
         _load_demo_cases(districts, agencies)
@@ -255,10 +379,190 @@ DEMO_MEMBERS = (
 )
 
 
-def _load_demo_forums(districts: dict[str, District], agencies: dict[str, Agency]) -> None:
-    """A forum in each district meeting quarterly, with this year's and next year's meetings."""
+# Forum members' names: invented, each used once across the demo.
+MEMBER_GIVEN_NAMES = (
+    "Sarah",
+    "James",
+    "Helen",
+    "Mohammed",
+    "Claire",
+    "David",
+    "Priti",
+    "Mark",
+    "Joanne",
+    "Gareth",
+    "Nicola",
+    "Imran",
+    "Lucy",
+    "Stephen",
+    "Rebecca",
+    "Anil",
+    "Emma",
+    "Paul",
+    "Karen",
+    "Tomasz",
+    "Fiona",
+    "Richard",
+    "Shabana",
+    "Neil",
+    "Louise",
+    "Craig",
+    "Gemma",
+    "Kwame",
+    "Alison",
+    "Owen",
+    "Harjit",
+    "Joanna",
+    "Simon",
+    "Bethany",
+    "Callum",
+    "Yasmin",
+)
+MEMBER_FAMILY_NAMES = (
+    "Patel",
+    "Whitmore",
+    "Okonkwo",
+    "Fletcher",
+    "Mistry",
+    "Harrison",
+    "Chauhan",
+    "Bennett",
+    "Kaur",
+    "Lowe",
+    "Nowak",
+    "Dunmore",
+    "Begum",
+    "Ashworth",
+    "Sharma",
+    "Pritchard",
+    "Mensah",
+    "Holloway",
+    "Lam",
+    "Gallagher",
+    "Parmar",
+    "Sutton",
+    "Wiśniewski",
+    "Doherty",
+    "Adeyemi",
+    "Marsden",
+    "Chowdhury",
+    "Radford",
+    "Fernandes",
+    "Oakley",
+)
+_TITLE_OF_TYPE = {AgencyType.POLICE: "PC ", AgencyType.SPECIALIST_CAMHS: "Dr "}
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    district: str  # slug
+    name: str
+    email: str
+    agency: str
+    role: MemberRole
+
+
+def _address(name: str, domain: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    given, family = plain.split(" ", 1)
+    return f"{given}.{re.sub(r'[^a-z]', '', family)}@{domain}"
+
+
+def demo_members(districts: dict[str, District], agencies: dict[str, Agency]) -> list[DemoMember]:
+    """Each district forum's members, from its own district's agencies (two each) and the
+    authority-wide services (one each): 20 to 30 a forum, each a different invented person
+    with an address in their agency's domain. Charnwood's include the demo's practitioners."""
+    rng = random.Random(15)  # noqa: S311 - invented demo data, not security
+    names = [f"{g} {f}" for g in MEMBER_GIVEN_NAMES for f in MEMBER_FAMILY_NAMES]
+    rng.shuffle(names)
+    taken = iter(names)
+    members = []
+    for slug in DISTRICTS:
+        own = [name for name, _type, s in (*AGENCIES, *DISTRICT_AGENCIES) if s == slug]
+        everywhere = [name for name, _type, s in AGENCIES if s is None]
+        existing = list(DEMO_MEMBERS) if slug == "charnwood" else []
+        for name, email, agency in existing:
+            members.append(DemoMember(slug, name, email, agency, MemberRole.STANDING))
+        seats = [(agency, 2) for agency in own] + [(agency, 1) for agency in everywhere]
+        for agency, count in seats:
+            count -= sum(1 for _, _, a in existing if a == agency)
+            for _ in range(max(0, count)):
+                person = next(taken)
+                title = _TITLE_OF_TYPE.get(agencies[agency].type, "")
+                members.append(
+                    DemoMember(
+                        slug,
+                        title + person,
+                        _address(person, AGENCY_DOMAINS[agency]),
+                        agency,
+                        # The police and housing attend as observers, as in many areas.
+                        MemberRole.OBSERVER
+                        if agencies[agency].type in (AgencyType.POLICE, AgencyType.HOUSING)
+                        else MemberRole.STANDING,
+                    )
+                )
+    return members
+
+
+def _load_member_accounts(members: list[DemoMember], agencies: dict[str, Agency]) -> None:
+    """Accounts for some members, as a council's People page shows them after a while: some
+    with two-step sign-in on, signed in recently or long ago or never, one locked out, and
+    one deactivated (who worked for the agency that closed)."""
+    now = utcnow()
+    generated = [m for m in members if m.email not in {e for _, e, _ in DEMO_MEMBERS}]
+    by_district: dict[str, list[DemoMember]] = {}
+    for member in generated:
+        by_district.setdefault(member.district, []).append(member)
+    states = (
+        ("mfa", timedelta(days=2)),
+        ("plain", timedelta(days=41)),
+        ("plain", None),
+        ("mfa", timedelta(hours=3)),
+    )
+    for slug, district_members in by_district.items():
+        district = db.session.scalar(select(District).where(District.slug == slug))
+        for member, (state, since) in zip(district_members, states, strict=False):
+            user = _demo_account(member.name, member.email, [district], agencies[member.agency])
+            user.last_signed_in_at = now - since if since else None
+            if state == "mfa" and user.mfa_enabled_at is None:
+                user.totp_secret = new_secret()
+                user.mfa_enabled_at = now - timedelta(days=90)
+    charnwood = db.session.scalar(select(District).where(District.slug == "charnwood"))
+    locked = _demo_account(
+        "Kieran Walsh",
+        "kieran.walsh@loughborough-hub.example.org",
+        [charnwood],
+        agencies["Loughborough Family Hub"],
+    )
+    locked.failed_login_count, locked.locked_until = 5, now + timedelta(hours=12)
+    locked.last_signed_in_at = now - timedelta(days=6)
+    left = _demo_account(
+        "Bethany Cole",
+        "bethany.cole@homestart-soarvalley.example.org",
+        [charnwood],
+        agencies[RETIRED_AGENCY[0]],
+    )
+    left.active = False
+    left.last_signed_in_at = now - timedelta(days=230)
+
+
+def _demo_account(name: str, email: str, districts, agency: Agency) -> User:
+    return auth_services.save_user(
+        email=email,
+        name=name.removeprefix("PC ").removeprefix("Dr "),
+        password=DEMO_PASSWORD,
+        roles=[Role.PRACTITIONER],
+        districts=districts,
+        agency=agency,
+    )
+
+
+def _load_demo_forums(districts: dict[str, District], members: list[DemoMember]) -> None:
+    """A forum in each district meeting quarterly, with this year's and next year's meetings,
+    and its own district's members."""
     admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
     chair = db.session.scalar(select(User).where(User.email == "chair@example.org"))
+    agencies = {agency.name: agency for agency in db.session.scalars(select(Agency))}
     year = london_today().year
     for slug, district in districts.items():
         coordinator = db.session.scalar(
@@ -277,15 +581,16 @@ def _load_demo_forums(districts: dict[str, District], agencies: dict[str, Agency
             ),
             admin,
         )
-        for name, email, agency in DEMO_MEMBERS:
-            forum_services.add_member(
-                forum,
-                name=name,
-                email=email,
-                agency=agencies[agency],
-                role=MemberRole.STANDING,
-                user=admin,
-            )
+        for member in members:
+            if member.district == slug:
+                forum_services.add_member(
+                    forum,
+                    name=member.name,
+                    email=member.email,
+                    agency=agencies[member.agency],
+                    role=member.role,
+                    user=admin,
+                )
         for schedule_year in (year - 2, year - 1, year, year + 1):
             forum_services.generate_schedule(forum, schedule_year, admin)
 
@@ -535,7 +840,11 @@ def load_demo_history(history_cases: int, today: date) -> int:
     """
     rng = random.Random(2009)  # noqa: S311 - invented demo data, not security
     admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
-    referrers = [a for a in db.session.scalars(select(Agency)) if a.type in SETTING_BY_AGENCY_TYPE]
+    referrers = [
+        a
+        for a in db.session.scalars(select(Agency).order_by(Agency.id))
+        if a.type in SETTING_BY_AGENCY_TYPE and not a.retired
+    ]
     needs = list(db.session.scalars(select(NeedStatement)))
     forums = list(db.session.scalars(select(Forum).order_by(Forum.id)))
     meetings = sorted(

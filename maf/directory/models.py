@@ -106,6 +106,11 @@ class Agency(Versioned, db.Model):
         return self.retired_at is not None
 
     @property
+    def label(self) -> str:
+        """Its name, marked when retired: records that keep a retired agency still show it."""
+        return f"{self.name} (retired)" if self.retired else self.name
+
+    @property
     def serves_whole_authority(self) -> bool:
         return not self.districts
 

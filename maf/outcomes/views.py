@@ -38,13 +38,25 @@ def _item_form(item: AgendaItem, formdata=None) -> ItemRecordForm:
     form = ItemRecordForm(formdata=formdata)
     if formdata is None:
         _fill(form, item)
-    form.set_agencies(_agency_choices())
+    form.set_agencies(_agency_choices(item))
     return form
 
 
-def _agency_choices() -> list[tuple[str | int, str]]:
+def _offered(item: AgendaItem) -> list:
+    """The agencies this item's record may name: those in use, and any its saved record names
+    that has been retired since, so re-saving the record does not lose them."""
+    saved = services.stored_details(item)
+    if saved is None:
+        return agencies()
+    named = [agency for agency, _ in saved.services]
+    named += [action.owner_agency for action in saved.actions]
+    named += [saved.lead.agency] if saved.lead else []
+    return agencies(keep=named)
+
+
+def _agency_choices(item: AgendaItem) -> list[tuple[str | int, str]]:
     # The blank choice's value is empty, so the autocomplete does not offer "None" as an agency.
-    return [("", "None"), *choices(agencies())]
+    return [("", "None"), *choices(_offered(item))]
 
 
 def _fill(form: ItemRecordForm, item: AgendaItem) -> None:
@@ -90,8 +102,8 @@ def _fill_rows(rows, values: list[dict]) -> None:
         rows.append_entry(row)
 
 
-def _details(form: ItemRecordForm) -> services.ItemDetails:
-    named = {agency.id: agency for agency in agencies()}
+def _details(form: ItemRecordForm, item: AgendaItem) -> services.ItemDetails:
+    named = {agency.id: agency for agency in _offered(item)}
     lead = None
     if form.lead_kind.data:
         lead = services.LeadDetails(
@@ -310,12 +322,12 @@ def save_item(meeting_id: int, item_id: int):
         if f"add_{list_name}" in formdata:
             if len(rows) < MAX_ROWS:
                 rows.append_entry()
-                form.set_agencies(_agency_choices())
+                form.set_agencies(_agency_choices(item))
             return _render_item(meeting, item, form, focus=rows[-1].form.what.id, unsaved=True)
     if form.validate_on_submit():
         try:
             services.save_item_record(
-                item, _details(form), current_user, opened_at_version=form.version.data or 0
+                item, _details(form, item), current_user, opened_at_version=form.version.data or 0
             )
         except StaleEdit as stale:
             db.session.rollback()

@@ -176,3 +176,27 @@ def test_nobody_but_an_admin_changes_an_agency_or_a_district(
     assert agency.name == "Charnwood Family Hub" and not agency.retired
     assert district.name == "Charnwood"
     assert "Add a district" not in client.get("/districts").text
+
+
+def test_a_retired_agency_is_still_shown_where_it_was_named_marked_retired(
+    client, admin, make_agency, make_forum, make_user
+):
+    from maf.forums import services as forum_services
+    from maf.forums.models import MemberRole
+
+    closing = make_agency(name="Limehurst Academy")
+    forum = make_forum()
+    forum_services.add_member(
+        forum,
+        name="Ted Teacher",
+        email="ted@example.org",
+        agency=closing,
+        role=MemberRole.STANDING,
+        user=admin,
+    )
+    person = make_user(Role.PRACTITIONER, name="Tia Teacher", agency=closing)
+    assert submit(client, f"/agencies/{closing.id}/retire", {}).status_code == 302
+    assert "Limehurst Academy (retired)" in client.get(f"/forums/{forum.id}").text
+    assert "Limehurst Academy (retired)" in client.get(f"/people/{person.id}").text
+    form = client.get(f"/forums/{forum.id}").text.split('id="members"')[1]
+    assert f'value="{closing.id}"' not in form, "not offered to a new member"
