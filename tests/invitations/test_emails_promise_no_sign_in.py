@@ -188,3 +188,23 @@ def test_a_member_without_an_account_who_asks_for_a_password_is_told_how_to_get_
         select(OutboxMessage).where(OutboxMessage.recipient_email == WITH_ACCOUNT)
     ).all()
     assert "/sign-in/reset/" in reset.text_body
+
+
+def test_no_email_of_a_meetings_life_tells_someone_without_an_account_to_sign_in(
+    meeting, agenda, coordinator
+):
+    """Circulated, a slot taken off, a member removed, the meeting cancelled: the templates
+    that never offer a sign-in stay so for everyone."""
+    zoes_item, eves_item = agenda
+    circulation.circulate(meeting, coordinator)
+    agendas.remove_from_agenda(eves_item, coordinator)
+    paul = next(m for m in meeting.forum.members if m.email == WITHOUT_ACCOUNT)
+    forums.remove_member(paul, coordinator)
+    circulation.circulate(meeting, coordinator)
+    agendas.remove_from_agenda(zoes_item, coordinator)  # a meeting is cancelled empty
+    circulation.cancel_meeting(meeting, "Room unavailable", coordinator)
+    messages = db.session.scalars(select(OutboxMessage)).all()
+    to_them = [m for m in messages if m.recipient_email in (WITHOUT_ACCOUNT, PRESENTER_WITHOUT)]
+    kinds = {m.subject.split(":")[0] for m in to_them}
+    assert {"Agenda", "Your slot"} <= kinds and len(kinds) >= 4, kinds
+    assert [m.subject for m in to_them if _says_sign_in(m)] == []

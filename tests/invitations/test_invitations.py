@@ -229,7 +229,7 @@ def test_an_address_with_an_account_is_refused_beside_the_field(admin_client, ma
     assert "This person already has an account" in response.text
     assert 'href="#email"' in response.text  # in the summary, linked to the field
     assert "Erin@Example.org" in response.text and "Erin Again" in response.text  # kept
-    assert existing.email in response.text  # who it is, for the admin
+    assert f'/people/{existing.id}"' in response.text  # a link to who it is, for the admin
     assert db.session.scalar(select(AccountInvitation)) is None
 
 
