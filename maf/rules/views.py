@@ -66,6 +66,12 @@ def _states() -> dict[str, RuleState]:
     }
 
 
+@bp.app_context_processor
+def _local_rules():
+    """`local_rule(name)` in every template: pages that state a rule state the one in force."""
+    return {"local_rule": services.current}
+
+
 @bp.route("/rules")
 @roles_required(Role.ADMIN)
 def index():

@@ -20,7 +20,7 @@ from maf.outcomes import late_reasons
 NEW, REVIEW = ItemKind.NEW_CASE, ItemKind.REVIEW
 
 
-def test_the_deadline_of_an_assessment_completed_on_1_december_2026_is_new_years_eve():
+def test_the_deadline_of_an_assessment_completed_on_1_december_2026_is_new_years_eve(database):
     """Seed 002 B3: 20 working days from Tuesday 1 December 2026 skip Christmas Day, the
     Boxing Day substitute (Monday 28 December), and the weekends."""
     assert first_meeting_deadline(date(2026, 12, 1)) == date(2026, 12, 31)

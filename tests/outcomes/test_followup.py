@@ -427,7 +427,7 @@ def test_another_districts_coordinator_gets_404_for_the_timeline(
 # --- rule breaches -----------------------------------------------------------------------
 
 
-def test_first_meeting_deadline_counts_working_days_across_christmas():
+def test_first_meeting_deadline_counts_working_days_across_christmas(database):
     # 25, 28 December (Boxing Day's substitute) and 1 January are not working days.
     assert first_meeting_deadline(date(2026, 12, 14)) == date(2027, 1, 14)
 

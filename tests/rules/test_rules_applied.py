@@ -235,3 +235,18 @@ def test_a_sample_drawn_before_a_change_stays_and_a_new_one_uses_the_new_fractio
     )
     assert sorted(c.id for c in again) == sorted(s.case_id for s in q2.cases)
     assert quality.sample_one_in(q2.drawn_at + timedelta(days=1)) == 5
+
+
+def test_pages_that_state_a_rule_state_the_one_in_force(client, sign_in, coordinator, admin):
+    sign_in(coordinator)
+    assert "Reviews every 3 months" in _text(client.get("/cases/breaches").text)
+    rules.change("review_interval_months", 6, by=admin)
+    rules.change("first_meeting_working_days", 30, by=admin)
+    rules.change("audit_sample_one_in", 5, by=admin)
+    db.session.commit()
+    breaches = _text(client.get("/cases/breaches").text)
+    assert "First meeting within 30 working days" in breaches
+    assert "Reviews every 6 months" in breaches and "3 months" not in breaches
+    queue = _text(client.get("/cases/").text)
+    assert "(30 working days to a first meeting, reviews every 6 months)" in queue
+    assert "1 in 5 of the" in _text(client.get("/audits").text)
