@@ -26,6 +26,10 @@ PUBLIC_ENDPOINTS = {
     # signs nobody in without a state from this browser and a token the provider signed.
     "sso.start",
     "sso.callback",
+    # Invitations (maf/invitations): the link is the credential (one use, 7 days, only its
+    # hash stored), and asking for an account answers the same for any address.
+    "invitations.accept",
+    "invitations.request_account",
 }
 
 
