@@ -129,7 +129,7 @@ class MissedDeadline(NamedTuple):
     @property
     def deadline(self) -> str:
         if self.rule == late_reasons.FIRST_MEETING:
-            return "First meeting within 20 working days"
+            return "First meeting by its deadline"
         return "Review by the date set"
 
     @property

@@ -328,7 +328,9 @@ def data(make_case, make_forum, make_meeting, make_district, make_agency, coordi
     return Data(make_case, make_forum, make_meeting, make_district, make_agency, coordinator)
 
 
-def test_the_bank_holiday_case_meets_the_deadline_only_because_bank_holidays_do_not_count():
+def test_the_bank_holiday_case_meets_the_deadline_only_because_bank_holidays_do_not_count(
+    database,
+):
     """Seed 002 B3. From Thursday 10 December 2026 the 20 working days skip Christmas Day
     (Fri 25), the Boxing Day substitute (Mon 28) and New Year's Day (Fri 1 January):
     Dec 11 (1), 14-18 (6), 21-24 (10), 29-31 (13), Jan 4-8 (18), 11 (19), 12 (20)."""

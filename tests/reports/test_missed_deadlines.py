@@ -139,11 +139,11 @@ def test_a_reason_recorded_on_the_page_is_on_the_reports_page_and_in_the_board_r
     words = _text(page.text)
     section = words[words.index("Missed deadlines and why") :]
     assert (
-        f"Case {explained.id} First meeting within 20 working days 30 November 2026 "
+        f"Case {explained.id} First meeting by its deadline 30 November 2026 "
         f"12 January 2027 28 working days {WHY_FIRST}"
     ) in section
     assert (
-        f"Case {quarter['silent'].id} First meeting within 20 working days 30 November 2026 "
+        f"Case {quarter['silent'].id} First meeting by its deadline 30 November 2026 "
         "12 January 2027 28 working days No reason recorded"
     ) in section
     assert (
@@ -164,7 +164,7 @@ def test_a_reason_recorded_on_the_page_is_on_the_reports_page_and_in_the_board_r
         ["Case", "Deadline", "Due by", "Discussed on", "Late by", "Why"],
         [
             f"Case {explained.id}",
-            "First meeting within 20 working days",
+            "First meeting by its deadline",
             "30 November 2026",
             "12 January 2027",
             "28 working days",
@@ -172,7 +172,7 @@ def test_a_reason_recorded_on_the_page_is_on_the_reports_page_and_in_the_board_r
         ],
         [
             f"Case {quarter['silent'].id}",
-            "First meeting within 20 working days",
+            "First meeting by its deadline",
             "30 November 2026",
             "12 January 2027",
             "28 working days",
