@@ -34,7 +34,7 @@ class AgencyForm(Form):
     )
     type = GovSelectField(
         "Type of agency",
-        choices=AgencyType.choices(),
+        choices=[("", "Select the type of agency"), *AgencyType.choices()],
         validators=[InputRequired(message="Select the type of agency")],
     )
     tier = GovRadioField(

@@ -1,6 +1,7 @@
 """The districts and agencies pages an administrator uses (issue 15 point 1): errors beside
 the field with nothing typed lost, versioned edits, confirm pages, and nobody else allowed."""
 
+import html as html_module
 import re
 
 import pytest
@@ -23,7 +24,7 @@ def admin(make_user, sign_in):
 def _error_beside(html: str, field: str) -> str:
     match = re.search(rf'<p id="{field}-error" class="govuk-error-message">(.*?)</p>', html, re.S)
     assert match, f"no error beside {field}"
-    return re.sub(r"<[^>]+>|\s+", " ", match.group(1)).strip()
+    return html_module.unescape(re.sub(r"<[^>]+>|\s+", " ", match.group(1))).strip()
 
 
 def test_an_admin_adds_a_district_and_its_slug_follows_the_name(client, admin, make_district):
@@ -200,3 +201,11 @@ def test_a_retired_agency_is_still_shown_where_it_was_named_marked_retired(
     assert "Limehurst Academy (retired)" in client.get(f"/people/{person.id}").text
     form = client.get(f"/forums/{forum.id}").text.split('id="members"')[1]
     assert f'value="{closing.id}"' not in form, "not offered to a new member"
+
+
+def test_an_agency_form_sent_empty_says_what_is_missing_beside_each_field(client, admin):
+    response = submit(client, "/agencies/new", {})
+    assert response.status_code == 200
+    assert "Enter the agency's name" in _error_beside(response.text, "name")
+    assert "Select the type of agency" in _error_beside(response.text, "type")
+    assert "Select the agency's tier" in _error_beside(response.text, "tier")
