@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from maf.audit import services as audit
@@ -24,6 +23,7 @@ from maf.dbtypes import LONDON, utcnow
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.public_pages.models import PublicPageVersion
+from maf.rules import append_only
 from maf.rules import services as rules
 from maf.versioning import UNCHECKED, Difference, StaleEdit
 from maf.words import plural
@@ -275,29 +275,18 @@ def publish(slug: str, body: str, *, by, version=UNCHECKED) -> PublicPageVersion
             f"the local rules, at the line {RETENTION_MARKER}",
             field="body",
         )
-    latest, _first = _latest_and_first(slug)
-    latest_sequence = latest.sequence if latest is not None else 0
-    if version is not UNCHECKED and version != latest_sequence:
-        raise _stale(kind, latest, body)
-    row = PublicPageVersion(
-        slug=slug,
-        sequence=latest_sequence + 1,
-        body=body,
-        published_by_id=by.id,
-        published_at=utcnow(),
+    row = append_only.append(
+        PublicPageVersion(slug=slug, body=body, published_by_id=by.id, published_at=utcnow()),
+        key_column=PublicPageVersion.slug,
+        key=slug,
+        version=version,
+        stale=lambda latest: _stale(latest, body),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        # Another admin published between the check and this insert.
-        raise _stale(kind, _latest_and_first(slug)[0], body) from None
     audit.record("public_page_published", row, user=by, detail=f"{slug}: version {row.sequence}")
     return row
 
 
-def _stale(kind: PageKind, latest: PublicPageVersion | None, yours: str) -> StaleEdit:
+def _stale(latest: PublicPageVersion | None, yours: str) -> StaleEdit:
     theirs = latest.body if latest is not None else ""
     differences = [Difference("Text", theirs, yours)] if theirs != yours else []
     return StaleEdit(

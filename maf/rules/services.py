@@ -12,13 +12,13 @@ from typing import Any
 
 from flask import has_request_context, request
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from maf.audit import services as audit
 from maf.dbtypes import utcnow
 from maf.errors import DomainError
 from maf.extensions import db
+from maf.rules import append_only
 from maf.rules.models import RuleChange
 from maf.versioning import UNCHECKED, Difference, StaleEdit
 
@@ -362,38 +362,21 @@ def change(
                 "The date it takes effect must be today or in the future", field="effective_from"
             )
         effective_from = now
-    latest = db.session.scalar(
-        select(RuleChange)
-        .where(RuleChange.name == name)
-        .order_by(RuleChange.sequence.desc())
-        .limit(1)
-    )
-    latest_sequence = latest.sequence if latest is not None else 0
-    if version is not UNCHECKED and version != latest_sequence:
-        raise _stale(definition, latest, parsed)
     before = in_force_at(name, effective_from)
-    change = RuleChange(
-        name=name,
-        sequence=latest_sequence + 1,
-        value=str(parsed),
-        effective_from=effective_from,
-        changed_by_id=by.id,
-        changed_at=now,
-        reason=reason,
+    change = append_only.append(
+        RuleChange(
+            name=name,
+            value=str(parsed),
+            effective_from=effective_from,
+            changed_by_id=by.id,
+            changed_at=now,
+            reason=reason,
+        ),
+        key_column=RuleChange.name,
+        key=name,
+        version=version,
+        stale=lambda latest: _stale(definition, latest, parsed),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(change)
-            db.session.flush()
-    except IntegrityError:
-        # Another admin's change of the same rule got in between the check and this insert.
-        latest = db.session.scalar(
-            select(RuleChange)
-            .where(RuleChange.name == name)
-            .order_by(RuleChange.sequence.desc())
-            .limit(1)
-        )
-        raise _stale(definition, latest, parsed) from None
     _forget_cached()
     when = "" if effective_from == now else f" from {effective_from:%Y-%m-%d %H:%M} UTC"
     audit.record(

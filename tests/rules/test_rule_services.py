@@ -10,6 +10,7 @@ from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.errors import DomainError
 from maf.extensions import db
+from maf.rules import append_only
 from maf.rules import services as rules
 from maf.rules.models import RuleChange
 from maf.versioning import StaleEdit
@@ -156,24 +157,26 @@ def test_the_database_lets_in_only_one_of_two_changes_from_the_same_version(
     database, admin, make_user, monkeypatch
 ):
     other = make_user(Role.ADMIN, name="Bo Admin")
-    in_force_at = rules.in_force_at
+    latest = append_only.latest
 
-    def other_admin_saves_meanwhile(name, when):
-        # Between this save's version check and its insert, the other admin's change lands.
-        monkeypatch.setattr(rules, "in_force_at", in_force_at)
+    def other_admin_saves_just_after_the_check(model, key_column, key):
+        # This save's version check reads an empty history; the other admin's change lands
+        # right after it, before this insert.
+        seen = latest(model, key_column, key)
+        monkeypatch.setattr(append_only, "latest", latest)
         with db.session.begin_nested():
             db.session.add(
                 RuleChange(
-                    name=name,
+                    name=key,
                     sequence=1,
                     value="25",
-                    effective_from=when,
+                    effective_from=datetime(2027, 1, 1, tzinfo=UTC),
                     changed_by_id=other.id,
                 )
             )
-        return in_force_at(name, when)
+        return seen
 
-    monkeypatch.setattr(rules, "in_force_at", other_admin_saves_meanwhile)
+    monkeypatch.setattr(append_only, "latest", other_admin_saves_just_after_the_check)
     with pytest.raises(StaleEdit) as refused:
         rules.change("review_capacity", 40, by=admin, version=0)
     assert refused.value.changed_by == "Bo Admin"
