@@ -10,6 +10,7 @@ from maf.auth.models import Role, User
 from maf.auth.permissions import roles_required
 from maf.auth.services import forums_of
 from maf.directory.models import Agency, District
+from maf.directory.services import agencies as directory_agencies
 from maf.extensions import db
 from maf.forms import attach_error, show_newer_version
 from maf.people import forms, services
@@ -88,7 +89,9 @@ def _access_form(person: User) -> forms.AccessForm:
     form = forms.AccessForm()
     form.roles.choices = [(role.value, role.label) for role in services.ROLE_ORDER]
     form.districts.choices = [(d.id, d.name) for d in services.all_districts()]
-    form.agency.choices = [(0, "None")] + [(a.id, a.name) for a in services.all_agencies()]
+    # Agencies in use, and the person's own even if retired since (helper C's rule).
+    offered = directory_agencies(keep=[person.agency])
+    form.agency.choices = [(0, "None")] + [(a.id, a.label) for a in offered]
     if not form.is_submitted():
         form.roles.data = [role.value for role in services.ROLE_ORDER if role in person.roles]
         form.districts.data = [district.id for district in person.districts]

@@ -209,3 +209,16 @@ def test_an_agency_form_sent_empty_says_what_is_missing_beside_each_field(client
     assert "Enter the agency's name" in _error_beside(response.text, "name")
     assert "Select the type of agency" in _error_beside(response.text, "type")
     assert "Select the agency's tier" in _error_beside(response.text, "tier")
+
+
+def test_a_persons_agency_form_offers_agencies_in_use_and_their_own_even_if_retired(
+    client, admin, make_agency, make_user
+):
+    own = make_agency(name="Limehurst Academy")
+    other = make_agency(name="Cobden Primary")
+    person = make_user(Role.PRACTITIONER, name="Tia Teacher", agency=own)
+    own.retired_at = other.retired_at = utcnow()
+    db.session.commit()
+    page = client.get(f"/people/{person.id}/access").text
+    assert "Limehurst Academy (retired)" in page
+    assert "Cobden Primary" not in page
