@@ -62,7 +62,6 @@ class ConfirmForm(Form):
 class MergeChoiceForm(Form):
     keep = GovSelectField(
         "Agency to keep",
-        coerce=int,
         validators=[InputRequired(message="Select the agency to keep")],
     )
     submit = SubmitField("See what moves", widget=GovSubmitInput())

@@ -254,13 +254,14 @@ def merge_agency(agency_id: int):
     duplicate = _or_404(Agency, agency_id)
     candidates = [a for a in services.agencies() if a.id != duplicate.id]
     choice = forms.MergeChoiceForm(request.args, meta={"csrf": False})
-    choice.keep.choices = [(0, "Select the agency to keep"), *services.choices(candidates)]
+    # The placeholder's value is empty, as HTML asks of a required select's first option.
+    choice.keep.choices = [
+        ("", "Select the agency to keep"),
+        *[(str(agency.id), agency.name) for agency in candidates],
+    ]
     keep = None
-    if "keep" in request.args:
-        if choice.validate() and choice.keep.data:
-            keep = next(a for a in candidates if a.id == choice.keep.data)
-        elif not choice.keep.errors:
-            choice.keep.errors = ["Select the agency to keep"]
+    if "keep" in request.args and choice.validate():
+        keep = next(a for a in candidates if str(a.id) == choice.keep.data)
     confirm = forms.MergeConfirmForm()
     if not confirm.is_submitted():
         confirm.version.data = duplicate.version
