@@ -167,7 +167,10 @@ def _register_request_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
 
     from maf.auth.models import Role
+    from maf.rules.words import init_app as init_words
     from maf.submissions import new_form_token
+
+    init_words(app)  # {{ words.assessment_short }} in every template: the local words
 
     @app.context_processor
     def _template_globals():
@@ -208,13 +211,15 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from maf.rules.words import Worded
+
     # Error pages say what happened and what to do, never what was asked for: a URL or form
     # could carry a child's details.
     messages = {
         400: ("There is a problem with your request", "Go back and try again."),
         403: (
             "You do not have permission to see this page",
-            "Ask your CAF coordinator or administrator if you think you should.",
+            Worded("Ask your {w.coordinator} or administrator if you think you should."),
         ),
         404: (
             "Page not found",

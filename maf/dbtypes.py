@@ -73,16 +73,31 @@ def str_enum(enum_class: type[enum.Enum], length: int = 40) -> Enum:
 
 
 class LabelledEnum(enum.StrEnum):
-    """A StrEnum whose members carry the words a user sees."""
-
-    label: str
+    """A StrEnum whose members carry the words a user sees. A label may name the local words
+    (maf.rules.words): "{w.coordinator}" is read when it is shown, "CAF coordinator" or "EHA
+    coordinator" as an admin has set them."""
 
     def __new__(cls, value: str, label: str):
         member = str.__new__(cls, value)
         member._value_ = value
-        member.label = label
+        member._label = label
         return member
+
+    @property
+    def label(self) -> str:
+        if "{w." not in self._label:
+            return self._label
+        from maf.rules.words import worded
+
+        return worded(self._label)
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.label) for member in cls]
+        """For a form's choices, made when the form class is: a label with words stays a
+        `Worded`, read each time the form is shown."""
+        from maf.rules.words import Worded
+
+        return [
+            (member.value, Worded(member._label) if "{w." in member._label else member._label)
+            for member in cls
+        ]

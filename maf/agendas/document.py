@@ -27,6 +27,7 @@ from maf.agendas.services import Slot, TimedAgenda, timed_agenda
 from maf.dbtypes import utcnow
 from maf.forums.models import Meeting, MeetingStatus
 from maf.forums.services import active_members
+from maf.rules.words import words
 from maf.words import plural
 
 PROTECTIVE_MARKING = "OFFICIAL-SENSITIVE"
@@ -57,6 +58,15 @@ ITEM_COLUMNS = (
     ("Lead professional", 3.0),
 )  # centimetres: 26.7, the width between A4 landscape's margins
 MEMBER_COLUMNS = (("Name", 8.0), ("Agency", 12.5), ("Role", 5.0))
+
+
+def _item_columns() -> tuple[tuple[str, float], ...]:
+    """The items' columns, the last named in the words in force now ("Lead practitioner")."""
+    lead = words().lead_professional_cap
+    return tuple(
+        (lead if title == "Lead professional" else title, width) for title, width in ITEM_COLUMNS
+    )
+
 
 # Characters XML 1.0 cannot hold; lxml refuses them, and one stray control character pasted
 # into a name would otherwise stop the whole agenda being produced.
@@ -102,7 +112,7 @@ def agenda_document(meeting: Meeting) -> bytes:
 
     document.add_heading("Agenda items", level=2)
     if agenda.slots:
-        table = _add_table(document, ITEM_COLUMNS)
+        table = _add_table(document, _item_columns())
         for slot in agenda.slots:
             if slot.item is None:
                 _add_break_row(table, slot)

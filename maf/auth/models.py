@@ -12,7 +12,7 @@ from maf.extensions import db
 
 class Role(LabelledEnum):
     ADMIN = "admin", "Administrator"
-    COORDINATOR = "coordinator", "CAF coordinator"
+    COORDINATOR = "coordinator", "{w.coordinator}"
     CHAIR = "chair", "Forum chair"
     PRACTITIONER = "practitioner", "Practitioner"
 

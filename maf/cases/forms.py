@@ -36,12 +36,15 @@ from maf.forms import (
     OnceField,
     VersionField,
 )
+from maf.rules.words import Worded, followed_by
 
 
 def _text(label, max_length=200, required=None, **kwargs):
     validators = [InputRequired(message=required)] if required else [Optional()]
     validators.append(
-        Length(max=max_length, message=f"{label} must be {max_length} characters or fewer")
+        Length(
+            max=max_length, message=followed_by(label, f" must be {max_length} characters or fewer")
+        )
     )
     return StringField(label, widget=GovTextInput(), validators=validators, **kwargs)
 
@@ -50,7 +53,10 @@ def _long_text(label, max_length=5000, **kwargs):
     return GovTextAreaField(
         label,
         validators=[
-            Length(max=max_length, message=f"{label} must be {max_length} characters or fewer")
+            Length(
+                max=max_length,
+                message=followed_by(label, f" must be {max_length} characters or fewer"),
+            )
         ],
         **kwargs,
     )
@@ -162,9 +168,11 @@ class IntakeForm(Form):
     # The referral
     district = GovSelectField("District", coerce=int)
     referrer_name = _text(
-        "Name of the practitioner who completed the CAF",
+        Worded("Name of the practitioner who completed the {w.assessment_short}"),
         200,
-        required="Enter the name of the practitioner who completed the CAF",
+        required=Worded(
+            "Enter the name of the practitioner who completed the {w.assessment_short}"
+        ),
     )
     referrer_email = StringField(
         "Their email address",
@@ -186,9 +194,14 @@ class IntakeForm(Form):
         validators=[InputRequired(message="Select the referring agency")],
     )
     setting_type = GovSelectField(
-        "Where the CAF came from",
-        choices=[("", "Select where the CAF came from"), *SettingType.choices()],
-        validators=[InputRequired(message="Select where the CAF came from")],
+        Worded("Where the {w.assessment_short} came from"),
+        choices=[
+            ("", Worded("Select where the {w.assessment_short} came from")),
+            *SettingType.choices(),
+        ],
+        validators=[
+            InputRequired(message=Worded("Select where the {w.assessment_short} came from"))
+        ],
     )
     assessment_completed_on = GovDateField(
         "Date the assessment was completed",
@@ -230,7 +243,7 @@ class IntakeForm(Form):
         validators=[InputRequired(message="Select whether consent to share was given")],
     )
     share_with_forum = BooleanField(
-        "Members of the district multi-agency forum", widget=GovCheckboxInput()
+        Worded("Members of the district {w.forum}"), widget=GovCheckboxInput()
     )
     share_agencies = GovCheckboxesField("Named agencies", coerce=int)
 
@@ -291,7 +304,7 @@ class ConsentForm(Form):
         validators=[InputRequired(message="Select how consent was given or refused")],
     )
     covers_forum = BooleanField(
-        "Members of the district multi-agency forum", widget=GovCheckboxInput()
+        Worded("Members of the district {w.forum}"), widget=GovCheckboxInput()
     )
     agencies = GovCheckboxesField("Named agencies", coerce=int)
     once = OnceField()
@@ -358,9 +371,9 @@ class TierOutcomeForm(Form):
     reason = _long_text(
         "Reason",
         2000,
-        description=(
+        description=Worded(
             "Needed unless no involvement was found: why the forum should coordinate, "
-            "which service, or why the CAF is withdrawn"
+            "which service, or why the {w.assessment_short} is withdrawn"
         ),
     )
     version = VersionField()
@@ -368,9 +381,9 @@ class TierOutcomeForm(Form):
 
 
 class WithdrawCaseForm(Form):
-    reason = _long_text("Why is the CAF being withdrawn?", 2000)
+    reason = _long_text(Worded("Why is the {w.assessment_short} being withdrawn?"), 2000)
     version = VersionField()
-    submit = SubmitField("Withdraw the CAF", widget=GovSubmitInput())
+    submit = SubmitField(Worded("Withdraw the {w.assessment_short}"), widget=GovSubmitInput())
 
 
 class NeedStatementForm(Form):

@@ -72,7 +72,7 @@ class CaseStatus(LabelledEnum):
     CLOSED = "closed", "Closed"
     WITHDRAWN = "withdrawn", "Withdrawn"
     STEPPED_UP = "stepped_up", "Stepped up to statutory services"
-    MERGED = "merged", "Added to an existing CAF"
+    MERGED = "merged", "Added to an existing {w.assessment_short}"
 
 
 class ConsentKind(LabelledEnum):
@@ -119,7 +119,7 @@ class TierOutcome(LabelledEnum):
     NONE_FOUND = "none_found", "No tier 3/4 involvement found"
     PROCEED = "proceed", "Involved, but bring to the forum because coordination is needed"
     SIGNPOST = "signpost", "Involved: signpost to that service"
-    WITHDRAW = "withdraw", "Withdraw the CAF"
+    WITHDRAW = "withdraw", "Withdraw the {w.assessment_short}"
 
 
 class InvolvementStatus(LabelledEnum):

@@ -45,6 +45,7 @@ from maf.dbtypes import london_today, utcnow
 from maf.directory.models import Agency, AgencyType, District
 from maf.errors import DomainError
 from maf.extensions import db
+from maf.rules.words import worded, words
 from maf.versioning import UNCHECKED, require_version, touch
 
 
@@ -174,7 +175,7 @@ def withdraw(case: Case, reason: str, user: User, version: int | None = UNCHECKE
     since (another coordinator's decision), the withdrawal is refused (StaleEdit) so it is
     made knowing what they did."""
     if not reason.strip():
-        raise CaseError("Enter why the CAF is being withdrawn")
+        raise CaseError(worded("Enter why the {w.assessment_short} is being withdrawn"))
     require_version(
         case,
         version,
@@ -249,7 +250,9 @@ def _intake_consent_problems(child: ChildDetails, consents: list[ConsentDetails]
     given = {c.kind for c in consents if c.given}
     # Seed 003 §4.11 and §4.18: without consent to undertake and to record, nothing is stored.
     if ConsentKind.UNDERTAKE not in given:
-        problems.append("A CAF needs consent to undertake the assessment")
+        problems.append(
+            worded("{w.a_assessment_short_cap} needs consent to undertake the assessment")
+        )
     if ConsentKind.RECORD not in given:
         problems.append("Without consent to record the assessment, nothing can be stored")
     return problems
@@ -374,7 +377,10 @@ def receive_caf(
     _index_child(child)
     db.session.add(
         CaseStatusChange(
-            case=case, to_status=S.RECEIVED, reason="CAF received", changed_by_id=user.id
+            case=case,
+            to_status=S.RECEIVED,
+            reason=worded("{w.assessment_short} received"),
+            changed_by_id=user.id,
         )
     )
     audit.record("case_received", case, user=user)
@@ -659,7 +665,12 @@ def decide_candidate(
         theirs={decision: candidate.verdict.label if candidate.verdict else "Not decided yet"},
     )
     if case.status != S.RECEIVED:
-        raise CaseError("The existing-CAF check is done at intake, before the case is checked")
+        raise CaseError(
+            worded(
+                "The existing-{w.assessment_short} check is done at intake, before the case is "
+                "checked"
+            )
+        )
     if candidate.case_id != case.id:
         raise CaseError("That candidate belongs to another case")
     candidate.verdict, candidate.decided_by_id, candidate.decided_at = verdict, user.id, utcnow()
@@ -745,7 +756,10 @@ def _merge_child_into(duplicate: Child, child: Child) -> list[str]:
             setattr(child, attribute, newer)
             changes.append(f"{label} {_shown(newer)}")
         else:
-            changes.append(f"{label} on the newer CAF {_shown(newer)}, kept as {_shown(older)}")
+            changes.append(
+                f"{label} on the newer {words().assessment_short} {_shown(newer)}, "
+                f"kept as {_shown(older)}"
+            )
     for case in list(duplicate.cases):
         case.child = child
     for candidate in db.session.scalars(
@@ -762,7 +776,8 @@ def _merge_child_into(duplicate: Child, child: Child) -> list[str]:
 
 def _record_merge(new: Case, earlier: list[Case], changes: list[str], user: User) -> None:
     """Both sides' timelines say the records were joined, and what the newer CAF changed."""
-    changed = f" Updated from the newer CAF: {'; '.join(changes)}." if changes else ""
+    short = words().assessment_short
+    changed = f" Updated from the newer {short}: {'; '.join(changes)}." if changes else ""
     references = ", ".join(f"case {case.id}" for case in earlier) or "an earlier record"
     audit.record(
         "child_merged",
@@ -776,7 +791,7 @@ def _record_merge(new: Case, earlier: list[Case], changes: list[str], user: User
             case,
             user=user,
             detail=(
-                f"The CAF received as case {new.id} is for the same child: the child's records "
+                f"The {short} received as case {new.id} is for the same child: the child's records "
                 f"were joined.{changed}"
             ),
         )
@@ -786,7 +801,7 @@ def _add_to_existing_case(new: Case, existing: Case, user: User) -> None:
     """Seed 002 A4: no parallel CAF. The new assessment's information joins the open one."""
     existing.needs = existing.needs + [n for n in new.needs if n not in existing.needs]
     heading = (
-        f"From the CAF completed on {new.assessment_completed_on:%d %B %Y} "
+        f"From the {words().assessment_short} completed on {new.assessment_completed_on:%d %B %Y} "
         f"by {new.referrer_name} ({new.referrer_agency.name}):"
     )
     for attribute in ("strengths", "child_views", "family_views"):
@@ -797,7 +812,9 @@ def _add_to_existing_case(new: Case, existing: Case, user: User) -> None:
     for consent in list(new.consents):
         consent.case = existing
     new.merged_into = existing
-    change_status(new, S.MERGED, user, f"Added to the open CAF, case {existing.id}")
+    change_status(
+        new, S.MERGED, user, f"Added to the open {words().assessment_short}, case {existing.id}"
+    )
     audit.record("case_information_added", existing, user=user, detail=f"from case {new.id}")
 
 
@@ -867,7 +884,9 @@ def record_tier_outcome(
                 TierOutcome.PROCEED: "Enter why the forum should coordinate this case even "
                 "though tier 3/4 services are involved",
                 TierOutcome.SIGNPOST: "Enter which service the family is signposted to",
-                TierOutcome.WITHDRAW: "Enter why the CAF is being withdrawn",
+                TierOutcome.WITHDRAW: worded(
+                    "Enter why the {w.assessment_short} is being withdrawn"
+                ),
             }[outcome]
         )
     require_version(

@@ -7,6 +7,8 @@ sentence case, no full stop, and it says what to do.
 import re
 from datetime import date
 
+from maf.rules.words import words
+
 # Only the shape is checked (outward A9, A99, AA9, AA99, A9A, AA9A; inward 9AA). Royal Mail's
 # rules on which letters may appear where are left out on purpose: wrongly rejecting a real
 # postcode blocks a child's record, which costs more than letting a well-shaped typo through.
@@ -118,7 +120,7 @@ def check_date_of_birth(dob: date, today: date) -> None:
     if dob < _years_before(today, CAF_MAX_AGE_YEARS):
         raise ValueError(
             f"Date of birth must be within the last {CAF_MAX_AGE_YEARS} years: "
-            "the CAF is for children and young people"
+            f"the {words().assessment_short} is for children and young people"
         )
 
 

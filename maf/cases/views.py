@@ -38,6 +38,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forms import attach_error, show_newer_version
 from maf.outcomes.services import current_lead, describe_lead, lead_history
+from maf.rules.words import words
 from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit, last_changed_by
 
@@ -128,7 +129,10 @@ def intake():
             attach_error(form, error, "consent_given_by")
         else:
             session.pop("safeguarding_screened", None)
-            flash(f"CAF received as case {case.id}. Both checks have run: see the results below.")
+            flash(
+                f"{words().assessment_short} received as case {case.id}. "
+                "Both checks have run: see the results below."
+            )
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template("cases/intake.html", form=form)
 
@@ -241,7 +245,7 @@ def rerun_existing_caf_check(case_id: int):
     case = case_or_404(case_id, manage=True)
     services.run_existing_caf_check(case, current_user)
     db.session.commit()
-    flash("The existing-CAF check has run again.")
+    flash(f"The existing-{words().assessment_short} check has run again.")
     return redirect(url_for("cases.show", case_id=case.id, _anchor="existing-caf-check"))
 
 
@@ -267,8 +271,9 @@ def decide_candidate(case_id: int, candidate_id: int):
         return _render_case(case, 409, verdict_errors={candidate.id: str(error)})
     if target is not case:
         flash(
-            f"Same child, who already has an open CAF: the new information has been added to "
-            f"case {target.id}, and no second CAF has been started."
+            f"Same child, who already has an open {words().assessment_short}: the new information "
+            f"has been added to case {target.id}, and no second {words().assessment_short} has "
+            "been started."
         )
     return redirect(url_for("cases.show", case_id=target.id, _anchor="existing-caf-check"))
 
@@ -339,7 +344,7 @@ def withdraw(case_id: int):
             db.session.rollback()
             attach_error(form, error, "reason")
         else:
-            flash("The CAF has been withdrawn.")
+            flash(f"The {words().assessment_short} has been withdrawn.")
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template("cases/withdraw.html", case=case, form=form)
 

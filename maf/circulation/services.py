@@ -33,6 +33,7 @@ from maf.forums import services as forum_services
 from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
 from maf.invitations.services import can_sign_in, who_to_ask
 from maf.outcomes.progress import request_updates
+from maf.rules.words import words
 from maf.versioning import UNCHECKED
 
 
@@ -628,4 +629,4 @@ def calendar_feed(user: User) -> bytes:
                 or not case_services.may_share_with_forum(item.case)
             )
             events.append(slot_event(item, slot, invitation.sequence, cancelled=gone))
-    return calendar.feed(events, f"MAF meetings for {user.name}")
+    return calendar.feed(events, f"{words().forum_short} meetings for {user.name}")

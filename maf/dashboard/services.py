@@ -13,6 +13,7 @@ from maf.extensions import db
 from maf.forums.models import Forum, ForumMember, Meeting, MeetingStatus
 from maf.forums.services import forums_visible_to
 from maf.outcomes import followup
+from maf.rules.words import Worded, words
 from maf.words import plural
 
 
@@ -43,9 +44,12 @@ _PANELS = {
     Role.COORDINATOR: (
         Panel(
             "awaiting_checks",
-            "CAFs waiting for checks",
-            "When a practitioner sends you a completed CAF it will appear here, so you can check "
-            "for an existing CAF and for tier 3/4 involvement before giving it a forum slot.",
+            Worded("{w.assessments_short} waiting for checks"),
+            Worded(
+                "When a practitioner sends you a completed {w.assessment_short} it will appear "
+                "here, so you can check for an existing {w.assessment_short} and for tier 3/4 "
+                "involvement before giving it a forum slot."
+            ),
         ),
         Panel(
             "next_meetings",
@@ -68,8 +72,10 @@ _PANELS = {
         Panel(
             "my_cases",
             "Your cases",
-            "CAFs you referred and cases where you are the lead professional will appear here, "
-            "with their next review dates.",
+            Worded(
+                "{w.assessments_short} you referred and cases where you are the "
+                "{w.lead_professional} will appear here, with their next review dates."
+            ),
         ),
         Panel("my_actions", "Your actions", _ACTIONS_TEXT),
         Panel(
@@ -163,7 +169,7 @@ def _my_cases(user: User, today: date) -> tuple[Row, ...]:
     rows = [
         _case_row(
             entry.case,
-            "you are the lead professional"
+            f"you are the {words().lead_professional}"
             + (
                 f", next review {entry.case.next_review_on:%-d %B %Y}"
                 if entry.case.next_review_on

@@ -17,6 +17,7 @@ from maf.forms import (
 )
 from maf.forums.models import MemberRole
 from maf.rules import services as rules
+from maf.rules.words import Worded
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 WEEKS = [(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (-1, "Last")]
@@ -90,7 +91,7 @@ class ForumForm(BreaksForm):
         validators=[InputRequired(message="Enter the usual venue"), Length(max=300)],
     )
     chair = GovSelectField("Independent chair", coerce=int)
-    coordinator = GovSelectField("CAF coordinator", coerce=int)
+    coordinator = GovSelectField(Worded("{w.coordinator}"), coerce=int)
     week_of_month = GovSelectField("Week of the month", coerce=int, choices=WEEKS, default=2)
     weekday = GovSelectField("Day", coerce=int, choices=list(enumerate(WEEKDAYS)), default=1)
     months = GovCheckboxesField(

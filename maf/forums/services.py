@@ -27,6 +27,7 @@ from maf.forums.models import (
     MemberRole,
 )
 from maf.rules import services as rules
+from maf.rules.words import words
 from maf.versioning import UNCHECKED, require_version, touch
 
 
@@ -82,7 +83,7 @@ def forum_in_words(details: ForumDetails) -> dict[str, str]:
         "Forum name": details.name.strip(),
         "Usual venue": details.venue.strip(),
         "Independent chair": details.chair.name if details.chair else "Not chosen yet",
-        "CAF coordinator": details.coordinator.name if details.coordinator else "Not chosen yet",
+        words().coordinator: details.coordinator.name if details.coordinator else "Not chosen yet",
         "Week of the month": _WEEK_NAMES.get(details.week_of_month, ""),
         "Day": _WEEKDAY_NAMES[details.weekday] if 0 <= details.weekday < 7 else "",
         "Months it meets in": ", ".join(date(2000, month, 1).strftime("%B") for month in months),

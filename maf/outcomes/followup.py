@@ -30,6 +30,7 @@ from maf.outcomes.models import (
     ProgressUpdate,
 )
 from maf.outcomes.services import HELD_STATUSES, discussed
+from maf.rules.words import Worded, words
 from maf.words import date_in_words
 
 UPCOMING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
@@ -203,10 +204,10 @@ class TimelineEvent:
 
 
 STATUS_WORDS = {
-    CaseStatus.CLOSED: "CAF closed",
-    CaseStatus.WITHDRAWN: "CAF withdrawn",
+    CaseStatus.CLOSED: Worded("{w.assessment_short} closed"),
+    CaseStatus.WITHDRAWN: Worded("{w.assessment_short} withdrawn"),
     CaseStatus.STEPPED_UP: "Stepped up to statutory services",
-    CaseStatus.MERGED: "Added to an existing CAF",
+    CaseStatus.MERGED: Worded("Added to an existing {w.assessment_short}"),
 }
 CONSENT_WORDS = {
     ConsentKind.UNDERTAKE: "to undertake the assessment",
@@ -221,15 +222,16 @@ def _join(*parts: str) -> str:
 
 def _status_events(case: Case) -> list[TimelineEvent]:
     events = []
+    received = f"{words().assessment_short} received"
     for index, change in enumerate(case.history):
         if index == 0:
-            what, detail = "CAF received", f"Recorded by {change.changed_by.name}"
+            what, detail = received, f"Recorded by {change.changed_by.name}"
         else:
             what = STATUS_WORDS.get(change.to_status, f"Status changed: {change.to_status.label}")
             detail = change.reason
         events.append(TimelineEvent(change.changed_at, what, detail))
     if not case.history:
-        events.append(TimelineEvent(case.created_at, "CAF received"))
+        events.append(TimelineEvent(case.created_at, received))
     return events
 
 
@@ -274,11 +276,13 @@ def _check_events(case: Case) -> list[TimelineEvent]:
             verdict = candidate.verdict.label.lower()
             events.append(
                 TimelineEvent(
-                    candidate.decided_at, f"Existing-CAF check: a possible match judged {verdict}"
+                    candidate.decided_at,
+                    f"Existing-{words().assessment_short} check: a possible match judged {verdict}",
                 )
             )
     if case.existing_caf_checked_at is not None:
-        events.append(TimelineEvent(case.existing_caf_checked_at, "Existing-CAF check done"))
+        done = f"Existing-{words().assessment_short} check done"
+        events.append(TimelineEvent(case.existing_caf_checked_at, done))
     if case.tier_checked_at is not None and case.tier_outcome is not None:
         events.append(
             TimelineEvent(
@@ -365,11 +369,11 @@ def _lead_events(case: Case) -> list[TimelineEvent]:
     )
     for lead in leads:
         agency = f", {lead.agency.name}" if lead.agency else ""
-        agreed = "" if lead.agreed else "Not yet agreed by the lead professional"
+        agreed = "" if lead.agreed else f"Not yet agreed by the {words().lead_professional}"
         events.append(
             TimelineEvent(
                 lead.starts_on,
-                f"Lead professional: {lead.name}{agency}",
+                f"{words().lead_professional_cap}: {lead.name}{agency}",
                 _join(lead.kind.label, agreed),
             )
         )

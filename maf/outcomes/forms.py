@@ -12,6 +12,7 @@ from maf.forms import (
     VersionField,
 )
 from maf.outcomes.models import ClosureReason, LeadKind, Outcome
+from maf.rules.words import Worded, words
 
 # More rows than a forum ever agrees for one child; a crafted request cannot ask for more.
 MAX_ROWS = 40
@@ -39,7 +40,7 @@ def optional_id(value) -> int:
 
 def _email(label: str) -> Email:
     return Email(
-        message=f"Enter {label} as an email address, like name@example.org",
+        message=Worded(f"Enter {label} as an email address, like name@example.org"),
         check_deliverability=False,
     )
 
@@ -162,18 +163,22 @@ class ItemRecordForm(Form):
     services = FieldList(FormField(ServiceRow), min_entries=1, max_entries=MAX_ROWS)
     actions = FieldList(FormField(ActionRow), min_entries=1, max_entries=MAX_ROWS)
     lead_kind = GovRadioField(
-        "The lead professional is", choices=LeadKind.choices(), validators=[Optional()]
+        Worded("The {w.lead_professional} is"), choices=LeadKind.choices(), validators=[Optional()]
     )
     lead_name = StringField(
-        "Lead professional's name", widget=GovTextInput(), validators=[Optional(), MaxLength(200)]
+        Worded("{w.lead_professional_cap}'s name"),
+        widget=GovTextInput(),
+        validators=[Optional(), MaxLength(200)],
     )
     lead_email = StringField(
-        "Lead professional's email",
+        Worded("{w.lead_professional_cap}'s email"),
         widget=GovTextInput(),
-        validators=[Optional(), MaxLength(254), _email("the lead professional's email")],
+        validators=[Optional(), MaxLength(254), _email("the {w.lead_professional}'s email")],
     )
-    lead_agency = GovSelectField("Lead professional's agency", coerce=optional_id)
-    lead_agreed = BooleanField("They agreed to be lead professional", widget=GovCheckboxInput())
+    lead_agency = GovSelectField(Worded("{w.lead_professional_cap}'s agency"), coerce=optional_id)
+    lead_agreed = BooleanField(
+        Worded("They agreed to be {w.lead_professional}"), widget=GovCheckboxInput()
+    )
     outcome = GovRadioField("Outcome", choices=Outcome.choices(), validators=[Optional()])
     next_review_on = GovDateField("Next review", validators=[Optional()])
     sign_off_next = BooleanField(
@@ -181,7 +186,7 @@ class ItemRecordForm(Form):
         widget=GovCheckboxInput(),
     )
     closure_reason = GovSelectField(
-        "Why the CAF is closing",
+        Worded("Why the {w.assessment_short} is closing"),
         choices=[("", "Not closing")] + ClosureReason.choices(),
         validators=[Optional()],
     )
@@ -197,7 +202,8 @@ class ItemRecordForm(Form):
         valid = super().validate(extra_validators)
         # Here rather than validate_lead_name: Optional() ends that field's checks when empty.
         if self.lead_kind.data and not (self.lead_name.data or "").strip():
-            self.lead_name.errors = [*self.lead_name.errors, "Enter the lead professional's name"]
+            missing = f"Enter the {words().lead_professional}'s name"
+            self.lead_name.errors = [*self.lead_name.errors, missing]
             valid = False
         return valid
 

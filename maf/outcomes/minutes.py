@@ -73,6 +73,7 @@ from maf.outcomes.models import (
 )
 from maf.outcomes.progress import answered_questions, request_of
 from maf.outcomes.services import attendance_of, record_for, when_it_starts
+from maf.rules.words import words
 from maf.versioning import UNCHECKED, last_changed_by, require_version, touch
 
 MINUTES_NOTE = (
@@ -748,7 +749,8 @@ def _item_blocks(
         blocks.append(Block("labelled", "None recorded", label="Services agreed"))
     lead = _lead_text(facts.proposals.get(record.id) or facts.leads.get(item.case_id))
     if lead or not deferred:
-        blocks.append(Block("labelled", lead or "Not yet agreed", label="Lead professional"))
+        label = words().lead_professional_cap  # frozen with the minutes when approved
+        blocks.append(Block("labelled", lead or "Not yet agreed", label=label))
     return blocks + _outcome_blocks(item, record, wording)
 
 

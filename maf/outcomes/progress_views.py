@@ -9,6 +9,7 @@ from maf.forms import attach_error, show_newer_version
 from maf.outcomes import progress
 from maf.outcomes.models import ProgressUpdate
 from maf.outcomes.progress_forms import progress_form
+from maf.rules.words import words
 from maf.versioning import StaleEdit
 
 bp = Blueprint("progress", __name__)
@@ -80,9 +81,13 @@ def request_updates(meeting_id: int):
     else:
         if queued:
             flash(
-                f"Asked {queued} lead professional{'' if queued == 1 else 's'} for a progress "
-                "update."
+                f"Asked {queued} "
+                f"{words().lead_professional if queued == 1 else words().lead_professionals} "
+                "for a progress update."
             )
         else:
-            flash("No one new to ask: every lead professional with an email has been asked.")
+            flash(
+                f"No one new to ask: every {words().lead_professional} with an email has been "
+                "asked."
+            )
     return redirect(url_for("agendas.build", meeting_id=meeting.id))

@@ -39,6 +39,7 @@ from maf.outcomes.models import (
     Outcome,
 )
 from maf.rules import services as rules
+from maf.rules.words import words
 from maf.versioning import require_version, touch
 from maf.words import plural
 
@@ -229,7 +230,9 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
                 field="outcome",
             )
         if details.closure_reason is None:
-            raise OutcomeError("Select why the CAF is closing", field="closure_reason")
+            raise OutcomeError(
+                f"Select why the {words().assessment_short} is closing", field="closure_reason"
+            )
     if outcome == Outcome.STEP_UP and not details.outcome_notes.strip():
         raise OutcomeError(
             "Enter why the case is stepping up to statutory services", field="outcome_notes"
@@ -250,7 +253,9 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
             and details.lead is None
             and current_lead(item.case) is None
         ):
-            raise OutcomeError("Record the lead professional the forum agreed", field="lead_name")
+            raise OutcomeError(
+                f"Record the {words().lead_professional} the forum agreed", field="lead_name"
+            )
     if outcome == Outcome.DEFER and forums.next_meeting(item.meeting) is None:
         raise OutcomeError(
             "There is no later meeting of this forum to defer to: add the next meeting first",
@@ -363,6 +368,7 @@ def _in_words(details: ItemDetails | None) -> dict[str, str]:
         return {}
     lead = details.lead
     agreed = " (agreed)" if lead is not None and lead.agreed else ""
+    said = words()
     return {
         "Discussion": details.discussion.strip(),
         "Services agreed": "\n".join(
@@ -372,7 +378,7 @@ def _in_words(details: ItemDetails | None) -> dict[str, str]:
             f"{a.description.strip()} ({a.owner_name.strip()}, due {a.due_on:%-d %B %Y})"
             for a in details.actions
         ),
-        "Lead professional": ""
+        said.lead_professional_cap: ""
         if lead is None
         else f"{lead.name.strip()}, {lead.kind.label.lower()}{agreed}",
         "Outcome": details.outcome.label if details.outcome else "",
@@ -382,7 +388,7 @@ def _in_words(details: ItemDetails | None) -> dict[str, str]:
         "Sign-off proposed at the next review": "Yes"
         if details.outcome == Outcome.CONTINUE and details.sign_off_next
         else "",
-        "Why the CAF is closing": details.closure_reason.label
+        f"Why the {said.assessment_short} is closing": details.closure_reason.label
         if details.outcome == Outcome.CLOSE and details.closure_reason
         else "",
         "Notes on the outcome": details.outcome_notes.strip(),

@@ -44,6 +44,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.reports import charts, figures
 from maf.reports.models import BoardEntry, BoardEntryKind, BoardPeriod
+from maf.rules.words import Worded, words
 from maf.versioning import UNCHECKED, require_version, touch
 
 # The monthly figures make a column per month, and the board reports on months or quarters:
@@ -97,14 +98,16 @@ class BoardInputs:
 
 # The words the form uses for each figure, also used to list what someone else changed.
 INPUT_LABELS = {
-    "target_started": "Target for CAFs started",
-    "target_completed": "Target for CAFs completed",
-    "target_organisations": "Target for organisations completing CAFs",
+    "target_started": Worded("Target for {w.assessments_short} started"),
+    "target_completed": Worded("Target for {w.assessments_short} completed"),
+    "target_organisations": Worded("Target for organisations completing {w.assessments_short}"),
     "target_trained": "Target for practitioners trained",
     "practitioners_trained": "Practitioners trained in the period",
-    "next_target_started": "Next period's target for CAFs started",
-    "next_target_completed": "Next period's target for CAFs completed",
-    "next_target_organisations": "Next period's target for organisations completing CAFs",
+    "next_target_started": Worded("Next period's target for {w.assessments_short} started"),
+    "next_target_completed": Worded("Next period's target for {w.assessments_short} completed"),
+    "next_target_organisations": Worded(
+        "Next period's target for organisations completing {w.assessments_short}"
+    ),
     "next_target_trained": "Next period's target for practitioners trained",
 }
 
@@ -326,11 +329,12 @@ def key_measures(period: BoardPeriod) -> list[Measure]:
     during = figures.totals(_span(period.starts_on, period.ends_on), district_id)
     organisations_before = _organisations_up_to(period.starts_on - timedelta(days=1), district_id)
     organisations_to_end = _organisations_up_to(period.ends_on, district_id)
+    cafs = words().assessments_short
     return [
-        Measure("CAFs started", started_before, period.target_started, during.started),
-        Measure("CAFs completed", completed_before, period.target_completed, during.completed),
+        Measure(f"{cafs} started", started_before, period.target_started, during.started),
+        Measure(f"{cafs} completed", completed_before, period.target_completed, during.completed),
         Measure(
-            "Organisations completing CAFs",
+            f"Organisations completing {cafs}",
             organisations_before,
             period.target_organisations,
             organisations_to_end - organisations_before,
@@ -369,7 +373,8 @@ def _label_and_count(row) -> tuple[str, int]:
 
 def report_title(period: BoardPeriod) -> str:
     return (
-        f"{period.district.name}: CAF implementation progress report to the Children's Trust Board"
+        f"{period.district.name}: {words().assessment_short} implementation progress report to "
+        "the Children's Trust Board"
     )
 
 
@@ -378,6 +383,7 @@ def board_report(period: BoardPeriod) -> bytes:
     organisation = current_app.config["ORGANISATION_NAME"]
     district = period.district.name
     span = _span(period.starts_on, period.ends_on)
+    w = words()
     measures = key_measures(period)
     totals = figures.totals(span, period.district_id)
 
@@ -397,9 +403,9 @@ def board_report(period: BoardPeriod) -> bytes:
     document.add_heading("1. Purpose", level=2)
     document.add_paragraph(
         _clean(
-            f"This report tells the Children's Trust Board how the Common Assessment Framework "
-            f"(CAF) is being implemented in {district}: the CAFs started and completed, the "
-            "organisations completing them and the practitioners trained, against the targets "
+            f"This report tells the Children's Trust Board how the {w.assessment_in_full} is "
+            f"being implemented in {district}: the {w.assessments_short} started and completed, "
+            "the organisations completing them and the practitioners trained, against the targets "
             "for the period; the targets for the next period; the high risks and issues and "
             "what is being done about them; and the team's recommendations to the Board."
         )
@@ -408,7 +414,8 @@ def board_report(period: BoardPeriod) -> bytes:
     document.add_heading("2. Summary of progress", level=2)
     document.add_paragraph(_clean(f"Progress in {district} is summarised in Table 1."))
     _add_caption(
-        document, f"Table 1: Key measures for CAF implementation to {period.ends_on:%B %Y}"
+        document,
+        f"Table 1: Key measures for {w.assessment_short} implementation to {period.ends_on:%B %Y}",
     )
     table = _add_table(document, MEASURE_COLUMNS)
     for measure in measures:
@@ -419,11 +426,12 @@ def board_report(period: BoardPeriod) -> bytes:
     _add_small(
         document,
         f"Previous total: all time before {short_date(period.starts_on)}. Total: up to "
-        f"{short_date(period.ends_on)}. A CAF is started when the CAF coordinator receives it "
-        "and completed on the date its assessment was completed; CAFs added to an existing "
-        "CAF are not counted again. An organisation is counted once, when it completes its "
-        "first CAF. Practitioners trained are the numbers the CAF team recorded for each "
-        "period.",
+        f"{short_date(period.ends_on)}. {w.a_assessment_short_cap} is started when the "
+        f"{w.coordinator} receives it and completed on the date its assessment was completed; "
+        f"{w.assessments_short} added to an existing {w.assessment_short} are not counted again. "
+        "An organisation is counted once, when it completes its first "
+        f"{w.assessment_short}. Practitioners trained are the numbers the {w.assessment_short} "
+        "team recorded for each period.",
     )
     document.add_paragraph(
         f"In the period {_cafs(totals.closed)} closed; {_cafs(totals.open_at_end)} open "
@@ -431,7 +439,9 @@ def board_report(period: BoardPeriod) -> bytes:
     )
 
     document.add_heading("3. Targets for the next period", level=2)
-    _add_caption(document, "Table 2: Targets for CAF implementation in the next period")
+    _add_caption(
+        document, f"Table 2: Targets for {w.assessment_short} implementation in the next period"
+    )
     table = _add_table(
         document,
         (
@@ -469,7 +479,7 @@ def board_report(period: BoardPeriod) -> bytes:
     else:
         document.add_paragraph("The report makes no recommendations to the Board this period.")
 
-    document.add_heading("6. CAF activity in the period", level=2)
+    document.add_heading(f"6. {w.assessment_short} activity in the period", level=2)
     _add_charts(document, period, span)
 
     document.add_heading("7. Missed deadlines and why", level=2)
@@ -486,6 +496,7 @@ def _add_charts(document: DocxDocument, period: BoardPeriod, span) -> None:
     needs = [_label_and_count(row) for row in figures.needs_identified(span, district_id)]
     needs = needs[:NEEDS_SHOWN]  # most frequent first
     settings = [_label_and_count(row) for row in figures.settings(span, district_id)]
+    cafs = words().assessments_short
     number = 0
 
     if any(row.started or row.completed or row.closed for row in months):
@@ -493,7 +504,7 @@ def _add_charts(document: DocxDocument, period: BoardPeriod, span) -> None:
         _add_chart(
             document,
             charts.monthly_chart_png(months),
-            f"Figure {number}: CAFs started (received), completed and closed each month",
+            f"Figure {number}: {cafs} started (received), completed and closed each month",
             "Bar chart by month. "
             + "; ".join(
                 f"{row.month:%B %Y}: {row.started} started, {row.completed} completed, "
@@ -502,9 +513,9 @@ def _add_charts(document: DocxDocument, period: BoardPeriod, span) -> None:
             ),
         )
     else:
-        document.add_paragraph("No CAFs were started, completed or closed in the period.")
+        document.add_paragraph(f"No {cafs} were started, completed or closed in the period.")
 
-    title = f"Needs identified in CAFs completed in the period (top {NEEDS_SHOWN})"
+    title = f"Needs identified in {cafs} completed in the period (top {NEEDS_SHOWN})"
     if needs:
         number += 1
         _add_chart(
@@ -514,19 +525,19 @@ def _add_charts(document: DocxDocument, period: BoardPeriod, span) -> None:
             _pairs_text(needs),
         )
     else:
-        document.add_paragraph("No needs were recorded for CAFs in the period.")
+        document.add_paragraph(f"No needs were recorded for {cafs} in the period.")
 
-    title = "Where CAFs came from: settings of the CAFs completed in the period"
+    title = f"Where {cafs} came from: settings of the {cafs} completed in the period"
     if settings:
         number += 1
         _add_chart(
             document,
-            charts.bar_chart_png("Where CAFs came from", settings),
+            charts.bar_chart_png(f"Where {cafs} came from", settings),
             f"Figure {number}: {title}",
             _pairs_text(settings),
         )
     else:
-        document.add_paragraph("No CAFs were completed in the period.")
+        document.add_paragraph(f"No {cafs} were completed in the period.")
 
 
 def _add_missed_deadlines(document: DocxDocument, misses: list[figures.MissedDeadline]) -> None:
@@ -554,7 +565,8 @@ def _add_missed_deadlines(document: DocxDocument, misses: list[figures.MissedDea
 
 
 def _cafs(count: int) -> str:
-    return "1 CAF was" if count == 1 else f"{count} CAFs were"
+    w = words()
+    return f"1 {w.assessment_short} was" if count == 1 else f"{count} {w.assessments_short} were"
 
 
 def _pairs_text(pairs: list[tuple[str, int]]) -> str:
@@ -615,7 +627,7 @@ def _add_entries_table(
 def _set_properties(document: DocxDocument, period: BoardPeriod, organisation: str) -> None:
     properties = document.core_properties
     properties.title = _clean(f"{report_title(period)}, {describe_period(period)}")
-    properties.subject = "CAF implementation progress report"
+    properties.subject = f"{words().assessment_short} implementation progress report"
     properties.author = properties.last_modified_by = _clean(organisation)
     properties.category = PROTECTIVE_MARKING
     properties.keywords = PROTECTIVE_MARKING

@@ -21,6 +21,7 @@ from maf.forms import (
     VersionField,
 )
 from maf.reports.board import INPUT_LABELS
+from maf.rules.words import followed_by, made_from
 
 # Far above any district's figures; it keeps a slipped key from reaching the database as an
 # integer too large for its column.
@@ -52,11 +53,13 @@ def _figure(label: str) -> WholeNumberField:
         label,
         default=0,
         validators=[
-            InputRequired(message=f"Enter the {label[0].lower()}{label[1:]}"),
+            InputRequired(
+                message=made_from(label, lambda text: f"Enter the {text[0].lower()}{text[1:]}")
+            ),
             NumberRange(
                 0,
                 LARGEST_FIGURE,
-                message=f"{label} must be between 0 and {LARGEST_FIGURE:,}",
+                message=followed_by(label, f" must be between 0 and {LARGEST_FIGURE:,}"),
             ),
         ],
     )

@@ -23,6 +23,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from maf.rules.words import Worded  # noqa: E402
+
 BLUE = "#1d70b8"
 BLACK = "#0b0c0c"
 GREY = "#505a5f"
@@ -48,7 +50,7 @@ matplotlib.rcParams.update(
     }
 )
 
-MONTHLY_TITLE = "CAFs received, completed and closed each month"
+MONTHLY_TITLE = Worded("{w.assessments_short} received, completed and closed each month")
 FORUM_USE_TITLE = "Places used at each forum meeting"
 FORUM_USE_BY_FORUM_TITLE = "Places used at forum meetings, by forum"
 MEETINGS_SHOWN = 12
@@ -193,7 +195,7 @@ def _monthly(rows) -> Figure:
         ax.set_yticks([])
     _plain(ax, keep_left=not labelled)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, frameon=False, borderaxespad=0)
-    _title(figure, MONTHLY_TITLE)
+    _title(figure, str(MONTHLY_TITLE))
     return figure
 
 
@@ -325,7 +327,7 @@ def without_css(svg: bytes, title: str) -> bytes:
 
 def monthly_chart_svg(rows) -> bytes:
     """Grouped bars per month from `figures.monthly_counts` rows."""
-    return _svg(_monthly(rows), MONTHLY_TITLE)
+    return _svg(_monthly(rows), str(MONTHLY_TITLE))
 
 
 def monthly_chart_png(rows) -> bytes:
@@ -334,11 +336,12 @@ def monthly_chart_png(rows) -> bytes:
 
 def bar_chart_svg(title: str, pairs) -> bytes:
     """Horizontal bars from (label, count) pairs, in the order given, the first at the top."""
+    title = str(title)  # a Worded title, in the words in force now
     return _svg(_bars(title, pairs), title)
 
 
 def bar_chart_png(title: str, pairs) -> bytes:
-    return _png(_bars(title, pairs))
+    return _png(_bars(str(title), pairs))
 
 
 def forum_use_chart_svg(meetings) -> bytes:

@@ -26,6 +26,7 @@ from maf.forums.models import Meeting
 from maf.outcomes.models import ProgressAnswer, ProgressUpdate
 from maf.reports.models import AuditSample, Rating, SampledCase
 from maf.rules import services as rules
+from maf.rules.words import worded, words
 
 QUARTER_START_MONTHS = (1, 4, 7, 10)
 
@@ -139,8 +140,8 @@ def draw_sample(
     closed = closed_in_quarter(quarter_starts_on)
     if not closed:
         raise QualityError(
-            f"No CAFs were closed in {quarter_label(quarter_starts_on)}, so there is nothing to "
-            "audit",
+            f"No {words().assessments_short} were closed in {quarter_label(quarter_starts_on)}, "
+            "so there is nothing to audit",
             "quarter",
         )
     drawn_at = utcnow()
@@ -203,9 +204,15 @@ def record_audit(
     """Record (or correct) the audit of one sampled CAF."""
     today = today or london_today()
     if process_quality is None:
-        raise QualityError("Select how good the quality of the CAF process was", "process_quality")
+        raise QualityError(
+            worded("Select how good the quality of the {w.assessment_short} process was"),
+            "process_quality",
+        )
     if outcome_impact is None:
-        raise QualityError("Select how much impact the CAF had on outcomes", "outcome_impact")
+        raise QualityError(
+            worded("Select how much impact the {w.assessment_short} had on outcomes"),
+            "outcome_impact",
+        )
     auditor_name = auditor_name.strip()
     if not auditor_name:
         raise QualityError("Enter the name of the auditor", "auditor_name")
@@ -218,7 +225,10 @@ def record_audit(
     closed_on = sampled_case.case.closed_on
     if closed_on is not None and audited_on < closed_on:
         raise QualityError(
-            "The date of the audit must be on or after the date the CAF closed", "audited_on"
+            worded(
+                "The date of the audit must be on or after the date the {w.assessment_short} closed"
+            ),
+            "audited_on",
         )
     first = sampled_case.audited_on is None
     sampled_case.process_quality = Rating(process_quality)

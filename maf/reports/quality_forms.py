@@ -14,6 +14,7 @@ from maf.forms import (
     OnceField,
 )
 from maf.reports.models import Rating
+from maf.rules.words import Worded
 
 
 def _length(label: str, limit: int) -> Length:
@@ -38,14 +39,24 @@ class DrawSampleForm(Form):
 
 class CaseAuditForm(Form):
     process_quality = GovRadioField(
-        "How good was the quality of the CAF process?",
+        Worded("How good was the quality of the {w.assessment_short} process?"),
         choices=Rating.choices(),
-        validators=[InputRequired(message="Select how good the quality of the CAF process was")],
+        validators=[
+            InputRequired(
+                message=Worded(
+                    "Select how good the quality of the {w.assessment_short} process was"
+                )
+            )
+        ],
     )
     outcome_impact = GovRadioField(
-        "How much impact did the CAF have on the child's outcomes?",
+        Worded("How much impact did the {w.assessment_short} have on the child's outcomes?"),
         choices=Rating.choices(),
-        validators=[InputRequired(message="Select how much impact the CAF had on outcomes")],
+        validators=[
+            InputRequired(
+                message=Worded("Select how much impact the {w.assessment_short} had on outcomes")
+            )
+        ],
     )
     notes = GovTextAreaField(
         "Notes (optional)",

@@ -23,6 +23,7 @@ from maf.reports.quality_forms import (
     DrawSampleForm,
     OutcomesPeriodForm,
 )
+from maf.rules.words import words
 from maf.submissions import AlreadySaved
 
 bp = Blueprint("quality", __name__)
@@ -66,7 +67,8 @@ def audits():
         else:
             flash(
                 f"Sample drawn for {quality.quarter_label(sample.quarter_starts_on)}: "
-                f"{len(sample.cases)} of {sample.closed_in_quarter} closed CAFs."
+                f"{len(sample.cases)} of {sample.closed_in_quarter} closed "
+                f"{words().assessments_short}."
             )
             return redirect(url_for("quality.sample", sample_id=sample.id))
     districts = visible_district_ids(current_user)

@@ -25,6 +25,7 @@ from maf.extensions import db
 from maf.forms import Form, GovDateField, GovSelectField
 from maf.reports import charts, figures
 from maf.reports.figures import LONDON, Period
+from maf.rules.words import Worded, words
 
 bp = Blueprint("reports", __name__)
 
@@ -238,17 +239,23 @@ def _bars(title: str, top: bool = False):
     return chart
 
 
+COMPLETED = Worded("{w.assessments_short} completed")
+NONE_COMPLETED = Worded("No {w.assessments_short} were completed in this period.")
+NO_LEAD_ROLES = Worded("No {w.lead_professional} roles were taken up in this period.")
+
+
 def _totals(both) -> Table:
     totals, organisations = both
+    w = words()
     return Table(
         "Key measures",
         ["Measure", "Number"],
         [
-            ["CAFs started (received by the CAF coordinator)", totals.started],
-            ["CAFs completed (assessment completed)", totals.completed],
-            ["CAFs closed", totals.closed],
-            ["CAFs open at the end of the period", totals.open_at_end],
-            ["Organisations that completed CAFs", len(organisations)],
+            [f"{w.assessments_short} started (received by the {w.coordinator})", totals.started],
+            [f"{w.assessments_short} completed (assessment completed)", totals.completed],
+            [f"{w.assessments_short} closed", totals.closed],
+            [f"{w.assessments_short} open at the end of the period", totals.open_at_end],
+            [f"Organisations that completed {w.assessments_short}", len(organisations)],
         ],
         frozenset({1}),
     )
@@ -256,7 +263,7 @@ def _totals(both) -> Table:
 
 def _monthly_table(rows) -> Table:
     return Table(
-        "CAFs received, completed and closed each month",
+        charts.MONTHLY_TITLE,
         ["Month", "Received", "Completed", "Closed"],
         [[f"{row.month:%B %Y}", row.started, row.completed, row.closed] for row in rows],
         frozenset({1, 2, 3}),
@@ -265,7 +272,7 @@ def _monthly_table(rows) -> Table:
 
 def _needs_table(rows) -> Table:
     return Table(
-        "Needs identified in the CAFs completed",
+        Worded("Needs identified in the {w.assessments_short} completed"),
         ["Need statement", "Domain", "Times identified"],
         [list(row) for row in rows],
         frozenset({2}),
@@ -274,8 +281,8 @@ def _needs_table(rows) -> Table:
 
 def _organisations_table(rows) -> Table:
     return Table(
-        "Organisations that completed CAFs",
-        ["Organisation", "Type", "CAFs completed"],
+        Worded("Organisations that completed {w.assessments_short}"),
+        ["Organisation", "Type", COMPLETED],
         [list(row) for row in rows],
         frozenset({2}),
     )
@@ -373,12 +380,15 @@ SECTIONS = (
         "Key measures",
         lambda f: (f(figures.totals), f(figures.organisations)),
         _totals,
-        note="A CAF counts as open at the end of the period unless it was closed by then, or "
-        "has since been withdrawn, stepped up to statutory services or added to another CAF.",
+        note=Worded(
+            "{w.a_assessment_short_cap} counts as open at the end of the period unless it was "
+            "closed by then, or has since been withdrawn, stepped up to statutory services or "
+            "added to another {w.assessment_short}."
+        ),
     ),
     Section(
         "monthly",
-        "CAFs each month",
+        Worded("{w.assessments_short} each month"),
         lambda f: f(figures.monthly_counts),
         _monthly_table,
         chart=charts.monthly_chart_svg,
@@ -389,7 +399,9 @@ SECTIONS = (
         "Needs identified",
         lambda f: f(figures.needs_identified),
         _needs_table,
-        empty="No need statements were recorded in CAFs completed in this period.",
+        empty=Worded(
+            "No need statements were recorded in {w.assessments_short} completed in this period."
+        ),
         chart=_bars("Needs identified (most frequent)", top=True),
         charted_items=CHART_ITEMS,
     ),
@@ -397,44 +409,55 @@ SECTIONS = (
         "ages",
         "Ages at assessment",
         lambda f: f(figures.age_bands),
-        _count_table("Age at assessment of the CAFs completed", "Age", "CAFs completed"),
-        empty="No CAFs were completed in this period.",
+        _count_table(
+            Worded("Age at assessment of the {w.assessments_short} completed"), "Age", COMPLETED
+        ),
+        empty=NONE_COMPLETED,
         is_empty=lambda bands: not any(count for _band, count in bands),
         chart=_bars("Age at assessment"),
     ),
     Section(
         "settings",
-        "Where CAFs came from",
+        Worded("Where {w.assessments_short} came from"),
         lambda f: f(figures.settings),
-        _count_table("Settings of the CAFs completed", "Setting", "CAFs completed"),
-        empty="No CAFs were completed in this period.",
-        chart=_bars("Where CAFs came from"),
+        _count_table(
+            Worded("Settings of the {w.assessments_short} completed"), "Setting", COMPLETED
+        ),
+        empty=NONE_COMPLETED,
+        chart=_bars(Worded("Where {w.assessments_short} came from")),
     ),
     Section(
         "organisations",
-        "Organisations completing CAFs",
+        Worded("Organisations completing {w.assessments_short}"),
         lambda f: f(figures.organisations),
         _organisations_table,
-        empty="No CAFs were completed in this period.",
-        chart=_bars("Organisations completing CAFs (most CAFs)", top=True),
+        empty=NONE_COMPLETED,
+        chart=_bars(
+            Worded("Organisations completing {w.assessments_short} (most {w.assessments_short})"),
+            top=True,
+        ),
         charted_items=CHART_ITEMS,
     ),
     Section(
         "lead-agencies",
-        "Lead professionals by agency",
+        Worded("{w.lead_professionals_cap} by agency"),
         lambda f: f(figures.lead_roles)[0],
-        _count_table("Lead professional roles taken up, by agency", "Agency", "Roles"),
-        empty="No lead professional roles were taken up in this period.",
-        chart=_bars("Lead professionals by agency (most roles)", top=True),
+        _count_table(
+            Worded("{w.lead_professional_cap} roles taken up, by agency"), "Agency", "Roles"
+        ),
+        empty=NO_LEAD_ROLES,
+        chart=_bars(Worded("{w.lead_professionals_cap} by agency (most roles)"), top=True),
         charted_items=CHART_ITEMS,
     ),
     Section(
         "lead-types",
-        "Lead professionals by type of agency",
+        Worded("{w.lead_professionals_cap} by type of agency"),
         lambda f: f(figures.lead_roles)[1],
-        _count_table("Lead professional roles taken up, by type of agency", "Type", "Roles"),
-        empty="No lead professional roles were taken up in this period.",
-        chart=_bars("Lead professionals by type of agency"),
+        _count_table(
+            Worded("{w.lead_professional_cap} roles taken up, by type of agency"), "Type", "Roles"
+        ),
+        empty=NO_LEAD_ROLES,
+        chart=_bars(Worded("{w.lead_professionals_cap} by type of agency")),
     ),
     Section(
         "first-discussion",
