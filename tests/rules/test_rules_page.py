@@ -174,3 +174,15 @@ def test_the_rule_history_survives_a_later_change_of_limits(database, admin):
     change.value = "500"  # as if stored when the limit allowed it
     assert rules.RULES["audit_sample_one_in"].show_stored(change.value) == "500"
     db.session.rollback()
+
+
+def test_the_forum_form_says_how_its_capacity_and_the_rule_relate(
+    client, signed_in_admin, coordinator
+):
+    rules.change("new_case_capacity", 8, by=signed_in_admin)
+    db.session.commit()
+    text = _text(client.get("/forums/new").text)
+    assert (
+        "This forum's own number. A new forum starts with the local rule, now 8; changing the "
+        "rule does not change this forum's." in text
+    )
