@@ -37,6 +37,8 @@ from maf.directory.models import Agency, AgencyTier, AgencyType, District
 from maf.extensions import db
 from maf.forums import services as forum_services
 from maf.forums.models import Forum, MemberRole
+from maf.invitations import services as invitation_services
+from maf.invitations.models import AccountInvitation
 from maf.outcomes import services as outcome_services
 from maf.outcomes.models import ClosureReason, LeadKind, Outcome
 from maf.reports import board as board_services
@@ -308,6 +310,7 @@ def load_demo_data(history_cases: int = 0) -> list[DemoUser]:
     members = demo_members(districts, agencies)
     _load_member_accounts(members, agencies)
     db.session.commit()
+    _load_demo_invitations(districts, agencies)
     if db.session.scalar(select(Forum.id).limit(1)) is None:
         _load_demo_forums(districts, members)
     if db.session.scalar(select(Case.id).limit(1)) is None:
@@ -544,6 +547,30 @@ def _load_member_accounts(members: list[DemoMember], agencies: dict[str, Agency]
     )
     left.active = False
     left.last_signed_in_at = now - timedelta(days=230)
+
+
+def _load_demo_invitations(districts: dict[str, District], agencies: dict[str, Agency]) -> None:
+    """One invitation not yet accepted and one request for an account, so the Invitations
+    page has something on it for Charnwood's coordinator (and the admin)."""
+    if db.session.scalar(select(AccountInvitation.id).limit(1)) is not None:
+        return
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator.charnwood@example.org")
+    )
+    invitation_services.invite(
+        email="hannah.price@woodgate.example.org",
+        name="Hannah Price",
+        roles=[Role.PRACTITIONER],
+        districts=[districts["charnwood"]],
+        agency=agencies["Loughborough Woodgate High School"],
+        invited_by=coordinator,
+    )
+    db.session.commit()
+    invitation_services.request_account(
+        "Owen Fletcher",
+        "owen.fletcher@charnwood-youth.example.org",
+        "Charnwood Youth Service, detached youth work",
+    )
 
 
 def _demo_account(name: str, email: str, districts, agency: Agency) -> User:

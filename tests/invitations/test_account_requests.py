@@ -166,3 +166,20 @@ def test_request_account_is_throttled_like_sign_in(make_scratch_app):
     browser = throttled.test_client()
     answers = [_ask(browser, f"person{n}@example.org").status_code for n in range(3)]
     assert answers == [200, 200, 429]
+
+
+def test_the_demo_shows_an_invitation_and_a_request_to_charnwoods_coordinator(make_user):
+    from maf import demo
+    from maf.invitations import services as invitations
+
+    districts = {slug: demo._district(slug, name) for slug, name in demo.DISTRICTS.items()}
+    agencies = demo.demo_agencies(districts)
+    coordinator = make_user(
+        Role.COORDINATOR,
+        email="coordinator.charnwood@example.org",
+        districts=[districts["charnwood"]],
+    )
+    demo._load_demo_invitations(districts, agencies)
+    demo._load_demo_invitations(districts, agencies)  # loading the demo again adds nothing
+    assert [i.name for i in invitations.pending_invitations(coordinator)] == ["Hannah Price"]
+    assert [r.name for r in invitations.pending_requests(coordinator)] == ["Owen Fletcher"]
