@@ -89,13 +89,15 @@ class RetentionPreview:
     destroyed_now: int
 
 
-def _retention_preview(name: str, value: int) -> RetentionPreview:
+def _retention_preview(name: str, value: int, starts_on) -> RetentionPreview:
+    """What the first nightly run under the change would do: the next run, or the run on the
+    day a change from a later date starts."""
     now = retention.RetentionPeriods.in_force()
     proposed = retention.RetentionPeriods(
         value if name == "retention_years_accessible" else now.accessible,
         value if name == "retention_years_archived" else now.archived,
     )
-    next_run = _next_nightly_run_day()
+    next_run = max(_next_nightly_run_day(), starts_on or london_today())
     with_change = retention.apply_retention(next_run, dry_run=True, periods=proposed)
     without = retention.apply_retention(next_run, dry_run=True)
     return RetentionPreview(
@@ -142,7 +144,7 @@ def change(rule_name: str):
                 and form.confirmed.data != str(value)
             ):
                 # Shown first, saved only when sent again with this value confirmed.
-                preview = _retention_preview(name, value)
+                preview = _retention_preview(name, value, form.effective_from.data)
                 form.confirmed.data = str(value)
             else:
                 services.change(

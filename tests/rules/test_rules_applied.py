@@ -250,3 +250,23 @@ def test_pages_that_state_a_rule_state_the_one_in_force(client, sign_in, coordin
     queue = _text(client.get("/cases/").text)
     assert "(30 working days to a first meeting, reviews every 6 months)" in queue
     assert "1 in 5 of the" in _text(client.get("/audits").text)
+
+
+def test_a_retention_change_from_a_later_day_shows_that_days_run(
+    client, sign_in, closed_case, admin, app_clock
+):
+    # Archived on 20 June 2029: after 5 years, destroyed by the run of 1 July 2034, not sooner.
+    closed_case("Bethany", date(2028, 1, 10), archived_on=date(2029, 6, 20))
+    app_clock.london(TODAY, 10)
+    sign_in(admin)
+
+    def preview(**data):
+        page = client.get("/rules/retention_years_archived")
+        sent = {"csrf_token": csrf_token_from(page.text), "value": "5", **data}
+        return _text(client.post("/rules/retention_years_archived", data=sent).text)
+
+    assert "with 5 years: 0 closed cases archived and 0 children's" in preview()
+    later = preview(effective_from=["1", "7", "2034"])
+    assert "At the first nightly retention run after it starts, with 5 years" in later
+    assert "1 child's identifying data destroyed" in later
+    assert rules.current("retention_years_archived") == 6
