@@ -192,6 +192,18 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "reports.table_csv": STAFF_DISTRICT,
     # "Who has viewed this child's record?": the audit log is for administrators only.
     "audit.search": row(FORBIDDEN, admin=OK),
+    # --- Invitations and account requests (issue 15, helper B): admins, and coordinators for
+    # their own districts' invitations and requests; the link and the request form are public.
+    "invitations.new": STAFF,
+    "invitations.index": STAFF,
+    "invitations.resend": STAFF_DISTRICT_POST,
+    "invitations.revoke": STAFF_DISTRICT_POST,
+    "invitations.accept": public(HIDDEN),  # a calendar token is no invitation: 404 for all
+    "invitations.invite_member": FORUM_MANAGERS_POST,
+    "invitations.request_account": public(),
+    "invitations.approve_request": STAFF_DISTRICT_POST,
+    "invitations.refuse_request": STAFF_DISTRICT,
+    # --- end of invitations ---
     # --- Districts and agencies administration (issue 15, helper C): administrators only;
     # the districts list stays open to everyone signed in (above). ---
     "directory.new_district": ADMINS_ONLY,
@@ -253,6 +265,9 @@ ACCOUNT_ENDPOINTS = {
     "auth.change_password",
 }
 PASSWORD_RESET_ENDPOINTS = {"auth.forgotten_password", "auth.reset_password"}
+# Invitations make accounts only with the roles, districts and agency an admin, or a
+# coordinator for practitioners of their own districts, chose (tests/invitations).
+INVITATION_ENDPOINTS = {"invitations.new"}
 # Administering other people's accounts (issue 15): every route requires the admin role
 # (checked below), and an admin cannot change their own roles (tests/people).
 PEOPLE_ADMIN_ENDPOINTS = {
@@ -377,6 +392,7 @@ def world(
     entry = board.add_entry(period, BoardEntryKind.RISK, "Waiting lists", "Escalated", coordinator)
     assert None not in (update, message, action)
 
+    w.values_invitation_id, w.values_request_id = _invitation_and_request(coordinator, agency)
     w.district, w.other_district, w.forum, w.case = district, other_district, forum, case
     w.held, w.planned, w.minuted_item = held, planned, first
     # The forum's usual venue changed after its meetings were made, so the question whether
@@ -410,10 +426,37 @@ def world(
         "part": "discussion",  # of an item's wording in the minutes
         "user_id": w.users["member"].id,  # a person an administrator manages
         "agency_id": agency.id,  # an agency an administrator edits, retires or merges (helper C)
+        # An invitation and a request for an account in the case's district (helper B).
+        "invitation_id": w.values_invitation_id,
+        "request_id": w.values_request_id,
         "rule_name": "review_interval_months",  # a local rule an administrator changes (helper E)
         "slug": "privacy",  # a public page (helper E); its routes name it in their defaults
     }
     return w
+
+
+def _invitation_and_request(coordinator, agency) -> tuple[int, int]:
+    from maf.invitations import services as invitations
+    from maf.invitations.models import AccountRequest
+
+    invitation = invitations.invite(
+        email="invited.practitioner@example.org",
+        name="Ines Invited",
+        roles=[Role.PRACTITIONER],
+        districts=coordinator.districts,
+        agency=agency,
+        invited_by=coordinator,
+    )
+    account_request = AccountRequest(
+        email="asking.practitioner@example.org",
+        pending_email="asking.practitioner@example.org",
+        name="Asha Asking",
+        agency=agency,
+        districts=list(coordinator.districts),
+    )
+    db.session.add(account_request)
+    db.session.commit()
+    return invitation.id, account_request.id
 
 
 def url_for_rule(world, rule) -> str:
@@ -515,7 +558,11 @@ def test_no_route_edits_user_accounts(app):
     for rule in app.url_map.iter_rules():
         text = f"{rule.endpoint} {rule.rule}".lower()
         reviewed = (
-            rule.endpoint in ACCOUNT_ENDPOINTS | PASSWORD_RESET_ENDPOINTS | PEOPLE_ADMIN_ENDPOINTS
+            rule.endpoint
+            in ACCOUNT_ENDPOINTS
+            | PASSWORD_RESET_ENDPOINTS
+            | PEOPLE_ADMIN_ENDPOINTS
+            | INVITATION_ENDPOINTS
         )
         if any(word in text for word in USER_EDITING_WORDS) and not reviewed:
             suspicious.append(rule.endpoint)
