@@ -87,6 +87,8 @@ def test_an_admin_invites_and_the_person_sets_a_password_and_is_signed_in(
     [mail] = _mails_to("nadia.newcomer@example.org")
     assert "Alex Admin has invited you" in mail.text_body
     assert "within 7 days" in mail.text_body
+    assert "Roles: Forum chair, Practitioner" in mail.text_body
+    assert f"Districts: {district.name}" in mail.text_body and school.name in mail.text_body
     token = _token_in(mail)
 
     browser = app.test_client()  # the invited person's own browser
