@@ -13,6 +13,7 @@ from maf.dbtypes import utcnow
 from maf.directory.models import Agency, AgencyEmailDomain, AgencyTier, AgencyType, District
 from maf.errors import DomainError
 from maf.extensions import db
+from maf.rules.words import Worded
 from maf.versioning import UNCHECKED, require_version, touch
 
 
@@ -320,8 +321,8 @@ REFERENCE_LABELS = {
     ("consent_agency", "agency_id"): "consents to share information with it",
     ("agreed_service", "agency_id"): "services agreed at forums",
     ("action", "owner_agency_id"): "actions it owns",
-    ("lead_professional", "agency_id"): "lead professionals",
-    ("lead_proposal", "agency_id"): "lead professionals proposed",
+    ("lead_professional", "agency_id"): Worded("{w.lead_professionals}"),
+    ("lead_proposal", "agency_id"): Worded("{w.lead_professionals} proposed"),
     ("account_invitation", "agency_id"): "invitations",
     ("account_request", "agency_id"): "requests for an account",
 }
@@ -337,7 +338,7 @@ class Reference:
     @property
     def label(self) -> str:
         key = (self.table.name, self.column.name)
-        return REFERENCE_LABELS.get(key, f"{self.table.name.replace('_', ' ')} records")
+        return str(REFERENCE_LABELS.get(key, f"{self.table.name.replace('_', ' ')} records"))
 
 
 def agency_references() -> list[Reference]:

@@ -169,7 +169,10 @@ def draw_sample(
         "audit_sample_drawn",
         sample,
         user=user,
-        detail=f"quarter {quarter_starts_on}: {len(sample.cases)} of {len(closed)} closed CAFs",
+        detail=(
+            f"quarter {quarter_starts_on}: {len(sample.cases)} of {len(closed)} closed "
+            f"{words().assessments_short}"
+        ),
     )
     db.session.commit()
     return sample

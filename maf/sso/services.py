@@ -36,6 +36,7 @@ from maf.directory.services import agency_for_email, email_domain
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.invitations import services as invitations
+from maf.rules.words import words
 from maf.sso.models import SsoIdentity
 from maf.sso.policy import configured, provider_name
 
@@ -224,7 +225,7 @@ def _account_for(claims: dict, email: str | None) -> tuple[User, SsoIdentity | N
         user = _new_account(email, claims)
     if user is None:
         _refuse(
-            "There is no account for you in this service. Ask your CAF coordinator or "
+            f"There is no account for you in this service. Ask your {words().coordinator} or "
             "administrator for an invitation.",
             reason=f"no account, invitation or agency for domain {email_domain(email)!r}",
         )
@@ -251,8 +252,8 @@ def sign_in_from_callback() -> User:
     user, identity = _account_for(claims, email)
     if not user.active:
         _refuse(
-            "Your account has been deactivated. Ask your CAF coordinator or administrator if "
-            "you need it again.",
+            f"Your account has been deactivated. Ask your {words().coordinator} or "
+            "administrator if you need it again.",
             reason="account deactivated",
             user=user,
         )
