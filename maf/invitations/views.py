@@ -19,6 +19,7 @@ from maf.forms import attach_error
 from maf.forums.models import ForumMember
 from maf.invitations import forms, services
 from maf.invitations.models import AccountInvitation, AccountRequest
+from maf.sso import policy as sso_policy
 from maf.submissions import AlreadySaved
 
 bp = Blueprint("invitations", __name__)
@@ -138,7 +139,14 @@ def accept(token: str):
                 return redirect(url_for("auth.security"))
             flash("Your account is ready: you are signed in.")
             return redirect(url_for("dashboard.index"))
-    return render_template("invitations/accept.html", form=form, invitation=invitation)
+    return render_template(
+        "invitations/accept.html",
+        form=form,
+        invitation=invitation,
+        # Where the council signs its staff in with its own accounts, the invited person may
+        # use theirs instead of choosing a password (maf/sso accepts the invitation then).
+        sso_provider=sso_policy.provider_name() if sso_policy.configured() else None,
+    )
 
 
 @bp.route("/forums/<int:forum_id>/members/<int:member_id>/invite", methods=["POST"])

@@ -29,9 +29,11 @@ from sqlalchemy import func, select
 
 from maf.auth.models import Role, User
 from maf.cases.models import Case, CaseStatus
+from maf.circulation.models import OutboxMessage
 from maf.directory.models import Agency, District
 from maf.extensions import db
 from maf.forums.models import Forum, Meeting
+from maf.invitations import services as invitations
 from maf.outcomes import services as outcomes
 from maf.rules import services as rules
 from tests.browser.test_intake_browser import _choose, _fill_date
@@ -195,7 +197,7 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
         j.equal(admin.axe(), [], "axe-core on the agencies page")
 
     # 3 -------------------------------------------------------------------------------------------
-    invitations = {}
+    links = {}
     with j.step("The admin invites a coordinator, a chair and three practitioners"):
         coordinator_role = rules.current("word_assessment_short") + " coordinator"
         for who, role, agency in (
@@ -206,6 +208,8 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
             (PAUL, "Practitioner", POLICE),
         ):
             page = admin.visit("/people/invite")
+            if who is COORDINATOR:
+                j.equal(admin.axe(), [], "axe-core on 'Invite a person'")
             page.get_by_label("Full name").fill(who[0])
             page.get_by_label("Email address").fill(who[1])
             page.get_by_label(role, exact=True).check()
@@ -226,18 +230,18 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
             (invitation,) = arrived[who[1]]
             j.contains(invitation.text, f"Dear {who[0]}", f"{who[0]}'s invitation")
             j.contains(invitation.text, f"{ADMIN[0]} has invited you", f"{who[0]}'s invitation")
-            invitations[who[1]] = INVITATION_LINK.search(invitation.text).group(1)
+            links[who[1]] = INVITATION_LINK.search(invitation.text).group(1)
 
     # 4 -------------------------------------------------------------------------------------------
     with j.step("The coordinator accepts: a password, then the second factor, then the dashboard"):
-        page = _accept_with_password(j, coordinator, invitations[COORDINATOR[1]])
+        page = _accept_with_password(j, coordinator, links[COORDINATOR[1]])
         page.wait_for_url("**/account/security")
         recovery_codes = _enrol_second_factor(j, coordinator)
         j.contains(coordinator.main(), "Charnwood", "the coordinator's dashboard")
 
     with j.step("The chair and a practitioner accept with a password and land signed in"):
         for someone in (chair, daniel):
-            _accept_with_password(j, someone, invitations[someone.user.email])
+            _accept_with_password(j, someone, links[someone.user.email])
             expect(someone.page.get_by_text("Your account is ready")).to_be_visible()
             j.equal(_path(someone.page.url), "/", f"{someone.name}'s landing page")
             expect(someone.page.get_by_role("button", name="Sign out")).to_be_visible()
@@ -246,9 +250,10 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
         for someone, login in ((zoe, "zoe"), (paul, "paul")):
             provider.person(login, email=someone.user.email, name=someone.name)
             page = someone.page
-            page.goto(invitations[someone.user.email])
+            page.goto(links[someone.user.email])
             expect(page.get_by_role("heading", name="Set up your account")).to_be_visible()
-            page.goto("/sign-in")
+            j.contains(someone.main(), "Use your work account", "the invitation page")
+            j.equal(someone.axe(), [], "axe-core on the invitation page offering single sign-on")
             page.get_by_role("button", name="Sign in with Microsoft").click()
             sign_in_at_the_provider(page, login)
             page.wait_for_url(f"{live_server}/")
@@ -286,6 +291,8 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
             *NEW_WORDS.items(),
         ):
             page = admin.visit(f"/rules/{name}")
+            if name == "review_interval_months":
+                j.equal(admin.axe(), [], "axe-core on changing a rule")
             page.locator("#value").fill(value)
             page.get_by_label("Why it is changing (optional)").fill("Families First Partnership")
             press(page, "Save rule")
@@ -309,6 +316,7 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
     forum = None
     with j.step("The admin sets up the forum, its 2027 meetings and its members"):
         page = admin.visit("/forums/new")
+        j.equal(admin.axe(), [], "axe-core on the new forum's page")
         page.get_by_label("District").select_option(label="Charnwood")
         page.get_by_label("Forum name").fill(FORUM)
         page.get_by_label("Usual venue").fill("Southfield Road Family Centre, Loughborough")
@@ -600,3 +608,32 @@ def _mail_uses_new_words(j: Journey, message, where: str):
         ("subject", message.subject),
     ):
         _lacks_old_words(j, re.sub(r"<[^>]+>", " ", text), f"{where} ({part})")
+
+
+def test_the_invitation_page_offers_the_councils_own_sign_in_only_where_it_is_set_up(
+    client, make_user, use_sso
+):
+    """The journey's two practitioners accept with single sign-on from the invitation page; a
+    council without it sees only the password form there."""
+    email = "amira.khan@nhs.example.org"
+    invitations.invite(
+        email=email,
+        name="Amira Khan",
+        roles=[Role.PRACTITIONER],
+        districts=[],
+        agency=None,
+        invited_by=make_user(Role.ADMIN),
+    )
+    db.session.flush()
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient_email == email))
+    link = INVITATION_LINK.search(message.text_body).group(1)
+
+    page = client.get(link).text
+    assert "Choose a password to create your account." in page
+    assert "Use your work account" not in page and "/sign-in/oidc" not in page
+
+    use_sso()
+    page = client.get(link).text
+    assert "Use your work account" in page
+    assert 'href="/sign-in/oidc"' in page and "Sign in with Microsoft" in page
+    assert "Choose a password to create your account." in page
