@@ -7,6 +7,8 @@ from datetime import date
 from html import unescape
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from maf.audit.models import AuditEvent
@@ -189,3 +191,11 @@ def test_simple_formatting():
         'a &lt;b&gt; <a class="govuk-link" href="https://x.example/a?b=1&amp;c=2">'
         "https://x.example/a?b=1&amp;c=2</a>."
     )
+
+
+@given(st.text())
+def test_no_text_an_admin_types_becomes_markup(text):
+    """Whatever is typed, the only tags on the page are the links made from addresses."""
+    shown = "".join(str(pages.linked(line)) for block in pages.blocks(text) for line in block.lines)
+    without_links = re.sub(r'<a class="govuk-link" href="[^"<>]*">|</a>', "", shown)
+    assert "<" not in without_links and ">" not in without_links
