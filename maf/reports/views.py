@@ -298,7 +298,7 @@ def _first_discussion_table(result) -> Table:
             ["Median days from the assessment being completed", _number(result.median_days)],
             ["90th percentile of days (nearest rank)", _number(result.p90_days)],
             [
-                "Discussed within 20 working days",
+                "Discussed by the first-meeting deadline",
                 f"{within} ({_percent(result.share_within_20_working_days)})",
             ],
         ],
@@ -308,9 +308,9 @@ def _first_discussion_table(result) -> Table:
 
 def _first_discussion_chart(result) -> bytes:
     return charts.bar_chart_svg(
-        "First forum discussion: within 20 working days or later",
+        "First forum discussion: by the first-meeting deadline or later",
         [
-            ("Within 20 working days", result.within_20_working_days),
+            ("By the deadline", result.within_20_working_days),
             ("Later", result.count - result.within_20_working_days),
         ],
     )
@@ -467,8 +467,9 @@ SECTIONS = (
         empty="No cases had their first forum discussion in this period.",
         is_empty=lambda result: result.count == 0,
         chart=_first_discussion_chart,
-        note="The first Team Around the Child meeting should be within 20 working days of the "
-        "assessment being completed; weekends and bank holidays in England do not count.",
+        note="The first Team Around the Child meeting is due within the working days the local "
+        "rules set when the assessment was completed (20 in the source standards); weekends and "
+        "bank holidays in England do not count.",
     ),
     Section(
         "reviews",
@@ -478,8 +479,9 @@ SECTIONS = (
         empty="No reviews with a review date were held in this period.",
         is_empty=lambda result: result.reviews == 0,
         chart=_reviews_chart,
-        note="The plan is reviewed within three months of the first meeting, then every three "
-        "months. A review counts when the forum set its date at the case's previous discussion.",
+        note="The plan is reviewed within the local rules' review interval (three months in the "
+        "source standards) of each discussion. A review counts when the forum set its date at "
+        "the case's previous discussion.",
     ),
     Section(
         "missed-deadlines",
