@@ -2,8 +2,10 @@
 (issue 15 point 4). With the Families First Partnership words ("early help assessment"/"EHA",
 "lead practitioner", "team around the family"/"TAF") set before a forum year is made, every page
 each kind of user may reach (walked from `app.url_map`, as the authorisation matrix allows), every
-email the year sent, the agenda, minutes and board report .docx and the calendar feed say none of
-"CAF", "Common Assessment Framework" or "lead professional".
+kind of email (circulation, minutes, progress, invitations and account requests, password and
+two-step resets, with their calendar invitations and attached agendas), the agenda, minutes and
+board report .docx and the calendar feed say none of "CAF", "Common Assessment Framework" or
+"lead professional".
 """
 
 import io
@@ -22,9 +24,12 @@ from maf.auth import services as auth_services
 from maf.auth.models import Role
 from maf.circulation import services as circulation
 from maf.circulation.models import OutboxMessage
+from maf.directory.models import Agency
 from maf.extensions import db
 from maf.forums import services as forum_services
-from maf.forums.models import ForumMember
+from maf.forums.models import ForumMember, MemberRole
+from maf.invitations import services as invitations
+from maf.invitations.models import AccountRequest
 from maf.outcomes import minutes as minutes_service
 from maf.people import services as people
 from maf.rules import services as rules
@@ -187,6 +192,30 @@ def _send_every_kind_of_email(site) -> None:  # noqa: F811
     with site.app.test_request_context():  # these emails link back to the site
         auth_services.request_password_reset(site.users["lead"].email)
         people.reset_two_step(site.users["lead"], "New phone", site.users["admin"])
+        invitations.invite(
+            email="ivy.invited@example.org",
+            name="Ivy Invited",
+            roles=[Role.PRACTITIONER],
+            districts=[site.district],
+            agency=None,
+            invited_by=site.users["admin"],
+        )
+        # A member with no account who asks for a password is told who can invite them.
+        hub = db.session.scalar(select(Agency).where(Agency.name == "Charnwood Family Hub"))
+        forum_services.add_member(
+            site.forum,
+            name="Nia Noaccount",
+            email="nia@hub.example.org",
+            agency=hub,
+            role=MemberRole.STANDING,
+            user=coordinator,
+        )
+        auth_services.request_password_reset("nia@hub.example.org")
+        # A practitioner of a known agency asks for an account, and is refused.
+        hub.email_domains = ["hub.example.org"]
+        invitations.request_account("Rae Asker", "rae@hub.example.org", "Charnwood Family Hub")
+        asked = db.session.scalar(select(AccountRequest))
+        invitations.refuse(asked, coordinator, "Not a forum agency")
     db.session.commit()
 
 
@@ -203,7 +232,9 @@ def test_no_email_says_the_old_words(app, families_first, site):  # noqa: F811
     messages = db.session.scalars(select(OutboxMessage)).all()
     kinds = {message.dedupe_key.split(":")[0] for message in messages}
     every_kind = {"agenda", "reminder", "minutes", "progress", "meeting-cancel", "password-reset"}
-    assert every_kind | {"two-step-reset"} <= kinds, sorted(kinds)
+    every_kind |= {"two-step-reset", "invitation", "account-request", "account-request-refused"}
+    every_kind |= {"password-reset-no-account"}
+    assert every_kind <= kinds, sorted(kinds)
     found = {}
     for message in messages:
         read = [message.subject, message.text_body, visible_text(message.html_body or "<p>")]
