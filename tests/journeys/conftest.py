@@ -7,13 +7,23 @@ import pytest
 from tests.browser.chromium import chromium
 from tests.browser.conftest import axe_source, live_server  # noqa: F401
 from tests.circulation.conftest import _smtp_controller, smtp_server  # noqa: F401
-from tests.journeys.helpers import JOURNEY_SUMMARIES
+from tests.journeys.helpers import JOURNEY_SUMMARIES, Journey
 
 
 @pytest.fixture(scope="session")
 def browser():
     with chromium() as running:  # the browser tests' Chromium when they run in the same session
         yield running
+
+
+@pytest.fixture
+def journey(request):
+    """The story's steps; their summary is shown at the end of the run, passed or failed."""
+    recorded = Journey()
+    yield recorded
+    request.config.stash.setdefault(JOURNEY_SUMMARIES, []).append(
+        f"{request.node.nodeid}\n{recorded.summary()}"
+    )
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -94,6 +94,15 @@ class Journey:
     def failures(self) -> list[Step]:
         return [s for s in self.steps if s.failure]
 
+    def fail_if_any_failed(self):
+        """At the end of the story: the test fails, naming every step that did."""
+        if self.failures:
+            pytest.fail(
+                f"{len(self.failures)} of {len(self.steps)} journey steps failed:\n"
+                + "\n".join(f"- {s.name}: {s.failure}" for s in self.failures),
+                pytrace=False,
+            )
+
     def summary(self) -> str:
         width = max((len(s.name) for s in self.steps), default=4)
         lines = [f"{'step':<{width}}  assertions  result"]
@@ -148,6 +157,26 @@ class Person:
 
     def axe(self) -> list[dict]:
         return axe_violations_on(self.page, self.axe_source)
+
+
+@contextmanager
+def browsers(browser, live_server: str, axe_source: str):
+    """A factory of people, each in a browser context of their own (nobody shares a cookie
+    with anyone else), all closed at the end."""
+    contexts = []
+
+    def person(user) -> Person:
+        context = browser.new_context(base_url=live_server)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)  # a busy CI machine; passing steps never wait
+        return Person(user, page, axe_source)
+
+    try:
+        yield person
+    finally:
+        for context in contexts:
+            context.close()
 
 
 # --- mailboxes ------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from functools import partial
 from types import SimpleNamespace
 
 import pyotp
-import pytest
 from flask import current_app
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -38,7 +37,7 @@ from maf.outcomes import services as outcomes
 from maf.rules import services as rules
 from tests.browser.test_intake_browser import _choose, _fill_date
 from tests.conftest import PASSWORD
-from tests.journeys.helpers import JOURNEY_SUMMARIES, Journey, Mailboxes, Person, press, words
+from tests.journeys.helpers import Journey, Mailboxes, Person, browsers, press, words
 from tests.sso import oidc
 from tests.sso.oidc import CALLBACK_PATH, sign_in_at_the_provider
 
@@ -81,15 +80,6 @@ OLD_WORDS = re.compile(
 INVITATION_LINK = re.compile(r"https?://\S+(/invitations/[A-Za-z0-9_-]+)")
 
 
-@pytest.fixture
-def journey(request):
-    recorded = Journey()
-    yield recorded
-    request.config.stash.setdefault(JOURNEY_SUMMARIES, []).append(
-        f"{request.node.nodeid}\n{recorded.summary()}"
-    )
-
-
 def test_a_council_sets_up_maf_in_the_browser_from_an_empty_database(
     app,
     database,
@@ -109,27 +99,13 @@ def test_a_council_sets_up_maf_in_the_browser_from_an_empty_database(
     monkeypatch.setitem(app.config, "MFA_REQUIRED_ROLES", ("admin", "coordinator"))
     use_sso(f"{live_server}{CALLBACK_PATH}")
     mail = Mailboxes(smtp_server)
-    contexts = []
+    with browsers(browser, live_server, axe_source) as person_for:
+        # People are named before they have an account; their User replaces it once they do.
+        def person(name, email):
+            return person_for(SimpleNamespace(name=name, email=email))
 
-    def person(name, email):
-        context = browser.new_context(base_url=live_server)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)  # a busy CI machine; passing steps never wait
-        return Person(SimpleNamespace(name=name, email=email), page, axe_source)
-
-    try:
         _first_day(j, app, app_clock, mail, person, oidc_provider, live_server)
-    finally:
-        for context in contexts:
-            context.close()
-    failed = j.failures
-    if failed:
-        pytest.fail(
-            f"{len(failed)} of {len(j.steps)} journey steps failed:\n"
-            + "\n".join(f"- {s.name}: {s.failure}" for s in failed),
-            pytrace=False,
-        )
+    j.fail_if_any_failed()
 
 
 # --- the story ------------------------------------------------------------------------------------

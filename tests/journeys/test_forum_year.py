@@ -22,7 +22,6 @@ from collections import Counter
 from datetime import date, timedelta
 from functools import partial
 
-import pytest
 from sqlalchemy import func, select
 
 from maf.agendas import services as agendas
@@ -67,10 +66,10 @@ from tests.browser.test_intake_browser import _choose, _fill_date
 from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
 from tests.journeys.helpers import (
-    JOURNEY_SUMMARIES,
     Journey,
     Mailboxes,
     Person,
+    browsers,
     docx_text,
     press,
     record_item,
@@ -124,45 +123,18 @@ SERVICE_CAFS = [
 ]
 
 
-@pytest.fixture
-def journey(request):
-    recorded = Journey()
-    yield recorded
-    # Shown at the end of every run (tests/journeys/conftest.py), passed or failed: the
-    # issue's closing note gives these numbers.
-    request.config.stash.setdefault(JOURNEY_SUMMARIES, []).append(
-        f"{request.node.nodeid}\n{recorded.summary()}"
-    )
-
-
 def test_a_year_of_the_charnwood_forum(
     app, database, browser, live_server, smtp_server, app_clock, journey, axe_source, monkeypatch
 ):
+    # `journey` (tests/journeys/conftest.py) prints each step's assertions at the end of the
+    # run, passed or failed: the issue's closing note gives these numbers.
     j = journey
     monkeypatch.setitem(app.config, "BASE_URL", live_server)  # emails' links lead back here
     mail = Mailboxes(smtp_server)
     ledger = Ledger()
-    contexts = []
-
-    def person(user):
-        context = browser.new_context(base_url=live_server)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)  # a busy CI machine; passing steps never wait
-        return Person(user, page, axe_source)
-
-    try:
+    with browsers(browser, live_server, axe_source) as person:
         _live_the_year(j, app_clock, mail, ledger, person)
-    finally:
-        for context in contexts:
-            context.close()
-    failed = j.failures
-    if failed:
-        pytest.fail(
-            f"{len(failed)} of {len(j.steps)} journey steps failed:\n"
-            + "\n".join(f"- {s.name}: {s.failure}" for s in failed),
-            pytrace=False,
-        )
+    j.fail_if_any_failed()
 
 
 class Ledger:
@@ -988,13 +960,13 @@ def _set_up_the_district() -> dict:
             name="Loughborough Woodgate High School",
             type=AgencyType.HIGH_SCHOOL,
             tier=AgencyTier.UNIVERSAL,
-            district=district,
+            districts=[district],
         ),
         "primary": Agency(
             name="Shepshed Orchard Primary School",
             type=AgencyType.PRIMARY_SCHOOL,
             tier=AgencyTier.UNIVERSAL,
-            district=district,
+            districts=[district],
         ),
         "nursing": Agency(
             name="School Nursing Service", type=AgencyType.HEALTH, tier=AgencyTier.UNIVERSAL
