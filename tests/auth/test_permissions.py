@@ -30,6 +30,9 @@ PUBLIC_ENDPOINTS = {
     # hash stored), and asking for an account answers the same for any address.
     "invitations.accept",
     "invitations.request_account",
+    # The accessibility statement and the privacy notice (maf/public_pages): the law asks that
+    # anyone can read them, signed in or not.
+    "public_pages.show",
 }
 
 
