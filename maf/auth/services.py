@@ -251,6 +251,7 @@ def request_password_reset(email: str, once: str | None = None) -> None:
         subject="Reset your password",
         text_body=render_template("auth/email/password_reset.txt", **context),
         html_body=render_template("auth/email/password_reset.html", **context),
+        erase_once_sent=True,
     )
     audit.record("password_reset_requested", user, user=user)
     db.session.commit()

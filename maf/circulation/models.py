@@ -1,6 +1,6 @@
 from datetime import datetime, time
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, Time
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text, Time, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
@@ -45,6 +45,9 @@ class OutboxMessage(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The body carries a one-use link (an invitation, a password reset), whose token is
+    # otherwise stored only as a hash: the body is erased once the message is sent or given up.
+    erase_once_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     attachments: Mapped[list["OutboxAttachment"]] = relationship(
         cascade="all, delete-orphan", order_by="OutboxAttachment.id"

@@ -36,7 +36,7 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from maf.circulation.models import DeliveryStatus, OutboxAttachment, OutboxMessage
@@ -52,6 +52,7 @@ MIME_POLICY = email.policy.SMTP.clone(cte_type="7bit", refold_source="none")
 
 BACKOFF_CAP = timedelta(hours=6)
 ERROR_LENGTH = 200
+ERASED_BODY = "Erased once sent: this email held a one-use link."
 _CALENDAR_METHOD = re.compile(rb"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 
 
@@ -95,8 +96,12 @@ def enqueue(
     calendar_method: str | None = None,
     attachments: Sequence[Attachment] = (),
     meeting_id: int | None = None,
+    erase_once_sent: bool = False,
 ) -> OutboxMessage | None:
     """Add a message to the current transaction; the caller commits it with its change.
+
+    `erase_once_sent` for a body that carries a one-use link: it is held only until the
+    message is sent or given up, then replaced by ERASED_BODY.
 
     Returns None, adding nothing, when a message with this dedupe key already exists (or is
     committed by a concurrent transaction meanwhile, which the unique constraint catches).
@@ -136,6 +141,7 @@ def enqueue(
         attempts=0,
         last_error="",
         next_attempt_at=utcnow(),
+        erase_once_sent=erase_once_sent,
         attachments=[
             OutboxAttachment(
                 filename=attachment.filename,
@@ -166,6 +172,8 @@ def retry(message: OutboxMessage) -> None:
     """
     if message.status not in (DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN):
         raise OutboxError(f"a message that is {message.status.label.lower()} cannot be retried")
+    if message.erase_once_sent and message.text_body == ERASED_BODY:
+        raise OutboxError("its one-use link was erased: send a new one instead")
     message.status = DeliveryStatus.PENDING
     message.next_attempt_at = utcnow()
     message.claimed_by = None
@@ -561,6 +569,13 @@ def _deliver(message_id, transport, from_address, envelope_from):
     return None, attempts
 
 
+def _erased_if_asked() -> dict:
+    return {
+        column: case((OutboxMessage.erase_once_sent, erased), else_=getattr(OutboxMessage, column))
+        for column, erased in (("text_body", ERASED_BODY), ("html_body", ""))
+    }
+
+
 def _finish(
     message_id: int,
     worker: str,
@@ -594,6 +609,8 @@ def _finish(
             next_attempt_at=at + backoff(attempts),
         )
         statuses = (DeliveryStatus.SENDING,)
+    if not retrying:  # sent or given up: a one-use link it carried is held no longer
+        values |= _erased_if_asked()
     # The first statement of its transaction, so SQLite takes the write lock on a fresh snapshot.
     result = db.session.execute(
         update(OutboxMessage).where(*claim, OutboxMessage.status.in_(statuses)).values(**values),

@@ -148,6 +148,7 @@ def _send(invitation: AccountInvitation, token: str) -> None:
         subject=f"You are invited to {current_app.config['SERVICE_NAME']}",
         text_body=render_template("invitations/email/invitation.txt", **context),
         html_body=render_template("invitations/email/invitation.html", **context),
+        erase_once_sent=True,
     )
 
 
