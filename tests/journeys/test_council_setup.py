@@ -396,8 +396,10 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
         old_pages(coordinator, "the agenda page")
         zoe.visit(f"/meetings/{january.id}/agenda")
         old_pages(zoe, "the agenda as a member sees it")
-        zoe.visit("/")
-        old_pages(zoe, "Zoë's dashboard")
+        for someone in (zoe, chair):
+            someone.visit("/")
+            j.contains(someone.main(), FORUM, f"{someone.name}'s dashboard")
+            old_pages(someone, f"{someone.name}'s dashboard")
 
     # 10 ------------------------------------------------------------------------------------------
     with j.step("The chair records the meeting: lead practitioners, reviews six months on"):
