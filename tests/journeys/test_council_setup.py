@@ -6,14 +6,17 @@ and three practitioners (each accepts from the emailed link in a browser of thei
 choose a password, two sign in through a real OpenID provider, npm oidc-provider), changes the
 review interval, the first-meeting timescale and the words the service uses to the Families
 First ones, and sets up the forum with its members, one of whom has no account and is invited
-with "Invite to MAF". Then the coordinator records two assessments (one before the rules
-changed, one after), builds and circulates the agenda, and the chair records the meeting and
-circulates the minutes.
+from the forum's page ("Invite to EHP", the forum's short word now). Then the coordinator
+records two assessments (one before the rules changed, one after), builds and circulates the
+agenda, and the chair records the meeting and circulates the minutes.
 
 It proves that every page visited, every email received, the calendar invitation (ical.js) and
 the agenda and minutes documents use the new words and not the seeds' ones, that the review
 date the forum is offered follows the new interval, and that a deadline computed before the
-change is not rewritten. Each step counts its assertions; the summary is printed at the end.
+change is not rewritten. The service's own name (config SERVICE_NAME, "Multi-agency forums"
+by default) is a deployment setting, not a local rule, so it is not counted as an old word; a
+status change recorded before the change keeps the words it was recorded with. Each step
+counts its assertions; the summary is printed at the end.
 """
 
 import re
