@@ -4,7 +4,6 @@ for each case (status, review date, lead professional, actions)."""
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -41,7 +40,6 @@ from maf.outcomes.models import (
 from maf.rules import services as rules
 from maf.rules.words import words
 from maf.versioning import require_version, touch
-from maf.words import plural
 
 RECORDING_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 HELD_STATUSES = (MeetingStatus.HELD, MeetingStatus.MINUTES_CIRCULATED)
@@ -54,10 +52,10 @@ class OutcomeError(DomainError):
 # --- review dates ------------------------------------------------------------------------
 
 
-def review_interval_months(meeting: Meeting) -> int:
+def review_interval(meeting: Meeting) -> rules.Interval:
     """Seed 002 C1's interval as a local rule: the one in force when the meeting began, so a
     change applies to reviews set at meetings after it and review dates already set stay."""
-    return rules.in_force_at("review_interval_months", meeting.starts_at)
+    return rules.in_force_at("review_interval", meeting.starts_at)
 
 
 def propose_next_review(meeting: Meeting) -> date:
@@ -67,7 +65,7 @@ def propose_next_review(meeting: Meeting) -> date:
     Proposes the forum's last meeting within the interval (the LP reports there); with none
     scheduled, the date the interval ends, brought back to a working day.
     """
-    due = meeting.date + relativedelta(months=review_interval_months(meeting))
+    due = review_interval(meeting).after(meeting.date)
     within = [
         m.date
         for m in meeting.forum.meetings
@@ -242,10 +240,10 @@ def _check(item: AgendaItem, details: ItemDetails) -> None:
             raise OutcomeError("Enter the date of the next review", field="next_review_on")
         if details.next_review_on <= item.meeting.date:
             raise OutcomeError("The next review must be after this meeting", field="next_review_on")
-        months = review_interval_months(item.meeting)
-        if details.next_review_on > item.meeting.date + relativedelta(months=months):
+        interval = review_interval(item.meeting)
+        if details.next_review_on > interval.after(item.meeting.date):
             raise OutcomeError(
-                f"The next review must be within {plural(months, 'month')} of this meeting",
+                f"The next review must be within {interval} of this meeting",
                 field="next_review_on",
             )
         if (

@@ -6,10 +6,12 @@ ever updated, so whoever asks "what was the rule when this happened?" (`in_force
 answer that applied then, and a deadline computed before a change stays as it was.
 """
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from flask import has_request_context, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -21,10 +23,31 @@ from maf.extensions import db
 from maf.rules import append_only
 from maf.rules.models import RuleChange
 from maf.versioning import UNCHECKED, Difference, StaleEdit
+from maf.words import plural
 
 WORD_MAX = 60
 SHORT_WORD_MAX = 12
 REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A period in whole weeks or months: most councils review every 3 months (seed 002 C1),
+    others every 6 or 12 weeks."""
+
+    count: int
+    unit: str  # "weeks" or "months"
+
+    def after(self, day: date) -> date:
+        return day + relativedelta(**{self.unit: self.count})
+
+    def __str__(self) -> str:
+        return plural(self.count, self.unit.removesuffix("s"))
+
+
+# The longest interval each unit may take: a year.
+INTERVAL_MAXIMUM = {"weeks": 52, "months": 12}
+_INTERVAL = re.compile(r"(\d+)\s*(weeks?|months?)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,7 @@ class Rule:
     default: Any
     seed: str  # the seed rule the default comes from, as a person would cite it
     hint: str
-    kind: type = int  # int or str
+    kind: type = int  # int, str or Interval
     minimum: int = 1
     maximum: int = 100
     unit: str = ""  # for numbers: "working days", "months"...
@@ -62,6 +85,8 @@ class Rule:
             return number
         if not text:
             raise DomainError(f"Enter the {self.label.lower()}", field="value")
+        if self.kind is Interval:
+            return self._interval(text)
         if "\n" in text or "\r" in text:
             raise DomainError(f"{self.label} must be on one line", field="value")
         if len(text) > self.maximum:
@@ -70,9 +95,30 @@ class Rule:
             )
         return " ".join(text.split())
 
+    def _interval(self, text: str) -> Interval:
+        found = _INTERVAL.fullmatch(text)
+        if found is None:
+            raise DomainError(
+                f"{self.label} must be a number of weeks or months, like {self.default} or 6 weeks",
+                field="value",
+            )
+        count = int(found.group(1))
+        unit = (found.group(2) or self.default.unit).lower()
+        unit = unit if unit.endswith("s") else unit + "s"
+        if not 1 <= count <= INTERVAL_MAXIMUM[unit]:
+            raise DomainError(
+                f"{self.label} must be between 1 and {INTERVAL_MAXIMUM[unit]} {unit}",
+                field="value",
+            )
+        return Interval(count, unit)
+
     @property
     def numeric(self) -> bool:
         return self.kind is int
+
+    @property
+    def interval(self) -> bool:
+        return self.kind is Interval
 
     def show(self, value) -> str:
         """The value in words, for the rules page and its history."""
@@ -108,16 +154,15 @@ RULES: dict[str, Rule] = {
             unit="working days",
         ),
         Rule(
-            "review_interval_months",
+            "review_interval",
             "Review interval",
-            3,
+            Interval(3, "months"),
             "Seed 002 C1: the delivery plan reviewed within 3 months of the first meeting, "
             "then every 3 months",
-            "Months between a case's reviews. Applies to review dates the forum sets after the "
-            "change; review dates already set stay.",
-            minimum=1,
-            maximum=12,
-            unit="months",
+            "Weeks or months between a case's reviews, like 3 months or 6 weeks (a number "
+            "alone is months). Applies to review dates the forum sets after the change; review "
+            "dates already set stay.",
+            kind=Interval,
         ),
         Rule(
             "new_case_capacity",

@@ -19,7 +19,7 @@ from maf.versioning import StaleEdit
 bp = Blueprint("rules", __name__)
 
 SECTIONS = (
-    ("Timescales", ("first_meeting_working_days", "review_interval_months")),
+    ("Timescales", ("first_meeting_working_days", "review_interval")),
     ("Forum capacities", ("new_case_capacity", "review_capacity")),
     ("Retention of closed cases", ("retention_years_accessible", "retention_years_archived")),
     ("Quality assurance", ("audit_sample_one_in",)),

@@ -429,7 +429,7 @@ def world(
         # An invitation and a request for an account in the case's district (helper B).
         "invitation_id": w.values_invitation_id,
         "request_id": w.values_request_id,
-        "rule_name": "review_interval_months",  # a local rule an administrator changes (helper E)
+        "rule_name": "review_interval",  # a local rule an administrator changes (helper E)
         "slug": "privacy",  # a public page (helper E); its routes name it in their defaults
     }
     return w

@@ -38,6 +38,7 @@ from maf.forums.models import Forum, Meeting
 from maf.invitations import services as invitations
 from maf.outcomes import services as outcomes
 from maf.rules import services as rules
+from maf.rules.services import Interval
 from tests.browser.test_intake_browser import _choose, _fill_date
 from tests.conftest import PASSWORD
 from tests.journeys.helpers import Journey, Mailboxes, Person, browsers, press, words
@@ -261,16 +262,16 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
         page = admin.visit("/rules")
         j.equal(admin.axe(), [], "axe-core on the rules page")
         shown = words(admin.main())
-        review = _rule_card(admin, "review_interval_months")
+        review = _rule_card(admin, "review_interval")
         j.contains(review, "Now 3 months", "the review interval")
         j.contains(review, "Default 3 months (Seed 002 C1", "the review interval")
         for name, value in (
-            ("review_interval_months", "6"),
+            ("review_interval", "6"),
             ("first_meeting_working_days", "30"),  # six weeks, as some areas have it
             *NEW_WORDS.items(),
         ):
             page = admin.visit(f"/rules/{name}")
-            if name == "review_interval_months":
+            if name == "review_interval":
                 j.equal(admin.axe(), [], "axe-core on changing a rule")
             page.locator("#value").fill(value)
             page.get_by_label("Why it is changing (optional)").fill("Families First Partnership")
@@ -278,7 +279,7 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
             j.equal(_path(page.url), f"/rules#{name}", f"after saving {name}")
         j.equal(admin.axe(), [], "axe-core on the rules page after the changes")
         for name, now, default in (
-            ("review_interval_months", "6 months", "3 months (Seed 002 C1"),
+            ("review_interval", "6 months", "3 months (Seed 002 C1"),
             ("first_meeting_working_days", "30 working days", "20 working days (Seed 002 B3"),
             ("word_assessment", "early help assessment", "Common Assessment Framework (Seed"),
             ("word_assessment_short", "EHA", "CAF (Seed"),
@@ -289,7 +290,7 @@ def _first_day(j: Journey, app, clock, mail: Mailboxes, person, provider, live_s
             j.contains(card, f"Now {now}", f"the rules page's {name}")
             j.contains(card, f"Default {default}", f"the rules page's {name}")
             j.contains(card, f"Last changed by {ADMIN[0]}", f"the rules page's {name}")
-        j.equal(rules.current("review_interval_months"), 6, "the review interval in force")
+        j.equal(rules.current("review_interval"), Interval(6, "months"), "the review interval")
 
     # 7 -------------------------------------------------------------------------------------------
     forum = None

@@ -13,6 +13,7 @@ from maf.extensions import db
 from maf.rules import append_only
 from maf.rules import services as rules
 from maf.rules.models import RuleChange
+from maf.rules.services import Interval
 from maf.versioning import StaleEdit
 
 
@@ -24,9 +25,9 @@ def admin(make_user):
 def test_every_rule_defaults_to_its_seed_value(database):
     # Seeds 002 B3 (20 working days), C1 (3 months), D3 (1 year + 6 years), E (1 in 10); 004
     # (10 new cases, 30 reviews); the words of 001, 003 and 004.
-    assert rules.DEFAULTS == {
+    assert {
         "first_meeting_working_days": 20,
-        "review_interval_months": 3,
+        "review_interval": Interval(3, "months"),
         "new_case_capacity": 10,
         "review_capacity": 30,
         "retention_years_accessible": 1,
@@ -37,7 +38,7 @@ def test_every_rule_defaults_to_its_seed_value(database):
         "word_forum": "multi-agency forum",
         "word_forum_short": "MAF",
         "word_lead_professional": "lead professional",
-    }
+    } == rules.DEFAULTS
     for name, value in rules.DEFAULTS.items():
         assert rules.current(name) == value
         assert rules.RULES[name].seed.startswith("Seed 00")
@@ -45,26 +46,26 @@ def test_every_rule_defaults_to_its_seed_value(database):
 
 def test_a_change_adds_a_row_and_never_rewrites_one(database, admin, app_clock):
     app_clock(datetime(2027, 3, 1, 9, tzinfo=UTC))
-    first = rules.change("review_interval_months", "2", by=admin, reason="Local review policy")
+    first = rules.change("review_interval", "2", by=admin, reason="Local review policy")
     db.session.commit()
     app_clock(datetime(2027, 4, 1, 9, tzinfo=UTC))
-    second = rules.change("review_interval_months", 6, by=admin)
+    second = rules.change("review_interval", 6, by=admin)
     db.session.commit()
 
-    history = rules.history("review_interval_months")
+    history = rules.history("review_interval")
     assert [(c.sequence, c.value, c.reason) for c in history] == [
-        (2, "6", None),
-        (1, "2", "Local review policy"),
+        (2, "6 months", None),
+        (1, "2 months", "Local review policy"),
     ]
     assert first.effective_from - datetime(2027, 3, 1, 9, tzinfo=UTC) < timedelta(seconds=5)
     assert second.changed_by.name == "Ada Admin"
-    assert rules.current("review_interval_months") == 6
+    assert rules.current("review_interval") == Interval(6, "months")
     events = db.session.scalars(
         select(AuditEvent.detail).where(AuditEvent.action == "rule_changed").order_by(AuditEvent.id)
     ).all()
     assert events == [
-        "review_interval_months: 3 months -> 2 months",
-        "review_interval_months: 2 months -> 6 months",
+        "review_interval: 3 months -> 2 months",
+        "review_interval: 2 months -> 6 months",
     ]
 
 
@@ -79,7 +80,9 @@ def test_the_rule_in_force_the_day_before_and_the_day_after_a_change(database, a
     assert rules.in_force_at("first_meeting_working_days", changed_at) == 30
     assert rules.in_force_at("first_meeting_working_days", changed_at + timedelta(days=1)) == 30
     # Other rules are untouched.
-    assert rules.in_force_at("review_interval_months", changed_at + timedelta(days=1)) == 3
+    assert rules.in_force_at("review_interval", changed_at + timedelta(days=1)) == Interval(
+        3, "months"
+    )
 
 
 def test_a_change_from_a_future_date_applies_only_from_then(database, admin, app_clock):
@@ -108,7 +111,9 @@ def test_a_change_cannot_take_effect_in_the_past(database, admin, app_clock):
         ("first_meeting_working_days", "", "Enter the first meeting deadline"),
         ("first_meeting_working_days", "twenty", "must be a whole number"),
         ("first_meeting_working_days", "0", "between 1 and 120"),
-        ("review_interval_months", "13", "between 1 and 12"),
+        ("review_interval", "13", "between 1 and 12 months"),
+        ("review_interval", "53 weeks", "between 1 and 52 weeks"),
+        ("review_interval", "6 fortnights", "a number of weeks or months, like 3 months"),
         ("audit_sample_one_in", "-1", "between 1 and 100"),
         ("word_assessment", "   ", "Enter the name of the assessment"),
         ("word_assessment", "early help\nassessment", "on one line"),
@@ -195,7 +200,7 @@ def test_a_page_asks_the_database_once_however_many_times_it_reads_a_rule(app, d
         try:
             for _ in range(40):
                 rules.current("word_assessment")
-                rules.current("review_interval_months")
+                rules.current("review_interval")
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1

@@ -16,6 +16,7 @@ from maf.outcomes import late_reasons
 from maf.outcomes import services as outcomes
 from maf.reports import quality, retention
 from maf.rules import services as rules
+from maf.rules.services import Interval
 from tests.conftest import csrf_token_from
 from tests.reports import test_quality, test_retention
 
@@ -92,14 +93,27 @@ def test_the_queue_shows_each_case_its_own_rules_deadline(
 def test_the_review_interval_applies_to_meetings_after_the_change(make_meeting, admin, app_clock):
     january = make_meeting(date(2027, 1, 12))
     app_clock.london(date(2027, 2, 1), 9)
-    rules.change("review_interval_months", 6, by=admin)
+    rules.change("review_interval", 6, by=admin)
     db.session.commit()
     april = make_meeting(date(2027, 4, 13), forum=january.forum)
 
-    assert outcomes.review_interval_months(january) == 3
+    assert outcomes.review_interval(january) == Interval(3, "months")
     assert outcomes.propose_next_review(january) == date(2027, 4, 12)
-    assert outcomes.review_interval_months(april) == 6
+    assert outcomes.review_interval(april) == Interval(6, "months")
     assert outcomes.propose_next_review(april) == date(2027, 10, 13)
+
+
+def test_a_council_that_reviews_every_six_weeks_sets_it_in_weeks(make_meeting, admin, app_clock):
+    """Issue 15: some councils review every 6 or 12 weeks, not every 3 months (seed 002 C1)."""
+    app_clock.london(date(2027, 1, 4), 9)
+    assert rules.change("review_interval", "6 weeks", by=admin).value == "6 weeks"
+    db.session.commit()
+    january = make_meeting(date(2027, 1, 12))
+    # No meeting of the forum within six weeks: the day the six weeks end (a Tuesday).
+    assert outcomes.propose_next_review(january) == date(2027, 2, 23)
+    make_meeting(date(2027, 2, 16), forum=january.forum)
+    db.session.expire_all()
+    assert outcomes.propose_next_review(january) == date(2027, 2, 16)
 
 
 # --- capacities (seed 004: 10 new cases, 30 reviews) ------------------------------------------
@@ -240,15 +254,15 @@ def test_a_sample_drawn_before_a_change_stays_and_a_new_one_uses_the_new_fractio
 def test_pages_that_state_a_rule_state_the_one_in_force(client, sign_in, coordinator, admin):
     sign_in(coordinator)
     assert "Reviews every 3 months" in _text(client.get("/cases/breaches").text)
-    rules.change("review_interval_months", 6, by=admin)
+    rules.change("review_interval", "12 weeks", by=admin)
     rules.change("first_meeting_working_days", 30, by=admin)
     rules.change("audit_sample_one_in", 5, by=admin)
     db.session.commit()
     breaches = _text(client.get("/cases/breaches").text)
     assert "First meeting within 30 working days" in breaches
-    assert "Reviews every 6 months" in breaches and "3 months" not in breaches
+    assert "Reviews every 12 weeks" in breaches and "3 months" not in breaches
     queue = _text(client.get("/cases/").text)
-    assert "(30 working days to a first meeting, reviews every 6 months)" in queue
+    assert "(30 working days to a first meeting, reviews every 12 weeks)" in queue
     assert "1 in 5 of the" in _text(client.get("/audits").text)
 
 

@@ -13,6 +13,7 @@ from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.extensions import db
 from maf.rules import services as rules
+from maf.rules.services import Interval
 from tests.conftest import csrf_token_from, submit
 
 
@@ -47,19 +48,19 @@ def test_an_admin_changes_a_rule_and_sees_it_and_its_history(client, admin, sign
     sign_in(admin)
     response = submit(
         client,
-        "/rules/review_interval_months",
+        "/rules/review_interval",
         {"value": "6", "reason": "Families First Partnership: six-monthly reviews"},
     )
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/rules#review_interval_months")
-    assert rules.current("review_interval_months") == 6
+    assert response.headers["Location"].endswith("/rules#review_interval")
+    assert rules.current("review_interval") == Interval(6, "months")
     text = _text(client.get("/rules").text)
     assert "Now 6 months" in text
     assert "Last changed by Ada Admin, in force from 1 February 2027, 10:00" in text
     assert "Families First Partnership: six-monthly reviews" in text
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "rule_changed"))
     assert event.user_id == admin.id
-    assert event.detail == "review_interval_months: 3 months -> 6 months"
+    assert event.detail == "review_interval: 3 months -> 6 months"
 
 
 @pytest.mark.parametrize(
