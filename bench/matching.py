@@ -114,7 +114,7 @@ def open_database(url: str):
             name="Bench primary school",
             type=AgencyType.PRIMARY_SCHOOL,
             tier=AgencyTier.UNIVERSAL,
-            district=district,
+            districts=[district],
         )
         user = User(
             email="coordinator@bench.example",
