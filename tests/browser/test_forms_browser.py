@@ -220,7 +220,7 @@ def test_your_account_shows_your_details_first_and_is_axe_clean(
     sign_in_as(chair)
     page.get_by_role("link", name="Your account").click()
     # Waits for the account page to load: the headings read at once could be the last page's.
-    expect(page.get_by_role("heading", level=2)).to_have_text(
+    expect(page.locator("main").get_by_role("heading", level=2)).to_have_text(
         ["Your details", "Your forums", "Security"]
     )
     main = page.inner_text("main")
