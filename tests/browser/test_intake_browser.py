@@ -3,6 +3,8 @@
 import io
 from datetime import date
 
+from playwright.sync_api import expect
+
 from maf.auth.models import Role
 from maf.cases import services
 from maf.cases.involvement_import import parse_involvement_csv
@@ -67,7 +69,8 @@ def test_intake_to_ready_for_forum(
     page.get_by_label("Members of the district multi-agency forum").check()
     page.get_by_role("button", name="Save and run the checks").click()
 
-    assert page.get_by_role("heading", level=1).inner_text() == "Liz Thompson"
+    # Each read waits for the page the click leads to (CI once read the page before it).
+    expect(page.get_by_role("heading", level=1)).to_have_text("Liz Thompson")
     assert "CAF received as case" in page.inner_text("main")
     assert axe_violations() == []
 
@@ -83,13 +86,13 @@ def test_intake_to_ready_for_forum(
     page.get_by_label("Reason").fill("CAMHS asked for family support around school")
     page.get_by_role("button", name="Save the outcome").click()
 
-    assert "Checked" in page.locator("#status").inner_text()
+    expect(page.locator("#status")).to_contain_text("Checked")
     page.get_by_role("button", name="Mark ready for a forum").click()
-    assert "Ready for a forum" in page.locator("#status").inner_text()
+    expect(page.locator("#status")).to_contain_text("Ready for a forum")
     assert axe_violations() == []
 
     page.get_by_role("link", name="CAF queue").first.click()
-    assert "Liz Thompson" in page.get_by_role("table", name="Ready for a forum").inner_text()
+    expect(page.get_by_role("table", name="Ready for a forum")).to_contain_text("Liz Thompson")
 
 
 def test_existing_caf_candidate_is_confirmed_in_the_browser(
