@@ -74,6 +74,9 @@ def axe_source():
 def axe_violations_on(page, axe_source: str) -> list[dict]:
     """Run axe-core on the page as it is now and return its violations (also used by the
     journey suite, whose people each have a page of their own)."""
+    # A caller waits for the page it means (Playwright's expect); this also waits for that
+    # page's document to have loaded, so axe never reads one still being built.
+    page.wait_for_load_state("load")
     # Evaluated through the DevTools protocol, so the page's CSP does not block it.
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)

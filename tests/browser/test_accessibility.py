@@ -111,18 +111,23 @@ def test_case_pages_forms_and_their_error_states_have_no_axe_violations(
     page.goto("/cases/register")
     page.get_by_label("CSV file from the statutory service").set_input_files(str(bad_file))
     page.get_by_role("button", name="Import").click()
-    assert "Rows with problems" in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Rows with problems")
     _assert_clean(page, axe_violations, "register import report")
 
+    # Each click is followed by a wait for the page it leads to: axe run while the next
+    # page is still loading reads a document that is not there yet.
     page.goto("/cases/new")
     page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     _assert_clean(page, axe_violations, "safeguarding question unanswered")
     page.get_by_label("Yes").check()
     page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("follow the safeguarding")
     _assert_clean(page, axe_violations, "safeguarding stop")
     page.goto("/cases/new")
     page.get_by_label("No").check()
     page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Record a completed")
     _assert_clean(page, axe_violations, "intake form")
     page.get_by_role("button", name="Save and run the checks").click()
     expect(page.locator(".govuk-error-summary")).to_be_visible()
@@ -134,6 +139,7 @@ def test_need_statements_page_has_no_axe_violations(page, make_user, sign_in_as,
     page.goto("/cases/needs")
     _assert_clean(page, axe_violations, "need statements")
     page.get_by_role("button", name="Add need statement").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     _assert_clean(page, axe_violations, "need statements with errors")
 
 
