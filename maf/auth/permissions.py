@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from maf.audit import services as audit
 from maf.auth import services
@@ -197,6 +197,39 @@ def can_see_case(user: User, case: Case) -> bool:
         (LeadProfessional.user_id == user.id) | (LeadProfessional.email == user.email),
     )
     return db.session.scalar(leads.limit(1)) is not None
+
+
+def case_visibility(user: User) -> ColumnElement[bool]:
+    """`can_see_case` as a SQL condition on `Case`, for lists, searches and exports.
+
+    The same four reasons, asked of every row at once: a coordinator of the case's district,
+    the chair of a forum of its district, the practitioner who referred it, or its current
+    lead professional (by account or by email). tests/auth/test_visible_cases.py proves the
+    two agree.
+    """
+    from maf.outcomes.models import LeadProfessional  # outcomes build on this module
+
+    reasons = [Case.referrer_user_id == user.id]
+    if user.has_role(Role.COORDINATOR):
+        district_ids = sorted(district.id for district in user.districts)
+        if district_ids:
+            reasons.append(Case.district_id.in_(district_ids))
+    reasons.append(Case.district_id.in_(select(Forum.district_id).where(Forum.chair_id == user.id)))
+    reasons.append(
+        Case.id.in_(
+            select(LeadProfessional.case_id).where(
+                LeadProfessional.ends_on.is_(None),
+                (LeadProfessional.user_id == user.id) | (LeadProfessional.email == user.email),
+            )
+        )
+    )
+    return or_(*reasons)
+
+
+def visible_cases(user: User) -> Select:
+    """The ids of the cases whose detail `user` may see, archived ones aside (seed 002 D3:
+    those are read only through the archive). Every list, search and export asks this."""
+    return select(Case.id).where(Case.archived_at.is_(None), case_visibility(user))
 
 
 def case_or_404(case_id: int, *, manage: bool = False) -> Case:
