@@ -4,6 +4,7 @@ and downloads the Word document."""
 from datetime import date
 
 import docx
+from playwright.sync_api import expect
 
 from maf.forums.models import MemberRole
 from maf.forums.services import add_member
@@ -28,13 +29,14 @@ def test_build_reorder_by_keyboard_and_download(
     page.get_by_role("link", name="Forums", exact=True).click()
     page.get_by_role("link", name=meeting.forum.name).click()
     page.get_by_role("link", name="Build the agenda for 12 January 2027").click()
+    expect(page.get_by_role("tab", name="Cases to add")).to_be_visible()
     assert axe_violations() == []
 
     page.get_by_role("tab", name="Cases to add").click()
     for name in ("Amy Lee", "Ben Ward"):
         page.get_by_role("checkbox", name=name).check()
     page.get_by_role("button", name="Add selected to the agenda").click()
-    assert "Added 2 new cases." in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Added 2 new cases.")
 
     agenda = page.locator("#agenda")
     assert agenda.inner_text().index("Amy Lee") < agenda.inner_text().index("Ben Ward")
@@ -66,5 +68,5 @@ def test_build_reorder_by_keyboard_and_download(
     assert "Zoë Brennan" in text
 
     page.get_by_role("link", name="See the agenda as members will").click()
-    assert "OFFICIAL-SENSITIVE" in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("OFFICIAL-SENSITIVE")
     assert axe_violations() == []

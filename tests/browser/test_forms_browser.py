@@ -71,6 +71,7 @@ def test_the_intake_asks_for_agency_and_source_and_reveals_the_not_listed_school
 
     _fill_the_child_and_consent(page)
     page.get_by_role("button", name="Save and run the checks").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     summary = page.locator(".govuk-error-summary").inner_text()
     assert "Select the referring agency" in summary
     assert "Select where the CAF came from" in summary
@@ -90,8 +91,8 @@ def test_the_intake_asks_for_agency_and_source_and_reveals_the_not_listed_school
     source.select_option(label="High school")
     page.get_by_role("button", name="Save and run the checks").click()
 
+    expect(page.locator("main")).to_contain_text("CAF received as case")
     main = page.inner_text("main")
-    assert "CAF received as case" in main
     assert re.search(r"School or setting\s+Oakfield Short Stay School", main)
     assert axe_violations() == []
 
@@ -117,6 +118,7 @@ def test_without_javascript_the_school_name_box_is_shown_and_read_only_for_not_l
         page.get_by_label("Their agency").select_option(label=school.name)
         page.get_by_label("Where the CAF came from").select_option(label="High school")
         page.get_by_role("button", name="Save and run the checks").click()
+        expect(page.locator("main")).to_contain_text("CAF received as case")
         main = page.inner_text("main")
         assert re.search(r"School or setting\s+Rawlins Academy", main)
         assert "Typed, but" not in main
@@ -164,7 +166,9 @@ def test_a_long_list_of_schools_is_searched_by_typing_and_not_listed_still_revea
     page.get_by_label("Their agency").select_option(label="Rawlins Academy")
     page.get_by_label("Where the CAF came from").select_option(label="High school")
     page.get_by_role("button", name="Save and run the checks").click()
-    assert re.search(r"School or setting\s+Oakfield Short Stay School", page.inner_text("main"))
+    expect(page.locator("main")).to_contain_text(
+        re.compile(r"School or setting\s+Oakfield Short Stay School")
+    )
 
 
 def test_a_possible_match_opens_the_matched_childs_case(
@@ -177,8 +181,8 @@ def test_a_possible_match_opens_the_matched_childs_case(
     page.goto(f"/cases/{newer.id}")
     assert axe_violations() == []
     page.get_by_role("link", name=f"Case {earlier.id} for Jessica Thompson").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Jessica Thompson"
-    assert page.url.endswith(f"/cases/{earlier.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jessica Thompson")
+    expect(page).to_have_url(re.compile(rf"/cases/{earlier.id}$"))
 
 
 def test_the_progress_update_offers_not_asked_and_shows_it_once_sent(
@@ -203,7 +207,8 @@ def test_the_progress_update_offers_not_asked_and_shows_it_once_sent(
     assert axe_violations() == []
     page.get_by_label("Summary of progress since the last meeting").fill("Going well.")
     page.get_by_role("button", name="Send the update").click()
-    assert "There is a problem" not in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Your progress update has been sent")
+    expect(page.locator("main")).not_to_contain_text("There is a problem")
     page.goto(f"/progress/{requested.id}")
     assert (
         page.get_by_role("group", name=re.compile(r"^3\. "))
@@ -266,6 +271,7 @@ def test_the_changed_pages_are_valid_html_in_each_state(
     page.get_by_role("combobox", name="School or setting").wait_for()
     pages.add("coord", "/cases/new/details", page.content(), "with its type-ahead")
     page.get_by_role("button", name="Save and run the checks").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     pages.add("coord", "/cases/new/details", page.content(), "every error")
     page.goto(f"/cases/{newer.id}")
     assert "Held by Melton" in page.inner_text("main")
@@ -277,6 +283,7 @@ def test_the_changed_pages_are_valid_html_in_each_state(
     sign_in_as(lead_user)
     page.goto(f"/progress/{requested.id}")
     page.get_by_role("button", name="Send the update").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     pages.add("lead", f"/progress/{requested.id}", page.content(), "every error")
     page.goto("/account")
     pages.add("lead", "/account", page.content())

@@ -122,6 +122,7 @@ def test_record_a_whole_meeting_with_the_keyboard_and_circulate_the_minutes(
     assert outcomes.current_lead(cases[0]).name == "Aisha Rahman"
 
     page.get_by_role("link", name="Approve and circulate the minutes").click()
+    expect(page.get_by_role("button", name="Approve version 1")).to_be_visible()
     assert axe_violations() == []
     with page.expect_navigation():
         _press(page.get_by_role("button", name="Approve version 1"), "Enter")
