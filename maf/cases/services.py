@@ -41,6 +41,8 @@ from maf.cases.models import (
     TierOutcome,
 )
 from maf.cases.validation import age_on
+from maf.corrections import merges
+from maf.corrections.models import ChildDetailsChange
 from maf.dbtypes import london_today, utcnow
 from maf.directory.models import Agency, AgencyType, District
 from maf.errors import DomainError
@@ -682,11 +684,14 @@ def decide_candidate(
         existing_child = candidate.child
         existing_case = open_case_of(existing_child)
         earlier_cases = list(existing_child.cases)
+        # Everything the join moves or changes is recorded, so a wrong merge can be undone.
+        before = merges.begin(case, case.child, existing_child, existing_case, user)
         changes = _merge_child_into(case.child, existing_child)
         _record_merge(case, earlier_cases, changes, user)
         if existing_case is not None:
             _add_to_existing_case(case, existing_case, user)
             result = existing_case
+        merges.finish(before, case, existing_child, existing_case, user)
     _mark_existing_caf_check(case)
     touch(case, user)
     if case.status == S.RECEIVED:
@@ -766,6 +771,11 @@ def _merge_child_into(duplicate: Child, child: Child) -> list[str]:
         select(MatchCandidate).where(MatchCandidate.child_id == duplicate.id)
     ):
         candidate.child_id = child.id
+    # Corrections made to the joined-in record are now part of the one child's history.
+    for correction in db.session.scalars(
+        select(ChildDetailsChange).where(ChildDetailsChange.child_id == duplicate.id)
+    ):
+        correction.child_id = child.id
     db.session.flush()
     db.session.execute(delete(ChildMatchKey).where(ChildMatchKey.child_id == duplicate.id))
     db.session.delete(duplicate)
