@@ -238,6 +238,9 @@ class Case(Versioned, db.Model):
     # six years after that.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # The day a case was withdrawn or stepped up: its retention starts then, as a closed
+    # case's starts on closed_on (maf.reports.retention.retention_starts_on).
+    ended_on: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -94,6 +94,8 @@ def change_status(case: Case, to: CaseStatus, user: User, reason: str = "") -> N
     touch(case, user)  # so a stale edit of the case can say who changed it
     if to == S.CLOSED and case.closed_on is None:
         case.closed_on = london_today()  # England's date: utcnow().date() is a day out at night
+    if to in (S.WITHDRAWN, S.STEPPED_UP) and case.ended_on is None:
+        case.ended_on = london_today()  # retention starts (seed 002 D3), as closed_on does
 
 
 def forum_sharing_consent(case: Case) -> Consent | None:

@@ -1,10 +1,25 @@
 from datetime import datetime, time
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text, Time, false
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Time,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.extensions import db
+
+if TYPE_CHECKING:
+    from maf.cases.models import Case
 
 
 class DeliveryStatus(LabelledEnum):
@@ -15,6 +30,21 @@ class DeliveryStatus(LabelledEnum):
     # The sender stopped between handing the message over and recording it: it may or may
     # not have gone, so it is never resent automatically.
     UNCERTAIN = "uncertain", "Not known whether it was sent"
+
+
+# Which cases an email concerns: the presenter's slot, the progress request, every case on the
+# agenda or minutes it carries. The subject access export lists them; destruction under the
+# retention rule (seed 002 D3) finds through it the emails that named a destroyed child.
+outbox_message_case = Table(
+    "outbox_message_case",
+    db.metadata,
+    Column(
+        "message_id",
+        ForeignKey("outbox_message.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("case_id", ForeignKey("caf_case.id"), primary_key=True, index=True),
+)
 
 
 class OutboxMessage(db.Model):
@@ -52,6 +82,7 @@ class OutboxMessage(db.Model):
     attachments: Mapped[list["OutboxAttachment"]] = relationship(
         cascade="all, delete-orphan", order_by="OutboxAttachment.id"
     )
+    cases: Mapped[list["Case"]] = relationship(secondary=outbox_message_case, order_by="Case.id")
 
 
 class OutboxAttachment(db.Model):

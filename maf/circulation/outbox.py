@@ -26,7 +26,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.header import Header
@@ -34,6 +34,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import case, select, update
@@ -42,6 +43,9 @@ from sqlalchemy.exc import IntegrityError
 from maf.circulation.models import DeliveryStatus, OutboxAttachment, OutboxMessage
 from maf.dbtypes import utcnow
 from maf.extensions import db
+
+if TYPE_CHECKING:
+    from maf.cases.models import Case
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +101,13 @@ def enqueue(
     attachments: Sequence[Attachment] = (),
     meeting_id: int | None = None,
     erase_once_sent: bool = False,
+    concerning: Iterable[Case] = (),
 ) -> OutboxMessage | None:
     """Add a message to the current transaction; the caller commits it with its change.
+
+    `concerning`: the cases the email is about (a presenter's slot, a progress request, every
+    case on the agenda or minutes attached), recorded in `outbox_message_case` so the email
+    can be listed for a child and redacted when the child's record is destroyed.
 
     `erase_once_sent` for a body that carries a one-use link: it is held only until the
     message is sent or given up, then replaced by ERASED_BODY.
@@ -150,6 +159,7 @@ def enqueue(
             )
             for attachment in attachments
         ],
+        cases=list({case.id: case for case in concerning}.values()),
     )
     # A savepoint, so losing a race for the key leaves the caller's transaction usable.
     try:

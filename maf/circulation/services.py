@@ -174,7 +174,17 @@ def _email(template: str, **context) -> tuple[str, str]:
 
 
 def _queue(
-    meeting, person, key, subject, template, *, method=None, event=None, attachments=(), **context
+    meeting,
+    person,
+    key,
+    subject,
+    template,
+    *,
+    method=None,
+    event=None,
+    attachments=(),
+    concerning=(),
+    **context,
 ):
     text, html = _email(
         template,
@@ -198,6 +208,7 @@ def _queue(
         calendar_method=method,
         attachments=attachments,
         meeting_id=meeting.id,
+        concerning=concerning,
     )
 
 
@@ -274,10 +285,13 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
     document = outbox.Attachment(
         f"agenda-{meeting.date:%Y-%m-%d}.docx", DOCX_MIMETYPE, agenda_document(meeting)
     )
+    on_agenda = [slot.item.case for slot in agenda.slots if slot.item is not None]
     people = recipients(meeting)
     attendees = [calendar.Attendee(p.email, p.name, p.role) for p in people]
     for person in people:
-        _circulate_to_member(meeting, person, attendees, document, report, len(withdrawn))
+        _circulate_to_member(
+            meeting, person, attendees, document, report, len(withdrawn), on_agenda
+        )
     _cancel_for_former_members(meeting, {p.email for p in people}, report)
     _circulate_slots(meeting, agenda, report)
     if meeting.status == MeetingStatus.PLANNED:
@@ -310,7 +324,9 @@ def _withdrawn_since_last_sent(meeting: Meeting, agenda) -> list[AgendaItem]:
     return withdrawn
 
 
-def _circulate_to_member(meeting, person, attendees, document, report, withdrawn=0) -> None:
+def _circulate_to_member(
+    meeting, person, attendees, document, report, withdrawn=0, on_agenda=()
+) -> None:
     uid = meeting_uid(meeting)
     invitation = _invitation(uid, person.email)
     event = meeting_event(meeting, [a for a in attendees if a.email == person.email])
@@ -333,6 +349,7 @@ def _circulate_to_member(meeting, person, attendees, document, report, withdrawn
             method="REQUEST" if calendar_due else None,
             event=event if calendar_due else None,
             attachments=[document],
+            concerning=on_agenda,
             # How many, never which: the members are not told whose consent was withdrawn.
             withdrawn=withdrawn,
         )
@@ -423,6 +440,7 @@ def _circulate_slots(meeting: Meeting, agenda, report) -> None:
             method="REQUEST",
             event=slot_event(item, slot, sequence),
             slot=slot,
+            concerning=[item.case],
         )
         if invitation is None:
             invitation = Invitation(
@@ -457,6 +475,7 @@ def _cancel_slot(meeting: Meeting, invitation: Invitation) -> None:
         method="CANCEL",
         event=slot_event(item, slot, sequence, cancelled=True),
         slot=slot,
+        concerning=[item.case],
     )
     invitation.sequence, invitation.cancelled = sequence, True
 

@@ -377,8 +377,10 @@ def circulate(minutes: Minutes, user: User) -> int:
         DOCX_MIMETYPE,
         document_of(minutes),
     )
+    # Every case minuted, withheld items too: the document numbers them by case reference.
+    minuted = [item.case for item in minuted_items(meeting)]
     queued = sum(
-        _queue_minutes(meeting, minutes, person, attachment) is not None
+        _queue_minutes(meeting, minutes, person, attachment, minuted) is not None
         for person in minutes_recipients(meeting)
     )
     if meeting.status == MeetingStatus.HELD:
@@ -391,7 +393,11 @@ def circulate(minutes: Minutes, user: User) -> int:
 
 
 def _queue_minutes(
-    meeting: Meeting, minutes: Minutes, person: Recipient, attachment: outbox.Attachment
+    meeting: Meeting,
+    minutes: Minutes,
+    person: Recipient,
+    attachment: outbox.Attachment,
+    minuted: list[Case],
 ) -> OutboxMessage | None:
     context = dict(meeting=meeting, minutes=minutes, person=person, when=_when(meeting))
     day = f"{meeting.date:%-d %B %Y}"
@@ -407,6 +413,7 @@ def _queue_minutes(
         html_body=render_template("outcomes/email/minutes.html", **context),
         attachments=[attachment],
         meeting_id=meeting.id,
+        concerning=minuted,
     )
 
 

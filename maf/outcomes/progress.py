@@ -157,6 +157,7 @@ def _queue_request(progress: ProgressUpdate, item: AgendaItem, lead: LeadProfess
         text_body=render_template("outcomes/email/progress_request.txt", **context),
         html_body=render_template("outcomes/email/progress_request.html", **context),
         meeting_id=meeting.id,
+        concerning=[item.case],
     )
 
 

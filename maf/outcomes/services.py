@@ -579,6 +579,7 @@ def _apply(item: AgendaItem, record: ItemRecord, user: User) -> None:
         case.next_review_on = None
         _end_lead(case, meeting.date)
     elif record.outcome == Outcome.STEP_UP:
+        case.ended_on = meeting.date  # stepped up at the meeting: retention starts then
         cases.change_status(case, CaseStatus.STEPPED_UP, user, record.outcome_notes)
         case.next_review_on = None
 
