@@ -126,6 +126,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.reports.views import bp as reports_bp
     from maf.rules import models as _rule_models  # noqa: F401
     from maf.rules.views import bp as rules_bp
+    from maf.search.views import bp as search_bp
     from maf.sso import models as _sso_models  # noqa: F401
     from maf.sso.views import bp as sso_bp
     from maf.submissions import FormSubmission as _form_submission  # noqa: F401
@@ -149,6 +150,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         invitations_bp,
         people_bp,
         rules_bp,
+        search_bp,
         public_pages_bp,
     ):
         app.register_blueprint(blueprint)

@@ -609,3 +609,27 @@ def blocking_keys(person: PersonDetails) -> set[str]:
     if sector:
         keys.add(f"dp:{dob}:{sector}")
     return {key for key in keys if len(key) <= 80 and key.isascii()}
+
+
+# --- Searching by name alone -----------------------------------------------------------------
+
+# Any date serves: the name-pair keys are the only ones without a date part.
+_ANY_DATE = date(2000, 1, 1)
+
+
+def name_keys(given_name: str, family_name: str) -> set[str]:
+    """The blocking keys of a name alone (the npm:/npn: given + family pairs), for a search by
+    name without a date of birth. Empty for a single name: one name alone is not selective."""
+    person = PersonDetails(given_name=given_name, family_name=family_name, date_of_birth=_ANY_DATE)
+    return {key for key in blocking_keys(person) if key.startswith(("npm:", "npn:"))}
+
+
+def compare_names(query: PersonDetails, candidate: PersonDetails) -> MatchResult:
+    """How alike the names alone are, as `compare` weighs them, out of 100 (the most two names
+    can earn), with the same plain-words reasons; for a search by name without a date of birth."""
+    names = _name_evidence(
+        _prepare_names(query.given_name, query.family_name, tuple(query.other_names)),
+        _prepare_names(candidate.given_name, candidate.family_name, tuple(candidate.other_names)),
+    )
+    score = round(min(100.0, 100.0 * names.points / (_GIVEN + _FAMILY)), 1)
+    return MatchResult(score, tuple(names.reasons), False)

@@ -238,6 +238,13 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "public_pages.show": public(),
     "public_pages.edit": ADMINS_ONLY,
     # --- end of local rules and public pages ---
+    # --- Finding a case (issue 16, helper A): search and the case list for coordinators and
+    # chairs, each showing only the cases they may see; anyone's own referrals. ---
+    "search.find": row(FORBIDDEN, coord=OK, other_coord=OK, chair=OK),
+    "search.case_list": row(FORBIDDEN, coord=OK, other_coord=OK, chair=OK),
+    "search.case_list_csv": row(FORBIDDEN, coord=OK, other_coord=OK, chair=OK),
+    "search.my_referrals": EVERYONE_SIGNED_IN,
+    # --- end of finding a case ---
 }
 
 # (endpoint, actor) pairs where the application answers differently from EXPECTED today:
