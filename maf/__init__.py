@@ -129,6 +129,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.search.views import bp as search_bp
     from maf.sso import models as _sso_models  # noqa: F401
     from maf.sso.views import bp as sso_bp
+    from maf.subject_access.views import bp as subject_access_bp
     from maf.submissions import FormSubmission as _form_submission  # noqa: F401
 
     for blueprint in (
@@ -152,6 +153,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         rules_bp,
         search_bp,
         public_pages_bp,
+        subject_access_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])

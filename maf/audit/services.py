@@ -24,10 +24,10 @@ def record(action: str, obj=None, *, user=None, detail: str | None = None) -> Au
     return event
 
 
-def record_now(action: str, obj=None, *, detail: str | None = None) -> None:
+def record_now(action: str, obj=None, *, user=None, detail: str | None = None) -> None:
     """Record and commit an event of a request that changes nothing else: a read, a download,
     an export or a search."""
-    event = record(action, obj, detail=detail)
+    event = record(action, obj, user=user, detail=detail)
     if db.session.get_bind().dialect.name == "sqlite":
         # In SQLite a transaction that has read may write only if nobody has written since, or
         # it fails at once. End the reading transaction first, so the audit row's write waits

@@ -238,6 +238,10 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "public_pages.show": public(),
     "public_pages.edit": ADMINS_ONLY,
     # --- end of local rules and public pages ---
+    # --- Subject access export (issue 16, helper B): the coordinators of a district where
+    # the child has a case; other roles 403, another district's coordinator 404. ---
+    "subject_access.export": CASE_MANAGERS,
+    # --- end of subject access export ---
     # --- Finding a case (issue 16, helper A): search and the case list for coordinators and
     # chairs, each showing only the cases they may see; anyone's own referrals. ---
     "search.find": row(FORBIDDEN, coord=OK, other_coord=OK, chair=OK),
@@ -438,6 +442,7 @@ def world(
         "request_id": w.values_request_id,
         "rule_name": "review_interval",  # a local rule an administrator changes (helper E)
         "slug": "privacy",  # a public page (helper E); its routes name it in their defaults
+        "child_id": case.child_id,  # the case's child: its subject access export (issue 16)
     }
     return w
 
