@@ -14,7 +14,6 @@ from flask_login import current_user
 from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import roles_required, signed_in
-from maf.cases.models import CaseStatus
 from maf.csv_guard import neutralised
 from maf.dbtypes import london_today
 from maf.search import forms, services
@@ -29,27 +28,28 @@ FINDERS = (Role.COORDINATOR, Role.CHAIR)
 def find():
     # A POST, so names and dates of birth stay out of addresses, browser history and logs.
     form = forms.SearchForm()
-    outcome = None
+    outcome = criteria = None
     if form.validate_on_submit():
         criteria = form.criteria()
         try:
             outcome = services.search(current_user, criteria, london_today())
         except services.SearchError as error:
             getattr(form, error.field).errors.append(str(error))
-        else:
-            audit.record_now(
-                "case_search",
-                detail=f"by {', '.join(criteria.kinds())}: {len(outcome.rows)} "
-                f"{'case' if len(outcome.rows) == 1 else 'cases'} shown"
-                + (" (more not shown)" if outcome.more else ""),
-            )
-    return render_template(
+    page = render_template(
         "search/find.html",
         form=form,
         outcome=outcome,
         limit=services.RESULT_LIMIT,
         shows_archive=current_user.has_role(Role.COORDINATOR),
     )
+    if outcome is not None:
+        shown = len(outcome.rows)
+        audit.record_now(
+            "case_search",
+            detail=f"by {', '.join(criteria.kinds())}: {shown} {'case' if shown == 1 else 'cases'}"
+            " shown" + (" (more not shown)" if outcome.more else ""),
+        )
+    return page
 
 
 @bp.route("/case-list")
@@ -57,8 +57,7 @@ def find():
 def case_list():
     criteria = services.CaseListFilter.from_args(request.args)
     found = services.list_cases(current_user, criteria, london_today())
-    audit.record_now("case_list", detail=f"{criteria.describe()}: {found.total} cases")
-    return render_template(
+    page = render_template(
         "search/case_list.html",
         criteria=criteria,
         found=found,
@@ -66,6 +65,9 @@ def case_list():
         statuses=services.STATUS_ORDER,
         sorts=services.SORTS,
     )
+    # Recorded after rendering: the commit expires what was loaded, which the page still reads.
+    audit.record_now("case_list", detail=f"{criteria.describe()}: {found.total} cases")
+    return page
 
 
 @bp.route("/case-list/download")
@@ -90,5 +92,6 @@ def case_list_csv():
 @signed_in
 def my_referrals():
     rows = services.my_referrals(current_user, london_today())
+    page = render_template("search/my_referrals.html", rows=rows)
     audit.record_now("my_referrals", detail=f"{len(rows)} cases")
-    return render_template("search/my_referrals.html", rows=rows, statuses=CaseStatus)
+    return page
