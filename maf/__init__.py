@@ -108,6 +108,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.cases.views import bp as cases_bp
     from maf.circulation import models as _circulation_models  # noqa: F401
     from maf.circulation.views import bp as circulation_bp
+    from maf.corrections.views import bp as corrections_bp
     from maf.dashboard.views import bp as dashboard_bp
     from maf.directory.views import bp as directory_bp
     from maf.forums import models as _forum_models  # noqa: F401
@@ -144,6 +145,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         outcomes_bp,
         progress_bp,
         followup_bp,
+        corrections_bp,
         quality_bp,
         board_bp,
         reports_bp,

@@ -143,8 +143,10 @@ def _chosen_school(value: str) -> Agency | None:
     return db.session.get(Agency, int(value))  # one of the choices, so an id
 
 
-def _intake_details(form: forms.IntakeForm):
-    child = services.ChildDetails(
+def child_details_from(form) -> services.ChildDetails:
+    """The child's details as typed: the intake form and the correction form
+    (maf.corrections) ask for them with the same fields."""
+    return services.ChildDetails(
         given_name=form.given_name.data.strip(),
         family_name=form.family_name.data.strip(),
         other_names=(form.other_names.data or "").strip(),
@@ -161,6 +163,10 @@ def _intake_details(form: forms.IntakeForm):
         upn=form.upn.data or None,
         nhs_number=form.nhs_number.data or None,
     )
+
+
+def _intake_details(form: forms.IntakeForm):
+    child = child_details_from(form)
     need_ids = [i for name in forms.IntakeForm.NEED_FIELDS for i in getattr(form, name).data]
     referral = services.ReferralDetails(
         district=next(d for d in current_user.districts if d.id == form.district.data),

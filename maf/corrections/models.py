@@ -2,7 +2,7 @@
 can be put right with a trail and a wrong merge undone."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -87,3 +87,15 @@ class ChildMerge(db.Model):
     @property
     def data(self) -> dict:
         return json.loads(self.snapshot)
+
+    @property
+    def joined_in_name(self) -> str:
+        """The name on the record joined in, as it was."""
+        duplicate = self.data["duplicate"]
+        names = (duplicate["given_name"], duplicate["family_name"])
+        return " ".join(part for part in names if part)
+
+    @property
+    def joined_in_born(self) -> date | None:
+        born = self.data["duplicate"]["date_of_birth"]
+        return date.fromisoformat(born) if born else None

@@ -17,6 +17,7 @@ from maf.auth.services import normalise_email
 from maf.cases import deadlines
 from maf.cases.models import Case, CaseStatus, ConsentKind
 from maf.cases.services import OPEN_STATUSES
+from maf.corrections.models import ChildDetailsChange, ChildMerge
 from maf.dbtypes import LONDON, london_today, utcnow  # noqa: F401 (london_today re-exported)
 from maf.extensions import db
 from maf.forums.models import Meeting, MeetingStatus
@@ -440,6 +441,55 @@ def _merge_events(case: Case) -> list[TimelineEvent]:
     ]
 
 
+def _correction_events(case: Case) -> list[TimelineEvent]:
+    """Corrections of the child's details: every case of the child shows them."""
+    corrections = db.session.scalars(
+        select(ChildDetailsChange)
+        .where(ChildDetailsChange.child_id == case.child_id)
+        .options(selectinload(ChildDetailsChange.changed_by))
+        .order_by(ChildDetailsChange.changed_at, ChildDetailsChange.id)
+    )
+    return [
+        TimelineEvent(
+            change.changed_at,
+            f"{change.label} corrected from {change.old_value or '(blank)'} to "
+            f"{change.new_value or '(blank)'} by {change.changed_by.name}",
+            change.reason,
+        )
+        for change in corrections
+    ]
+
+
+def _unmerge_events(case: Case) -> list[TimelineEvent]:
+    """Merges undone that this case, or its child's record, took part in."""
+    undone = db.session.scalars(
+        select(ChildMerge)
+        .where(
+            ChildMerge.undone_at.is_not(None),
+            or_(
+                ChildMerge.new_case_id == case.id,
+                ChildMerge.existing_case_id == case.id,
+                ChildMerge.kept_child_id == case.child_id,
+                ChildMerge.duplicate_child_id == case.child_id,
+            ),
+        )
+        .options(selectinload(ChildMerge.undone_by))
+        .order_by(ChildMerge.undone_at, ChildMerge.id)
+    )
+    return [
+        TimelineEvent(
+            merge.undone_at,
+            "Not the same child: records separated",
+            _join(
+                f"The records joined on {date_in_words(merge.merged_at)} from case "
+                f"{merge.new_case_id} were separated again by {merge.undone_by.name}",
+                merge.undo_reason,
+            ),
+        )
+        for merge in undone
+    ]
+
+
 def case_timeline(case: Case) -> list[TimelineEvent]:
     """Everything that happened to a case, oldest first.
 
@@ -451,6 +501,8 @@ def case_timeline(case: Case) -> list[TimelineEvent]:
         *_consent_events(case),
         *_check_events(case),
         *_merge_events(case),
+        *_unmerge_events(case),
+        *_correction_events(case),
         *_agenda_events(case),
         *_outcome_events(case),
         *_lead_events(case),

@@ -238,6 +238,13 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "public_pages.show": public(),
     "public_pages.edit": ADMINS_ONLY,
     # --- end of local rules and public pages ---
+    # --- Corrections and merges (issue 16, helper C): a child's history for those who may
+    # see one of their cases; correcting the details and undoing a merge for the coordinators
+    # of the district (other roles 403, another district's coordinator 404). ---
+    "corrections.history": CASE_READERS,
+    "corrections.correct": CASE_MANAGERS,
+    "corrections.undo_merge": CASE_MANAGERS,
+    # --- end of corrections and merges ---
     # --- Subject access export (issue 16, helper B): the coordinators of a district where
     # the child has a case; other roles 403, another district's coordinator 404. ---
     "subject_access.export": CASE_MANAGERS,
@@ -334,6 +341,7 @@ def world(
     make_meeting,
     make_ready_case,
     need_statements,
+    make_case,
 ):
     district = coordinator.districts[0]
     other_district = make_district("Melton")
@@ -404,6 +412,7 @@ def world(
     assert None not in (update, message, action)
 
     w.values_invitation_id, w.values_request_id = _invitation_and_request(coordinator, agency)
+    w.values_merge_id = _undoable_merge(make_case, coordinator)  # issue 16, helper C
     w.district, w.other_district, w.forum, w.case = district, other_district, forum, case
     w.held, w.planned, w.minuted_item = held, planned, first
     # The forum's usual venue changed after its meetings were made, so the question whether
@@ -442,9 +451,24 @@ def world(
         "request_id": w.values_request_id,
         "rule_name": "review_interval",  # a local rule an administrator changes (helper E)
         "slug": "privacy",  # a public page (helper E); its routes name it in their defaults
+        "merge_id": w.values_merge_id,  # a merge of two records, to undo (issue 16, helper C)
+        "child_id": case.child_id,  # the case's child: its subject access export (issue 16)
         "child_id": case.child_id,  # the case's child: its subject access export (issue 16)
     }
     return w
+
+
+def _undoable_merge(make_case, coordinator) -> int:
+    """A newer CAF judged the same child as an open one in the case's district, so its
+    records were joined: the merge the corrections pages can undo (issue 16, helper C)."""
+    from maf.cases import services as case_services
+    from maf.cases.models import MatchVerdict
+    from maf.corrections.models import ChildMerge
+
+    make_case("Amir", "Khan", date(2014, 6, 6), "LE11 2AA")
+    newer = make_case("Amir", "Khan", date(2014, 6, 6), "LE11 2AB")
+    case_services.decide_candidate(newer, newer.match_candidates[0], MatchVerdict.SAME, coordinator)
+    return db.session.scalar(select(ChildMerge.id).where(ChildMerge.new_case_id == newer.id))
 
 
 def _invitation_and_request(coordinator, agency) -> tuple[int, int]:
