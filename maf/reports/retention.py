@@ -2,10 +2,15 @@
 information should remain accessible for one year and thereafter flagged on the system and
 archived for a further six years".
 
-A closed case is archived (flagged, restricted to the archive search) more than a year after
-it closed. Once every case of a child has been archived for more than six years, the child's
-identifying data and the cases' free text are destroyed; the facts the reports count (dates,
-district, setting, needs, age at assessment, questionnaire answers) are kept.
+A case that has ended is archived (flagged, restricted to the archive search) more than a year
+after it ended: a closed case from the day it closed, a withdrawn or stepped-up one from the
+day it was withdrawn or stepped up (`retention_starts_on`). A merged case has no date of its
+own: its record lives on in the case it joined, and is archived with it. Once every case of a
+child has been archived for more than six years, the child's identifying data and the cases'
+free text are destroyed, with every copy of the child's name and date of birth in the minutes,
+emails, audit log and corrections (maf.reports.redaction); the facts the reports count (dates,
+district, setting, needs, age at assessment, questionnaire answers) are kept, and
+`what_is_left` says what remains of a destroyed child and why.
 
 The two periods are local rules (maf.rules: "retention_years_accessible" and
 "retention_years_archived"), read when the job runs: a shorter period takes effect at the next
@@ -16,7 +21,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import case as when
 from sqlalchemy.orm import aliased
 
 from maf.agendas.models import AgendaItem
@@ -32,6 +38,7 @@ from maf.cases.models import (
     MatchCandidate,
     SharingWithoutConsent,
 )
+from maf.circulation.models import outbox_message_case
 from maf.dbtypes import LONDON, utcnow
 from maf.extensions import db
 from maf.outcomes.models import (
@@ -46,7 +53,9 @@ from maf.outcomes.models import (
     ProgressUpdate,
     QuestionnaireAnswer,
 )
+from maf.reports import redaction
 from maf.rules import services as rules
+from maf.rules.words import words
 from maf.words import plural
 
 log = logging.getLogger(__name__)
@@ -78,6 +87,31 @@ class RetentionReport:
     dry_run: bool = False
 
 
+# The statuses a case ends in, and the column holding the day each starts its retention.
+ENDINGS = {
+    CaseStatus.CLOSED: ("closed", Case.closed_on),
+    CaseStatus.WITHDRAWN: ("withdrawn", Case.ended_on),
+    CaseStatus.STEPPED_UP: ("stepped up", Case.ended_on),
+}
+_retention_start = when(
+    *((Case.status == status, column) for status, (_, column) in ENDINGS.items()),
+    else_=None,
+)
+
+
+def retention_starts_on(case: Case) -> date | None:
+    """The day the case's retention starts (seed 002 D3): the day it closed, or was withdrawn
+    or stepped up; for a merged case, that of the case it joined; None while it is open."""
+    seen = set()
+    while case.status == CaseStatus.MERGED and case.merged_into is not None:
+        if case.id in seen:
+            return None
+        seen.add(case.id)
+        case = case.merged_into
+    ending = ENDINGS.get(case.status)
+    return getattr(case, ending[1].key) if ending else None
+
+
 def years_before(day: date, years: int) -> date:
     """The same day `years` earlier; 29 February falls back to the 28th."""
     try:
@@ -90,14 +124,15 @@ def years_before(day: date, years: int) -> date:
 
 
 def cases_due_for_archive(today: date, accessible_years: int) -> list[int]:
-    """Closed more than a year (the rule's years) ago and not yet archived, with any CAF merged
-    into them: a merged CAF's information lives on in the one it joined, so it goes with it."""
+    """Ended (closed, withdrawn, stepped up) more than a year (the rule's years) ago and not yet
+    archived, with any CAF merged into them: a merged CAF's information lives on in the one it
+    joined, so it goes with it."""
     cutoff = years_before(today, accessible_years)
     due = set(
         db.session.scalars(
             select(Case.id).where(
-                Case.status == CaseStatus.CLOSED,
-                Case.closed_on < cutoff,
+                Case.status.in_(list(ENDINGS)),
+                _retention_start < cutoff,
                 Case.archived_at.is_(None),
             )
         )
@@ -165,7 +200,8 @@ def _archive(case_ids: list[int]) -> None:
     now = utcnow()
     for case in db.session.scalars(select(Case).where(Case.id.in_(case_ids))):
         case.archived_at = now
-        detail = f"retention: closed on {case.closed_on}" if case.closed_on else "retention"
+        ending, starts = ENDINGS.get(case.status, ("", None)), retention_starts_on(case)
+        detail = f"retention: {ending[0]} on {starts}" if starts else "retention"
         if case.status == CaseStatus.MERGED:
             detail = f"retention: merged into case {case.merged_into_id}"
         audit.record("case_archived", case, detail=detail)
@@ -186,6 +222,11 @@ def _blank(model, where, **values) -> None:
 def _destroy(child_ids: list[int]) -> None:
     """Identifying data and free text go; what the reports count stays."""
     now = utcnow()
+    # Read before the names go: every other copy of them is found by these.
+    identities = [
+        redaction.Identity.of(child)
+        for child in db.session.scalars(select(Child).where(Child.id.in_(child_ids)))
+    ]
     case_ids = select(Case.id).where(Case.child_id.in_(child_ids))
     item_ids = select(AgendaItem.id).where(AgendaItem.case_id.in_(case_ids))
     record_ids = select(ItemRecord.id).where(ItemRecord.agenda_item_id.in_(item_ids))
@@ -250,6 +291,16 @@ def _destroy(child_ids: list[int]) -> None:
             child,
             detail=f"retention: cases {', '.join(str(case.id) for case in child.cases)}",
         )
+    done = redaction.redact_everywhere(identities)
+    audit.record(
+        "retention_copies_redacted",
+        detail=f"{plural(len(identities), 'child', 'children')}: "
+        f"{plural(done.shared_records, 'mention')} in other children's items, "
+        f"{plural(done.minutes, 'version')} of minutes, {plural(done.emails, 'email')}, "
+        f"{plural(done.attachments, 'attachment')} removed, "
+        f"{plural(done.audit_events, 'audit detail')}, "
+        f"{plural(done.corrections, 'correction')}, {plural(done.merges, 'merge record')}",
+    )
 
 
 def apply_retention(
@@ -302,3 +353,62 @@ def apply_retention(
         report.destroyed,
     )
     return report
+
+
+# --- what is left ------------------------------------------------------------------------------
+
+
+def _day(day: date | datetime | None) -> str:
+    if isinstance(day, datetime):
+        day = day.astimezone(LONDON).date()
+    return f"{day.day} {day:%B %Y}" if day else "a date not recorded"
+
+
+def what_is_left(child: Child) -> list[str]:
+    """What is still held about a child whose identity was destroyed, and why, in plain
+    sentences for their subject access export: ids, dates and counts, never personal data.
+    Empty for a child not destroyed."""
+    destroyed_at = child.identity_destroyed_at
+    if destroyed_at is None:
+        return []
+    w = words()
+    accessible = rules.in_force_at("retention_years_accessible", destroyed_at)
+    archived = rules.in_force_at("retention_years_archived", destroyed_at)
+    cases = sorted(child.cases, key=lambda case: case.id)
+    emails = db.session.scalar(
+        select(func.count(func.distinct(outbox_message_case.c.message_id))).where(
+            outbox_message_case.c.case_id.in_([case.id for case in cases])
+        )
+    )
+    sentences = [
+        f"The details that identified this child (name, other names, date of birth, address, "
+        f"postcode, school, unique pupil number and NHS number) were destroyed on "
+        f"{_day(destroyed_at)} under the retention rule: {w.a_assessment_short} that has ended "
+        f"stays accessible for {plural(accessible, 'year')}, is then archived for "
+        f"{plural(archived, 'year')} more, and is then destroyed.",
+    ]
+    for case in cases:
+        ending = ENDINGS.get(case.status)
+        ended = f", {ending[0]} on {_day(retention_starts_on(case))}" if ending else ""
+        if case.status == CaseStatus.MERGED and case.merged_into_id:
+            ended = f", joined to case {case.merged_into_id}"
+        sentences.append(
+            f"Case {case.id}: assessment completed on {_day(case.assessment_completed_on)}"
+            f"{ended}, archived on {_day(case.archived_at)}."
+        )
+    sentences += [
+        "Kept without anything that identifies the child, because the reports to the board "
+        "count them: the district, where the assessment came from, the age at assessment, "
+        "the gender, the needs identified, the dates of consents, meetings and actions, the "
+        "forum's outcomes and the answers to the outcomes questionnaire.",
+        "Destroyed with the details: every note written about the child and family in the "
+        "cases, the meetings' records, actions and progress updates; the child's items in the "
+        "minutes; the previous values of any corrected details.",
+        f"{plural(emails, 'email')} that concerned the child "
+        f"{'is' if emails == 1 else 'are'} still listed with the subject and the date, "
+        "without the child's name; documents attached to them that named the child were "
+        "removed.",
+        "The audit log still records who looked at or changed the record, and when, without "
+        "the child's name.",
+    ]
+    return sentences
