@@ -283,3 +283,72 @@ def test_nobody_else_may_export(app, story, make_user, make_district, who, statu
 def test_a_child_nobody_has_is_404(app, client, sign_in, story):
     sign_in(story.coordinator)
     assert client.get("/children/999999/subject-access").status_code == 404
+
+
+def test_corrections_and_joined_records_are_in_the_childs_history(app, make_case, coordinator):
+    """Issue 16 point 4: a child's details are corrected with a trail, and a "same child"
+    verdict joins two records; the export shows both, with who, when and why."""
+    from maf.cases.models import MatchVerdict
+    from maf.cases.services import decide_candidate
+    from maf.corrections.models import ChildDetailsChange
+
+    earlier = make_case("Amir", "Khan", date(2014, 6, 6), "LE11 2AA")
+    newer = make_case("Amir", "Khan", date(2014, 6, 6), "LE11 2AB")
+    decide_candidate(newer, newer.match_candidates[0], MatchVerdict.SAME, coordinator)
+    child = earlier.child
+    db.session.add(
+        ChildDetailsChange(
+            child_id=child.id,
+            field="postcode",
+            old_value="LE11 2AB",
+            new_value="LE11 2AC",
+            reason="The family moved on 1 December",
+            changed_by_id=coordinator.id,
+        )
+    )
+    db.session.commit()
+
+    _, content = services.export(child, coordinator, REASON)
+    docx, data = parts(content)
+
+    [correction] = data["child_history"]["corrections"]
+    assert correction["detail"] == "Postcode"
+    assert (correction["old_value"], correction["new_value"]) == ("LE11 2AB", "LE11 2AC")
+    assert correction["by"] == "Priya Shah"
+    [merge] = data["child_history"]["merges"]
+    assert merge["kept_record"] == child.id and merge["case_number"] == newer.id
+    assert merge["joined_record_name"] == "Amir Khan"
+    assert merge["joined_record_date_of_birth"] == "2014-06-06"
+    assert merge["undone_at"] is None
+    assert [case["case_number"] for case in data["cases"]] == [earlier.id, newer.id]
+    text = docx_text(docx)
+    assert "Postcode corrected from “LE11 2AB” to “LE11 2AC” by Priya Shah" in text
+    assert "(Amir Khan, born 6 June 2014), made from case number" in text
+
+
+def test_the_zip_of_a_demo_child_opens_in_libreoffice_and_as_json(app, database, tmp_path):
+    """`flask maf demo`'s Jonathan Reid: a Charnwood CAF discussed at the forum's last meeting,
+    with a lead professional, an action and draft minutes."""
+    from maf.auth.models import User
+    from maf.cases.models import Child
+
+    result = app.test_cli_runner().invoke(args=["maf", "demo", "--history", "0"])
+    assert result.exit_code == 0, result.output
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator.charnwood@example.org")
+    )
+    child = db.session.scalar(
+        select(Child).where(Child.given_name == "Jonathan", Child.family_name == "Reid")
+    )
+
+    _, content = services.export(child, coordinator, "Demo: request from Jonathan's father")
+    docx, data = parts(content)
+
+    assert converted_to_pdf(docx, tmp_path).startswith(b"%PDF")
+    [case] = data["cases"]
+    [meeting] = case["forum_meetings"]
+    assert meeting["record"]["outcome"] == "Continue, with a review"
+    assert [lead["agency"] for lead in case["lead_professionals"]] != []
+    assert case["actions"][0]["what"] == "Offer a health and wellbeing check"
+    assert any(d["document"] == "Minutes" for d in data["documents"])
+    assert "Information we hold about Jonathan Reid" in docx_text(docx)
