@@ -7,6 +7,8 @@ kept for ever.
 Each boundary is walked a day before, on and after it, with the dry run first: it reports
 exactly what the real run then does, and changes nothing itself."""
 
+import html
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -24,7 +26,7 @@ from maf.outcomes import services as outcomes
 from maf.outcomes.models import Outcome
 from maf.reports import retention
 from maf.rules import services as rules
-from tests.conftest import at_the_meeting
+from tests.conftest import PASSWORD, at_the_meeting, submit
 
 ENDED_ON = date(2027, 3, 10)
 DAY = timedelta(days=1)
@@ -186,3 +188,16 @@ def test_archived_after_the_accessible_years_and_destroyed_after_the_archived_ye
     child = db.session.get(Child, case.child_id)
     assert child.given_name == retention.DESTROYED and child.date_of_birth is None
     assert db.session.get(Case, case.id).strengths == ""
+
+
+def test_the_archive_shows_when_a_withdrawn_case_ended(app, ended_case, coordinator):
+    case = ended_case(CaseStatus.WITHDRAWN)
+    retention.apply_retention(years_after(ENDED_ON, 1) + DAY)
+    client = app.test_client()
+    submit(client, "/sign-in", {"email": coordinator.email, "password": PASSWORD})
+
+    page = html.unescape(client.get("/archive", query_string={"q": str(case.id)}).text)
+
+    assert f"Case {case.id}" in page and CaseStatus.WITHDRAWN.label in page
+    assert re.search(r"Ended\s*</dt>\s*<dd[^>]*>\s*10 March 2027", page), "the day it ended"
+    assert "Once a CAF has closed, or was withdrawn or stepped up" in page
