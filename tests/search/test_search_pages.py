@@ -279,3 +279,13 @@ def test_archived_cases_are_not_found_and_the_page_points_to_the_archive(
     assert found_case_ids(page.text) == []
     assert "Archived cases (closed more than a year ago) are not shown here" in page.text
     assert 'href="/archive"' in page.text
+
+
+def test_the_archives_not_found_message_leads_to_the_search(client, sign_in, coordinator, jessica):
+    """The archive used to say "find it from the case pages", where there was no search."""
+    sign_in(coordinator)
+    page = client.get(f"/archive?q={jessica.id}")
+    assert "No archived case found" in page.text
+    assert "find it from the case pages" not in page.text
+    assert 'href="/search">Find a case</a>' in page.text
+    assert found_case_ids(search(client, case_number=str(jessica.id)).text) == [jessica.id]
