@@ -197,6 +197,8 @@ def _case(document: DocxDocument, number: int, case: dict) -> None:
         _labelled(document, "Closed", case["closed_on"])
     elif case["ended_on"]:
         _labelled(document, "Ended", case["ended_on"])
+    if case["retention_starts_on"]:
+        _labelled(document, "Kept under the retention rule from", case["retention_starts_on"])
     if case["archived_at"]:
         _labelled(document, "Archived", case["archived_at"])
 

@@ -46,6 +46,7 @@ from maf.outcomes.models import (
 )
 from maf.outcomes.progress import answered_questions
 from maf.outcomes.services import HELD_STATUSES, lead_proposal
+from maf.reports import retention
 
 AUDIT_ACTION = "subject_access_export"
 SCHEMA_VERSION = 1
@@ -252,8 +253,10 @@ def _case(case: Case, items: list[AgendaItem]) -> dict:
         "joined_to_case_number": case.merged_into_id,
         "received_at": case.created_at,
         "closed_on": case.closed_on,
-        # Withdrawn or stepped up: the day it ended, which starts its retention (seed 002 D3).
+        # Withdrawn or stepped up: the day it ended. Retention (seed 002 D3) starts on the day
+        # it closed or ended (for a case joined to another, that case's); None while open.
         "ended_on": case.ended_on,
+        "retention_starts_on": retention.retention_starts_on(case),
         "archived_at": case.archived_at,
         "next_review_on": case.next_review_on,
         "referral": {
@@ -651,13 +654,8 @@ def _record_views(child: Child, case_ids: list[int]) -> list[dict]:
 
 
 def _what_is_left(child: Child) -> list[str] | None:
-    """For a child whose identifying details were destroyed under the retention rule: what is
-    still held and why (helper D's sentences, no personal data)."""
+    """For a child whose identifying details were destroyed under the retention rule (seed 002
+    D3): what is still held and why, in sentences without personal data; None otherwise."""
     if child.identity_destroyed_at is None:
         return None
-    from maf.reports import retention
-
-    what_is_left = getattr(retention, "what_is_left", None)  # HELPER D: added by issue 16
-    if what_is_left is None:
-        return []
-    return what_is_left(child)
+    return retention.what_is_left(child)

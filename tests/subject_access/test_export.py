@@ -182,23 +182,36 @@ def test_only_emails_about_the_child_are_listed(app, story):
     assert progress_requests[0]["to"] == "Leicestershire Partnership NHS Trust (Practitioner)"
 
 
-def test_a_destroyed_childs_export_says_what_is_left_and_why(app, story):
-    """Seed 002 D3: a closed CAF is destroyed after its retention; the export of a child whose
-    identifying details are gone says what is still held and why."""
-    from maf.dbtypes import utcnow
+def test_a_destroyed_childs_export_says_what_is_left_and_names_them_nowhere(app, story, app_clock):
+    """Seed 002 D3: an ended CAF stays accessible a year, is archived six more, then the
+    child's identifying details are destroyed. The export made after that says what is left
+    and why, and neither file names the child or gives their date of birth."""
+    from maf.cases import services as case_services
     from maf.reports import retention
 
-    if not hasattr(retention, "what_is_left"):
-        pytest.skip("TODO(helper B): maf.reports.retention.what_is_left (helper D) not there yet")
-    story.child.identity_destroyed_at = utcnow()
+    case_services.withdraw(story.case, "The family moved out of the county", story.coordinator)
     db.session.commit()
+    app_clock.london(date(2028, 2, 1))
+    assert story.case.id in retention.apply_retention(date(2028, 2, 1)).archived
+    app_clock.london(date(2035, 3, 1))
+    assert story.child.id in retention.apply_retention(date(2035, 3, 1)).destroyed
+    db.session.expire_all()
+
     _, content = services.export(story.child, story.coordinator, REASON)
     docx, data = parts(content)
+
     assert data["what_is_left"] == retention.what_is_left(story.child)
-    assert data["what_is_left"], "says something"
+    assert data["what_is_left"], "it says what is left"
+    assert data["child"]["date_of_birth"] is None
+    [case] = data["cases"]
+    assert case["retention_starts_on"] == case["ended_on"] and case["archived_at"]
     text = docx_text(docx)
-    assert "What is left and why" in text
     assert "Information we hold about this child" in text
+    assert "What is left and why" in text
+    as_json = services.as_json(services.Export(story.child.id, data["made_at"], data))
+    for needle in ("Jessica", "Thompson", *_spellings(date(2012, 5, 17))):
+        assert needle not in text, needle
+        assert needle not in as_json, needle
 
 
 # --- through the pages ----------------------------------------------------------------------
