@@ -98,4 +98,7 @@ class ChildMerge(db.Model):
     @property
     def joined_in_born(self) -> date | None:
         born = self.data["duplicate"]["date_of_birth"]
-        return date.fromisoformat(born) if born else None
+        try:
+            return date.fromisoformat(born) if born else None
+        except ValueError:  # blanked when the child's identity was destroyed (retention)
+            return None
