@@ -47,6 +47,7 @@ from maf.outcomes.models import (
 from maf.outcomes.progress import answered_questions
 from maf.outcomes.services import HELD_STATUSES, lead_proposal
 from maf.reports import retention
+from maf.rules.words import words
 
 AUDIT_ACTION = "subject_access_export"
 SCHEMA_VERSION = 1
@@ -167,7 +168,7 @@ def gather(child: Child, user: User) -> Export:
         "child": _child(child),
         "child_history": _child_history(child),
         "cases": [_case(case, [i for i in items if i.case_id == case.id]) for case in cases],
-        "emails": _emails(case_ids),
+        "emails": _emails(cases, items),
         "documents": _documents(case_ids, items),
         "record_views": _record_views(child, case_ids),
         "what_is_left": _what_is_left(child),
@@ -466,9 +467,10 @@ def _progress(case: Case) -> list[dict]:
 # --- emails, documents and reads ---------------------------------------------------------------
 
 
-def _emails(case_ids: list[int]) -> list[dict]:
+def _emails(cases: list[Case], items: list[AgendaItem]) -> list[dict]:
     """Emails recorded as concerning the child's cases (outbox_message_case): their subject
     and when, and who they went to by agency and role, never an address or the text."""
+    case_ids = [case.id for case in cases]
     if not case_ids:
         return []
     concerning = select(outbox_message_case.c.message_id).where(
@@ -481,7 +483,9 @@ def _emails(case_ids: list[int]) -> list[dict]:
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
         )
     )
-    describe = _recipient_descriptions({m.recipient_email for m in messages})
+    describe = _recipient_descriptions(
+        {m.recipient_email for m in messages}, _parts_in_the_case(cases, items)
+    )
     return [
         {
             "subject": message.subject,
@@ -498,7 +502,30 @@ def _roles(user: User) -> str:
     return ", ".join(sorted(role.label for role in user.roles))
 
 
-def _recipient_descriptions(addresses: set[str]):
+def _parts_in_the_case(cases: list[Case], items: list[AgendaItem]) -> dict[str, str]:
+    """What the people without an account were to the child's cases, by email address: the
+    practitioner who completed the assessment, a presenter, a lead professional."""
+    parts = {}
+    for item in items:
+        if item.presenter_email:
+            parts[item.presenter_email.lower()] = "Presenting the case at the forum"
+    for case in cases:
+        parts[case.referrer_email.lower()] = (
+            f"{case.referrer_agency.name} (completed the assessment)"
+        )
+    leads = db.session.scalars(
+        select(LeadProfessional)
+        .where(LeadProfessional.case_id.in_([case.id for case in cases]))
+        .options(selectinload(LeadProfessional.agency))
+    )
+    for lead in leads:
+        if lead.email:
+            role = f"{words().lead_professional_cap}, {lead.kind.label.lower()}"
+            parts[lead.email.lower()] = f"{lead.agency.name} ({role})" if lead.agency else role
+    return parts
+
+
+def _recipient_descriptions(addresses: set[str], parts_in_the_case: dict[str, str]):
     lowered = {address.lower() for address in addresses}
     users = {
         user.email.lower(): user
@@ -520,7 +547,7 @@ def _recipient_descriptions(addresses: set[str]):
             return f"{agency} ({_roles(user)})" if agency else _roles(user)
         if member is not None:
             return f"{member.agency.name} (forum member)"
-        return NO_ACCOUNT
+        return parts_in_the_case.get(address.lower(), NO_ACCOUNT)
 
     return describe
 

@@ -110,6 +110,9 @@ def test_the_zip_holds_a_document_that_opens_and_json_with_every_section(app, st
     assert any(s.startswith("Minutes:") for s in subjects), subjects
     assert any(s.startswith("Progress update needed") for s in subjects), subjects
     assert all("@" not in email["to"] for email in data["emails"])
+    # The presenter has no account: described by what they were to the case.
+    slot = next(email for email in data["emails"] if email["subject"].startswith("Your slot"))
+    assert slot["to"] == "Loughborough Woodgate High School (completed the assessment)"
     kinds = {(d["document"], d["meeting_date"], d["version"]) for d in data["documents"]}
     assert ("Minutes", "2027-01-12", 1) in kinds
     assert any(kind == "Agenda" and day == "2027-01-12" for kind, day, _ in kinds)
