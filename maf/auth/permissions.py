@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from maf.audit import services as audit
 from maf.auth import services
@@ -226,10 +226,16 @@ def case_visibility(user: User) -> ColumnElement[bool]:
     return or_(*reasons)
 
 
+def visible_case_condition(user: User) -> ColumnElement[bool]:
+    """`visible_cases` as a condition on `Case` rows, for a query that selects cases itself
+    (a database reads it row by row instead of first listing every visible case)."""
+    return and_(Case.archived_at.is_(None), case_visibility(user))
+
+
 def visible_cases(user: User) -> Select:
     """The ids of the cases whose detail `user` may see, archived ones aside (seed 002 D3:
     those are read only through the archive). Every list, search and export asks this."""
-    return select(Case.id).where(Case.archived_at.is_(None), case_visibility(user))
+    return select(Case.id).where(visible_case_condition(user))
 
 
 def case_or_404(case_id: int, *, manage: bool = False) -> Case:

@@ -1,6 +1,6 @@
 """Finding a case: the search, the case list and "My referrals".
 
-Every one of them reads only `visible_cases(user)` (maf.auth.permissions), the SQL form of
+Every one of them reads only `visible_cases` (maf.auth.permissions), the SQL form of
 `can_see_case`, so a person finds exactly the cases whose pages they may open, and a child they
 may not see looks the same as a child who does not exist. Archived cases are not here (seed 002
 D3: they are read through the archive, by case number).
@@ -20,7 +20,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from maf.agendas.models import AgendaItem, ItemStatus
 from maf.auth.models import User
-from maf.auth.permissions import visible_cases
+from maf.auth.permissions import visible_case_condition
 from maf.cases import deadlines, matching
 from maf.cases.models import Case, CaseStatus, Child, ChildMatchKey
 from maf.cases.services import OPEN_STATUSES, find_similar_children, person_of_child
@@ -224,7 +224,7 @@ def _children_by_name(criteria: SearchCriteria) -> dict[int, matching.MatchResul
 
 def search(user: User, criteria: SearchCriteria, today: date) -> SearchOutcome:
     """The cases `user` may see that match every criterion given, best match first."""
-    statement = _with_row_details(select(Case)).where(Case.id.in_(visible_cases(user)))
+    statement = _with_row_details(select(Case)).where(visible_case_condition(user))
     if criteria.case_number is not None:
         statement = statement.where(Case.id == criteria.case_number)
     if criteria.nhs_number:
@@ -381,7 +381,9 @@ def first_meeting_missed_ids(case_ids: Select, today: date) -> set[int]:
 
 
 def _filtered_ids(user: User, criteria: CaseListFilter, today: date) -> Select:
-    statement = select(Case.id).where(Case.id.in_(visible_cases(user)))
+    """The ids of the cases the list shows: a query on `Case` alone, whose conditions the page's
+    own query repeats (`.whereclause`), so no database first lists every visible case."""
+    statement = select(Case.id).where(visible_case_condition(user))
     if criteria.statuses:
         statement = statement.where(Case.status.in_(criteria.statuses))
     if criteria.district_id is not None:
@@ -446,19 +448,19 @@ def list_cases(
 ) -> CasePage:
     """One page of the cases `user` may see, filtered and sorted; statements are constant in
     the number of rows shown."""
-    ids = _filtered_ids(user, criteria, today)
-    total = db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    conditions = _filtered_ids(user, criteria, today).whereclause
+    total = db.session.scalar(select(func.count(Case.id)).where(conditions)) or 0
     pages = max(1, math.ceil(total / page_size))
     page = min(criteria.page, pages)
-    statement = _ordered(_with_row_details(select(Case)).where(Case.id.in_(ids)), criteria)
+    statement = _ordered(_with_row_details(select(Case)).where(conditions), criteria)
     cases = list(db.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)))
     return CasePage(case_rows(cases, today), total, page, pages, page_size)
 
 
 def all_listed(user: User, criteria: CaseListFilter, today: date) -> list[CaseRow]:
     """Every case of the filtered list, in its order: the CSV download."""
-    ids = _filtered_ids(user, criteria, today)
-    statement = _ordered(_with_row_details(select(Case)).where(Case.id.in_(ids)), criteria)
+    conditions = _filtered_ids(user, criteria, today).whereclause
+    statement = _ordered(_with_row_details(select(Case)).where(conditions), criteria)
     return case_rows(list(db.session.scalars(statement)), today)
 
 
@@ -471,8 +473,8 @@ class FilterChoices:
 
 def filter_choices(user: User) -> FilterChoices:
     """The districts, forums and lead professionals' agencies of the cases `user` may see."""
-    visible = visible_cases(user)
-    district_ids = select(Case.district_id).where(Case.id.in_(visible))
+    visible = visible_case_condition(user)
+    district_ids = select(Case.district_id).where(visible).distinct()
     return FilterChoices(
         districts=list(
             db.session.scalars(
@@ -489,10 +491,9 @@ def filter_choices(user: User) -> FilterChoices:
                 select(Agency)
                 .where(
                     Agency.id.in_(
-                        select(LeadProfessional.agency_id).where(
-                            LeadProfessional.case_id.in_(visible),
-                            LeadProfessional.ends_on.is_(None),
-                        )
+                        select(LeadProfessional.agency_id)
+                        .join(Case, Case.id == LeadProfessional.case_id)
+                        .where(visible, LeadProfessional.ends_on.is_(None))
                     )
                 )
                 .order_by(Agency.name)
@@ -542,7 +543,7 @@ def my_referrals(user: User, today: date) -> list[CaseRow]:
     """Each CAF `user` referred (matched to their account at intake), newest first."""
     statement = (
         _with_row_details(select(Case))
-        .where(Case.id.in_(visible_cases(user)), Case.referrer_user_id == user.id)
+        .where(visible_case_condition(user), Case.referrer_user_id == user.id)
         .order_by(Case.id.desc())
     )
     return case_rows(list(db.session.scalars(statement)), today)
