@@ -769,10 +769,11 @@ def _merge_child_into(duplicate: Child, child: Child) -> list[str]:
             )
     for case in list(duplicate.cases):
         case.child = child
-    for candidate in db.session.scalars(
-        select(MatchCandidate).where(MatchCandidate.child_id == duplicate.id)
-    ):
+    moving, dropped = merges.candidates_of_duplicate(duplicate, child)
+    for candidate in moving:
         candidate.child_id = child.id
+    for candidate in dropped:  # the case keeps its possible match with the kept record
+        db.session.delete(candidate)
     # Corrections made to the joined-in record are now part of the one child's history.
     for correction in db.session.scalars(
         select(ChildDetailsChange).where(ChildDetailsChange.child_id == duplicate.id)

@@ -66,19 +66,40 @@ def values_of(child: Child, columns) -> dict:
     return {column: stored(getattr(child, column)) for column in columns}
 
 
+CANDIDATE_COLUMNS = ("id", "case_id", "score", "reasons", "verdict", "decided_by_id", "decided_at")
+
+
+def candidates_of_duplicate(
+    duplicate: Child, kept: Child
+) -> tuple[list[MatchCandidate], list[MatchCandidate]]:
+    """The possible matches naming the joined-in record: those that move to the kept record,
+    and those dropped because their case already has the kept record as a possible match (a
+    case has each child once)."""
+    kept_cases = set(
+        db.session.scalars(select(MatchCandidate.case_id).where(MatchCandidate.child_id == kept.id))
+    )
+    moving, dropped = [], []
+    for candidate in db.session.scalars(
+        select(MatchCandidate).where(MatchCandidate.child_id == duplicate.id)
+    ).all():
+        (dropped if candidate.case_id in kept_cases else moving).append(candidate)
+    return moving, dropped
+
+
 def begin(
     new_case: Case, duplicate: Child, kept: Child, existing_case: Case | None, user: User
 ) -> dict:
     """Everything as it is before the records are joined."""
+    moving, dropped = candidates_of_duplicate(duplicate, kept)
     before = {
         "duplicate": values_of(duplicate, DUPLICATE_COLUMNS),
         "kept_before": values_of(kept, KEPT_COLUMNS),
         "moved_case_ids": [case.id for case in duplicate.cases],
-        "moved_candidate_ids": list(
-            db.session.scalars(
-                select(MatchCandidate.id).where(MatchCandidate.child_id == duplicate.id)
-            )
-        ),
+        "moved_candidate_ids": [candidate.id for candidate in moving],
+        "dropped_candidates": [
+            {column: stored(getattr(candidate, column)) for column in CANDIDATE_COLUMNS}
+            for candidate in dropped
+        ],
         "moved_correction_ids": list(
             db.session.scalars(
                 select(ChildDetailsChange.id).where(ChildDetailsChange.child_id == duplicate.id)

@@ -447,20 +447,20 @@ def _case_plan(plan: UndoPlan, data: dict) -> None:
             plan.texts[name] = text
 
 
+def _undone_by(merge: ChildMerge) -> str:
+    by = merge.undone_by.name if merge.undone_by is not None else "someone"
+    return f"by {by} on {date_in_words(merge.undone_at)}"
+
+
 def plan_undo(merge: ChildMerge) -> UndoPlan:
     """What undoing the merge would do, or why it cannot be done."""
     kept = db.session.get(Child, merge.kept_child_id)
     plan = UndoPlan(merge, kept)
     if merge.undone_at is not None:
-        by = merge.undone_by.name if merge.undone_by is not None else "someone"
-        plan.refusal = f"This merge was undone by {by} on {date_in_words(merge.undone_at)}"
+        plan.refusal = f"it was undone {_undone_by(merge)}"
         return plan
-    if kept is None:
-        plan.refusal = (
-            "The record this child was joined into has since been joined into another record: "
-            "undo that later merge first"
-        )
-        return plan
+    # The kept record may itself have been joined into another since (and so deleted): that
+    # later merge is undone first, or this one would put details back on a record that is gone.
     later = db.session.scalar(
         select(ChildMerge).where(
             ChildMerge.duplicate_child_id == merge.kept_child_id,
@@ -468,8 +468,12 @@ def plan_undo(merge: ChildMerge) -> UndoPlan:
             ChildMerge.merged_at > merge.merged_at,
         )
     )
-    if later is not None:
-        plan.refusal = "A later merge joined another record into this one: undo it first"
+    if kept is None or later is not None:
+        by = f" by the check of case {later.new_case_id}" if later is not None else ""
+        plan.refusal = (
+            "the record it was joined into has since been joined into another record"
+            f"{by}: undo that later merge first"
+        )
         return plan
     data = merge.data
     _kept_plan(plan, data)
@@ -483,7 +487,7 @@ def _from_json(column: str, value):
         return None
     if column == "date_of_birth":
         return date.fromisoformat(value)
-    if column in ("created_at", "updated_at", "identity_destroyed_at"):
+    if column in ("created_at", "updated_at", "identity_destroyed_at", "decided_at"):
         return datetime.fromisoformat(value)
     if column == "gender":
         return Gender(value)
@@ -510,6 +514,31 @@ def _move_back(model, ids: list[int], kept: Child, duplicate: Child) -> None:
     for row in db.session.scalars(select(model).where(model.id.in_(ids))):
         if row.child_id == kept.id:
             row.child_id = duplicate.id
+
+
+def _recreate_dropped_candidates(dropped: list[dict], duplicate: Child) -> None:
+    """Possible matches the merge dropped (their case had both records as possible matches)
+    come back, with their verdicts."""
+    for values in dropped:
+        taken = db.session.scalar(
+            select(MatchCandidate.id).where(
+                MatchCandidate.case_id == values["case_id"],
+                MatchCandidate.child_id == duplicate.id,
+            )
+        )
+        if taken is not None or db.session.get(Case, values["case_id"]) is None:
+            continue
+        candidate = MatchCandidate(
+            **{
+                **values,
+                "child_id": duplicate.id,
+                "verdict": MatchVerdict(values["verdict"]) if values["verdict"] else None,
+                "decided_at": _from_json("decided_at", values["decided_at"]),
+            }
+        )
+        if db.session.get(MatchCandidate, values["id"]) is not None:
+            candidate.id = None
+        db.session.add(candidate)
 
 
 def _restore_existing_case(plan: UndoPlan, data: dict, user: User) -> None:
@@ -578,7 +607,7 @@ def _claim(merge: ChildMerge, reason: str, user: User) -> None:
     if claimed.rowcount != 1:
         db.session.rollback()
         db.session.refresh(merge)
-        raise AlreadyUndone(plan_undo(merge).refusal or "This merge has already been undone")
+        raise AlreadyUndone(f"This merge had already been undone {_undone_by(merge)}.")
     db.session.refresh(merge)
 
 
@@ -592,10 +621,10 @@ def undo_merge(merge: ChildMerge, reason: str, user: User) -> Child:
     if not reason:
         raise CorrectionError("Enter why these are not the same child", field="reason")
     if merge.undone_at is not None:
-        raise AlreadyUndone(plan_undo(merge).refusal)
+        raise AlreadyUndone(f"This merge had already been undone {_undone_by(merge)}.")
     plan = plan_undo(merge)
     if not plan.possible:
-        raise CorrectionError(plan.refusal, field="reason")
+        raise CorrectionError(f"This merge cannot be undone: {plan.refusal}", field="reason")
     _claim(merge, reason, user)
     data, kept = merge.data, plan.kept
     for column, value in plan.restore.items():
@@ -607,6 +636,7 @@ def undo_merge(merge: ChildMerge, reason: str, user: User) -> Child:
     _move_back(Case, data["moved_case_ids"], kept, duplicate)
     _move_back(MatchCandidate, data["moved_candidate_ids"], kept, duplicate)
     _move_back(ChildDetailsChange, data["moved_correction_ids"], kept, duplicate)
+    _recreate_dropped_candidates(data.get("dropped_candidates", []), duplicate)
     db.session.flush()
     _restore_existing_case(plan, data, user)
     _restore_new_case(merge, data, kept, reason, user)

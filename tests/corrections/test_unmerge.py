@@ -262,3 +262,35 @@ def test_only_the_districts_coordinators_undo_a_merge(
     token = csrf_token_from(client.get("/").text)
     assert client.post(url, data={"reason": "x", "csrf_token": token}).status_code == expected
     assert db.session.scalar(select(ChildMerge)).undone_at is None
+
+
+def test_a_chain_of_merges_is_undone_latest_first(make_case, coordinator):
+    """A child referred three times: the third CAF is joined to the second, then the second to
+    the first. The first merge cannot be undone while the second stands; undone in turn, each
+    record comes back with its own case."""
+    first = make_case("Jonathan", "Smith", date(2013, 9, 1), "LE11 3TU")
+    second = make_case("Jon", "Smith", date(2013, 9, 1), "LE11 3TU")
+    third = make_case("Johnny", "Smith", date(2013, 9, 1), "LE11 3TU")
+    second_child, third_child = second.child_id, third.child_id
+    onto_second = next(c for c in third.match_candidates if c.child_id == second_child)
+    cases.decide_candidate(third, onto_second, MatchVerdict.SAME, coordinator)
+    onto_first = next(c for c in second.match_candidates if c.child_id == first.child_id)
+    cases.decide_candidate(second, onto_first, MatchVerdict.SAME, coordinator)
+    assert {case.child_id for case in (first, second, third)} == {first.child_id}
+    earlier_merge, later_merge = db.session.scalars(select(ChildMerge).order_by(ChildMerge.id))
+
+    refused = services.plan_undo(earlier_merge)
+    assert not refused.possible and f"by the check of case {second.id}" in refused.refusal
+    with pytest.raises(services.CorrectionError, match="undo that later merge first"):
+        services.undo_merge(earlier_merge, "Three different boys", coordinator)
+
+    services.undo_merge(later_merge, "Three different boys", coordinator)
+    assert (second.child_id, third.child_id) == (second_child, second_child)
+    services.undo_merge(earlier_merge, "Three different boys", coordinator)
+    assert (first.child.full_name, second.child.full_name, third.child.full_name) == (
+        "Jonathan Smith",
+        "Jon Smith",
+        "Johnny Smith",
+    )
+    assert third.child_id == third_child
+    assert {c.status for c in (second, third)} == {CaseStatus.RECEIVED}
