@@ -689,6 +689,7 @@ def decide_candidate(
         # Everything the join moves or changes is recorded, so a wrong merge can be undone.
         before = merges.begin(case, case.child, existing_child, existing_case, user)
         changes = _merge_child_into(case.child, existing_child)
+        touch(existing_child, user)  # a correction opened before the join is told who joined
         _record_merge(case, earlier_cases, changes, user)
         if existing_case is not None:
             _add_to_existing_case(case, existing_case, user)

@@ -15,6 +15,7 @@ from maf.corrections import services
 from maf.corrections.models import ChildDetailsChange
 from maf.extensions import db
 from maf.outcomes.followup import case_timeline
+from maf.versioning import StaleEdit
 from tests.conftest import PASSWORD, csrf_token_from, submit, version_from
 
 
@@ -229,3 +230,20 @@ def test_who_may_correct_and_read_the_history(
 
 def _any_csrf(client) -> str:
     return csrf_token_from(client.get("/").text)
+
+
+def test_a_correction_opened_before_a_merge_is_shown_what_the_merge_changed(make_case, coordinator):
+    earlier = make_case("Jonathan", "Smith", date(2013, 9, 1), "LE11 3TU")
+    opened_at = earlier.child.version
+    details = services.details_of(earlier.child)
+    newer = make_case("Jon", "Smith", date(2013, 9, 1), "LE11 5AB")
+    cases.decide_candidate(newer, newer.match_candidates[0], MatchVerdict.SAME, coordinator)
+    details.given_name = "John"
+    with pytest.raises(StaleEdit) as refused:
+        services.correct_child(earlier.child, details, "typo", coordinator, opened_at)
+    assert refused.value.changed_by == "Priya Shah"
+    assert [d.label for d in refused.value.differences] == [
+        "Given name",
+        "Other or previous names",
+        "Postcode",
+    ]
