@@ -368,3 +368,31 @@ def test_the_zip_of_a_demo_child_opens_in_libreoffice_and_as_json(app, database,
     assert case["actions"][0]["what"] == "Offer a health and wellbeing check"
     assert any(d["document"] == "Minutes" for d in data["documents"])
     assert "Information we hold about Jonathan Reid" in docx_text(docx)
+
+
+def test_an_archived_childs_export_is_reached_from_the_archive(
+    app, client, sign_in, story, app_clock, make_user
+):
+    """Seed 002 D3: a year after it ended the case is archived and read only through the
+    archive; a request for the child's records still covers it, from the archive's page."""
+    from maf.cases import services as case_services
+    from maf.reports import retention
+
+    case_services.withdraw(story.case, "The family moved out of the county", story.coordinator)
+    db.session.commit()
+    app_clock.london(date(2028, 2, 1))
+    assert story.case.id in retention.apply_retention(date(2028, 2, 1)).archived
+    sign_in(story.coordinator)
+
+    assert client.get(f"/cases/{story.case.id}").status_code == 404
+    archive = client.get("/archive", query_string={"q": str(story.case.id)})
+    assert f'href="{_url(story.child)}"' in archive.text
+    page = client.get(_url(story.child))
+    assert page.status_code == 200 and "(archived)" in page.text
+    response = submit(client, _url(story.child), {"reason": REASON})
+    _, data = parts(response.data)
+    assert data["cases"][0]["archived_at"].startswith("2028-02-01")
+
+    admin = app.test_client()
+    submit(admin, "/sign-in", {"email": make_user(Role.ADMIN).email, "password": PASSWORD})
+    assert _url(story.child) not in admin.get(f"/archive?q={story.case.id}").text
