@@ -8,7 +8,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from maf.agendas.models import ItemKind
 from maf.agendas.services import add_to_agenda
@@ -21,6 +21,7 @@ from maf.extensions import db
 from maf.outcomes import followup
 from maf.outcomes.models import LeadKind, LeadProfessional
 from maf.search import services
+from tests.agendas.test_query_counts import statements
 
 TODAY = date(2027, 3, 1)
 
@@ -265,22 +266,6 @@ def test_my_referrals_shows_status_and_next_meeting(
     assert "13 April 2027" in page.text
     assert mine.child.full_name in page.text
     assert someone_elses.child.full_name not in page.text
-
-
-def statements(client, path: str) -> int:
-    assert client.get(path).status_code == 200
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
-    return count
 
 
 def test_the_list_sends_as_many_statements_for_50_rows_as_for_10(
