@@ -171,16 +171,22 @@ class Redacted:
 # --- minutes -------------------------------------------------------------------------------
 
 
-def redact_minutes(identity: Identity) -> int:
-    """Every stored version of minutes that took one of the child's cases. Runs after the
-    record itself is blanked: a version approved before its content was stored is written
-    again from the record."""
+def _redact(identities: list[Identity], text: str | None) -> str | None:
+    for identity in identities:
+        text = identity.redact(text)
+    return text
+
+
+def redact_minutes(identities: list[Identity]) -> int:
+    """Every stored version of minutes that took one of the children's cases, each written
+    again once however many of its children go. Runs after the records themselves are blanked:
+    a version approved before its content was stored is written again from the record."""
     from maf.agendas.document import case_reference
     from maf.outcomes import minutes as minutes_service
     from maf.outcomes.minutes import Block
 
-    destroyed = set(identity.case_ids)
-    meetings = select(AgendaItem.meeting_id).where(AgendaItem.case_id.in_(identity.case_ids))
+    destroyed = {case_id for identity in identities for case_id in identity.case_ids}
+    meetings = select(AgendaItem.meeting_id).where(AgendaItem.case_id.in_(destroyed))
     versions = db.session.scalars(
         select(Minutes).where(
             Minutes.meeting_id.in_(meetings),
@@ -199,10 +205,10 @@ def redact_minutes(identity: Identity) -> int:
                 section.withheld = False
         content.actions = [row for row in content.actions if row.case_id not in destroyed]
         for block in [*content.head, *(b for s in content.items for b in s.blocks)]:
-            block.text = identity.redact(block.text)
-            block.rows = [[identity.redact(cell) for cell in row] for row in block.rows]
+            block.text = _redact(identities, block.text)
+            block.rows = [[_redact(identities, cell) for cell in row] for row in block.rows]
         for row in content.actions:
-            row.cells = [identity.redact(cell) for cell in row.cells]
+            row.cells = [_redact(identities, cell) for cell in row.cells]
         minutes.content = content.to_json()
         if minutes.document is not None:
             minutes.document = minutes_service.write_document(
@@ -246,23 +252,32 @@ def _removed_note(filename: str) -> bytes:
     ).encode()
 
 
-def redact_emails(identity: Identity) -> tuple[int, int]:
-    """Emails recorded as concerning the child's cases; returns (emails, attachments)."""
-    linked = select(outbox_message_case.c.message_id).where(
-        outbox_message_case.c.case_id.in_(identity.case_ids)
-    )
+def redact_emails(identities: list[Identity]) -> tuple[int, int]:
+    """Emails recorded as concerning the children's cases, each redacted of the children it
+    concerned; returns (emails, attachments)."""
+    by_case = {case_id: identity for identity in identities for case_id in identity.case_ids}
+    links = db.session.execute(
+        select(outbox_message_case.c.message_id, outbox_message_case.c.case_id).where(
+            outbox_message_case.c.case_id.in_(list(by_case))
+        )
+    ).all()
+    concerned: dict[int, dict[int, Identity]] = {}
+    for message_id, case_id in links:
+        identity = by_case[case_id]
+        concerned.setdefault(message_id, {})[identity.child_id] = identity
     messages = db.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.id.in_(linked))
+        .where(OutboxMessage.id.in_(list(concerned)))
         .options(selectinload(OutboxMessage.attachments))
     ).all()
     attachments = 0
     for message in messages:
-        message.subject = identity.redact(message.subject)
-        message.recipient_name = identity.redact(message.recipient_name)
-        message.text_body = identity.redact(message.text_body)
-        message.html_body = identity.redact(message.html_body)
-        message.calendar = identity.redact(message.calendar)
+        named = list(concerned[message.id].values())
+        message.subject = _redact(named, message.subject)
+        message.recipient_name = _redact(named, message.recipient_name)
+        message.text_body = _redact(named, message.text_body)
+        message.html_body = _redact(named, message.html_body)
+        message.calendar = _redact(named, message.calendar)
         for attachment in message.attachments:
             if attachment.filename.endswith(REMOVED_ATTACHMENT_SUFFIX):
                 continue  # removed for another child already
@@ -351,12 +366,11 @@ def redact_everywhere(identities: list[Identity]) -> Redacted:
     done = Redacted()
     for identity in identities:
         done.shared_records += redact_shared_records(identity)
-        done.minutes += redact_minutes(identity)
-        emails, attachments = redact_emails(identity)
-        done.emails += emails
-        done.attachments += attachments
         done.audit_events += redact_audit(identity)
         corrections, merges = redact_corrections(identity)
         done.corrections += corrections
         done.merges += merges
+    # Once for all: a meeting's minutes and emails name many of the children going together.
+    done.minutes = redact_minutes(identities)
+    done.emails, done.attachments = redact_emails(identities)
     return done

@@ -323,3 +323,17 @@ def test_what_is_left_of_her_says_what_remains_and_why_without_personal_data(sce
     assert re.search(r"\d+ emails that concerned the child are still listed", text)
     assert not [word for word in (*PLANTED, *OTHER) if word.casefold() in text.casefold()]
     assert retention.what_is_left(db.session.get(Child, scene["ottoline"].child_id)) == []
+
+
+def test_two_children_on_the_same_minutes_and_emails_destroyed_together(scene):
+    ottoline = scene["ottoline"]
+    ottoline.status, ottoline.closed_on = CaseStatus.CLOSED, date(2027, 6, 1)
+    ottoline.archived_at = scene["zephyrine"].archived_at
+    db.session.commit()
+
+    report = retention.apply_retention(TODAY)
+
+    assert sorted(report.destroyed) == sorted([scene["zephyrine"].child_id, ottoline.child_id])
+    assert _where_found((*PLANTED, *OTHER, "2014-06-21")) == []
+    minutes = db.session.get(Minutes, scene["minutes"].id)
+    assert _docx_text(minutes.document).count(redaction.ITEM_DESTROYED) == 2
