@@ -49,6 +49,7 @@ def test_merge_undo_and_correct_in_the_browser(
     expect(page.locator(".govuk-error-summary")).to_contain_text(
         "Enter why these are not the same child"
     )
+    assert axe_violations() == []
     page.get_by_label("Why are these not the same child?").fill(
         "Different boys: Jon's date of birth was confirmed by his school"
     )
