@@ -153,22 +153,23 @@ def _history(document: DocxDocument, history: dict) -> None:
             f"{change['by']}. Why: {in_words(change['reason'])}.",
         )
     for merge in history["merges"]:
-        joined = f"record {merge['joined_record']}"
-        if merge["joined_record_name"]:
-            born = merge["joined_record_date_of_birth"]
-            joined += f" ({merge['joined_record_name']}, born {in_words(born)})"
-        text = (
-            f"{in_words(merge['at'])}: {merge['by']} found that {joined}, made from case number "
-            f"{merge['case_number']}, was about the same child, and joined it into record "
-            f"{merge['kept_record']}."
-        )
         if merge["undone_at"]:
-            text += (
-                f" {merge['undone_by'] or 'A coordinator'} undid this on "
-                f"{in_words(merge['undone_at'])}: the records were about different children. "
-                f"Why: {in_words(merge['undo_reason'])}."
+            _bullet(
+                document,
+                f"{in_words(merge['at'])}: {merge['by']} judged another record to be about the "
+                f"same child and joined the two. {merge['undone_by'] or 'A coordinator'} undid "
+                f"this on {in_words(merge['undone_at'])}: the records were about different "
+                "children, and each was put back as it was.",
             )
-        _bullet(document, text)
+            continue
+        born = merge["joined_record_date_of_birth"]
+        _bullet(
+            document,
+            f"{in_words(merge['at'])}: {merge['by']} found that record "
+            f"{merge['joined_record']} ({merge['joined_record_name']}, born {in_words(born)}), "
+            f"made from case number {merge['case_number']}, was about the same child, and "
+            f"joined it into record {merge['kept_record']}.",
+        )
 
 
 def _case(document: DocxDocument, number: int, case: dict) -> None:

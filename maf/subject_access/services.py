@@ -224,23 +224,29 @@ def _child_history(child: Child) -> dict:
             }
             for change in corrections
         ],
-        "merges": [_merge(merge) for merge in merges],
+        "merges": [_merge(merge, child) for merge in merges],
     }
 
 
-def _merge(merge: ChildMerge) -> dict:
+def _merge(merge: ChildMerge, child: Child) -> dict:
+    """One join of two records. Once undone, the other record was another child's: nothing
+    points at it (its record or case number, its name, the undo's reason, which speaks of both
+    children), only that a join was made and undone."""
     undone = merge.undone_at is not None
+
+    def ours(record_id: int) -> int | None:
+        return record_id if not undone or record_id == child.id else None
+
     return {
         "at": merge.merged_at,
         "by": merge.merged_by.name,
-        "kept_record": merge.kept_child_id,
-        "joined_record": merge.duplicate_child_id,
+        "kept_record": ours(merge.kept_child_id),
+        "joined_record": ours(merge.duplicate_child_id),
         "joined_record_name": None if undone else merge.joined_in_name,
         "joined_record_date_of_birth": None if undone else merge.joined_in_born,
-        "case_number": merge.new_case_id,
+        "case_number": None if undone else merge.new_case_id,
         "undone_at": merge.undone_at,
         "undone_by": merge.undone_by.name if merge.undone_by else None,
-        "undo_reason": (merge.undo_reason or None) if undone else None,
     }
 
 

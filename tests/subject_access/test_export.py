@@ -3,6 +3,7 @@ child, as a Word document a family can read and as JSON, in one zip, for the coo
 district where the child has a case, audited with their reason."""
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -396,3 +397,48 @@ def test_an_archived_childs_export_is_reached_from_the_archive(
     admin = app.test_client()
     submit(admin, "/sign-in", {"email": make_user(Role.ADMIN).email, "password": PASSWORD})
     assert _url(story.child) not in admin.get(f"/archive?q={story.case.id}").text
+
+
+def test_a_record_joined_by_mistake_and_separated_again_is_not_named(app, make_case, coordinator):
+    """Twins judged "same child" by mistake, then separated (issue 16 point 4): the export of
+    one says a record was joined and separated, but never the other twin's name or birth date
+    (they share it here, so the name is what is looked for)."""
+    from maf.cases.models import MatchVerdict
+    from maf.cases.services import decide_candidate
+    from maf.corrections.models import ChildMerge
+    from maf.corrections.services import undo_merge
+
+    amir = make_case("Amir", "Khan", date(2014, 6, 6), "LE11 2AA")
+    amira = make_case("Amira", "Khan", date(2014, 6, 6), "LE11 2AA")
+    [candidate] = [c for c in amira.match_candidates if c.child_id == amir.child_id]
+    decide_candidate(amira, candidate, MatchVerdict.SAME, coordinator)
+    merge = db.session.scalar(select(ChildMerge).where(ChildMerge.new_case_id == amira.id))
+    undo_merge(merge, "Twins: Amira is Amir's sister", coordinator)
+    db.session.commit()
+    db.session.expire_all()
+
+    _, content = services.export(amir.child, coordinator, REASON)
+    docx, data = parts(content)
+
+    [separated] = data["child_history"]["merges"]
+    assert separated["undone_at"] is not None and separated["undone_by"] == "Priya Shah"
+    assert separated["joined_record_name"] is None
+    assert (separated["kept_record"], separated["joined_record"]) == (amir.child_id, None)
+    assert [case["case_number"] for case in data["cases"]] == [amir.id]
+    text = docx_text(docx)
+    assert "the records were about different children" in text
+    as_json = services.as_json(services.Export(amir.child.id, data["made_at"], data))
+    # The undo's reason is the coordinator's words about both children: left out too.
+    for needle in ("Amira", f"case number {amira.id}"):
+        assert needle not in text, needle
+    assert "Amira" not in as_json
+
+    db.session.refresh(amira)
+    _, content = services.export(amira.child, coordinator, REASON)
+    docx, data = parts(content)
+    [separated] = data["child_history"]["merges"]
+    assert separated["joined_record"] == amira.child_id and separated["kept_record"] is None
+    as_json = services.as_json(services.Export(amira.child.id, data["made_at"], data))
+    for needle in ("Amir Khan", f"case number {amir.id}", f"record {amir.child_id}"):
+        assert not re.search(rf"{needle}\b", docx_text(docx)), needle
+    assert "Amir Khan" not in as_json and "Amira" in as_json
