@@ -247,3 +247,20 @@ def test_a_correction_opened_before_a_merge_is_shown_what_the_merge_changed(make
         "Other or previous names",
         "Postcode",
     ]
+
+
+def test_an_identifier_taken_at_the_same_moment_is_refused_not_a_500(
+    make_case, coordinator, monkeypatch
+):
+    """Two coordinators giving two children one NHS number at once: the check before saving
+    passes for both, and the database's unique key refuses the second, in words."""
+    make_case("Marcus", "Reid", date(2010, 2, 2), nhs_number="9434765919")
+    case = make_case("Jessica", "Thompson", date(2012, 5, 17))
+    monkeypatch.setattr(services, "_holder_of", lambda *args: None)  # as if not yet saved
+    details = services.details_of(case.child)
+    details.nhs_number = "9434765919"
+    with pytest.raises(services.CorrectionError, match="just been recorded for another child"):
+        services.correct_child(case.child, details, "From the GP's letter", coordinator)
+    db.session.expire_all()
+    assert case.child.nhs_number is None
+    assert db.session.scalar(select(func.count()).select_from(ChildDetailsChange)) == 0
