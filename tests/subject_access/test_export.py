@@ -442,3 +442,54 @@ def test_a_record_joined_by_mistake_and_separated_again_is_not_named(app, make_c
     for needle in ("Amir Khan", f"case number {amir.id}", f"record {amir.child_id}"):
         assert not re.search(rf"{needle}\b", docx_text(docx)), needle
     assert "Amir Khan" not in as_json and "Amira" in as_json
+
+
+def _statements_to_gather(child, user) -> int:
+    from sqlalchemy import event
+
+    services.gather(child, user)  # warmed up
+    db.session.expire_all()
+    count = 0
+
+    def counted(*_args):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        services.gather(child, user)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_the_statements_do_not_grow_with_the_reads_and_emails_it_lists(app, story, make_user):
+    """The export's SQL statements depend on the child's own cases and meetings, not on how
+    many people looked at the record or how many emails concerned it."""
+    from maf.audit import services as audit
+    from maf.circulation import outbox
+
+    def read_and_email(number):
+        reader = make_user(Role.COORDINATOR, districts=story.coordinator.districts)
+        audit.record("view", story.case, user=reader)
+        outbox.enqueue(
+            dedupe_key=f"subject-access-test:{number}",
+            recipient_email=reader.email,
+            recipient_name=reader.name,
+            subject=f"Reminder {number}",
+            text_body="A reminder",
+            concerning=[story.case],
+        )
+
+    read_and_email(0)
+    db.session.commit()
+    before = _statements_to_gather(story.child, story.coordinator)
+    for number in range(1, 26):
+        read_and_email(number)
+    db.session.commit()
+
+    _, content = services.export(story.child, story.coordinator, REASON)
+    _, data = parts(content)
+    assert len(data["record_views"]) == 26
+    assert len([e for e in data["emails"] if e["subject"].startswith("Reminder")]) == 26
+    assert _statements_to_gather(story.child, story.coordinator) == before
