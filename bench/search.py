@@ -56,10 +56,16 @@ def _progress(message: str) -> None:
     print(f"[search] {message}", file=sys.stderr, flush=True)
 
 
-def _coordinator(district: District, email: str) -> User:
+def _coordinator(districts: list[District], email: str) -> User:
+    user = db.session.scalar(db.select(User).where(User.email == email))
+    if user is not None:  # from a kept database: this run's password
+        user.password_hash = hash_password(PASSWORD)
+        user.districts = districts
+        db.session.commit()
+        return user
     user = User(email=email, name="Bench Coordinator", password_hash=hash_password(PASSWORD))
     user.roles = [Role.COORDINATOR]
-    user.districts = [district]
+    user.districts = districts
     db.session.add(user)
     db.session.commit()
     return user
@@ -80,8 +86,8 @@ def time_searches(target, dataset, queries: int) -> dict[str, dict]:
     duplicates = [q for q in dataset.queries if q.duplicate][:queries]
     results = {}
     with target.app.app_context():
-        district = db.session.get(District, target.background.district_id)
-        user = _coordinator(district, "search@bench.example")
+        # Every district: a kept database's list district holds 5,000 of the children.
+        user = _coordinator(list(db.session.scalars(db.select(District))), "search@bench.example")
         for label, with_date in (("name and date of birth", True), ("name alone", False)):
             timings, found = [], 0
             for number, query in enumerate(duplicates):
@@ -109,6 +115,10 @@ def time_searches(target, dataset, queries: int) -> dict[str, dict]:
 def _list_district(target) -> tuple[int, str]:
     """5,000 cases in a district of their own, in the states a list shows, with a coordinator."""
     with target.app.app_context():
+        kept = db.session.scalar(db.select(District).where(District.slug == "bench-list"))
+        if kept is not None:  # a kept database has it already
+            _coordinator([kept], "list@bench.example")
+            return kept.id, "list@bench.example"
         district = District(name="Bench list district", slug="bench-list")
         db.session.add(district)
         db.session.flush()
@@ -140,7 +150,7 @@ def _list_district(target) -> tuple[int, str]:
                     )
                 )
         db.session.commit()
-        _coordinator(district, "list@bench.example")
+        _coordinator([district], "list@bench.example")
         return district.id, "list@bench.example"
 
 
@@ -212,23 +222,54 @@ def parse_args(argv):
         default=os.environ.get("MAF_BENCH_PG_URL") or os.environ.get("MAF_TEST_DATABASE_URL"),
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the SQLite database in this folder, and use it again if it is there "
+        "(SQLite only: loading a million children takes minutes)",
+    )
     return parser.parse_args(argv)
+
+
+def _kept_target(folder: Path):
+    """The SQLite target a previous run with --keep loaded into `folder`, or None."""
+    database = folder / "bench.sqlite"
+    if not (folder / "loaded").exists():
+        return None
+    from maf import create_app
+
+    url = f"sqlite:///{database}"
+    app = create_app("development", SQLALCHEMY_DATABASE_URI=url, SECRET_KEY=secrets.token_hex(32))
+    with app.app_context():
+        engine = db.engine
+        user = db.session.scalar(db.select(User).order_by(User.id).limit(1))
+        background = bench_matching.Background(1, user.agency_id, user.id)
+    return bench_matching.Target("SQLite (kept)", url, app, background, engine)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="maf-bench-search-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="maf-bench-search-"))
+    work.mkdir(parents=True, exist_ok=True)
     try:
         dataset = generate(
             args.children, duplicates=args.queries + WARM_UP, non_matches=0, seed=args.seed
         )
         _progress(f"generated {len(dataset.population):,} children")
-        bench_matching.PG_DATABASE = PG_DATABASE
-        targets = bench_matching.open_targets(
-            argparse.Namespace(postgres_url=args.postgres_url, no_postgres=args.no_postgres),
-            work,
-        )
-        bench_matching.load(targets, dataset)
+        kept = _kept_target(work) if args.keep else None
+        if kept:
+            targets = [kept]
+        else:
+            bench_matching.PG_DATABASE = PG_DATABASE
+            targets = bench_matching.open_targets(
+                argparse.Namespace(
+                    postgres_url=args.postgres_url, no_postgres=args.no_postgres or args.keep
+                ),
+                work,
+            )
+            bench_matching.load(targets, dataset)
+            if args.keep:
+                (work / "loaded").touch()
         report = {}
         for target in targets:
             report[target.label] = {
@@ -241,7 +282,8 @@ def main(argv=None) -> None:
             target.engine.dispose()
             if target.engine.dialect.name == "postgresql":
                 bench_matching._drop_database(target.url)
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
         if bench_matching.OWN_INSTANCE_PATH:
             shutil.rmtree(bench_matching.OWN_INSTANCE_PATH, ignore_errors=True)
 

@@ -236,29 +236,32 @@ def search(user: User, criteria: SearchCriteria, today: date) -> SearchOutcome:
     results: dict[int, matching.MatchResult] = {}
     if criteria.name:
         results = _children_by_name(criteria)
+        if not results:
+            return SearchOutcome(rows=[], explained=True, notes=_notes(criteria))
         statement = statement.where(Case.child_id.in_(results))
     elif criteria.date_of_birth is not None:
         statement = statement.where(Child.date_of_birth == criteria.date_of_birth)
-    statement = statement.order_by(Case.id.desc())
-    if not criteria.name:
-        statement = statement.limit(RESULT_LIMIT + 1)  # by name, at most the matcher's few
+    # Sorted here, not by the database: an ORDER BY case number lets a planner walk every
+    # case in that order, testing each, rather than start from the few children searched for.
     cases = list(db.session.scalars(statement))
-    # Best match first (a stable sort: a child's newest case first).
-    cases.sort(key=lambda c: -(results[c.child_id].score if c.child_id in results else 0))
+    cases.sort(key=lambda c: (-(results[c.child_id].score if c.child_id in results else 0), -c.id))
     shown = cases[:RESULT_LIMIT]
     explanations = {c.id: results[c.child_id].reasons for c in shown if c.child_id in results}
-    notes = []
-    if criteria.name and criteria.date_of_birth is None:
-        notes.append(
-            "Searched by name alone. A misspelling that changes how a name sounds may be "
-            "missed: add the date of birth to find it."
-        )
     return SearchOutcome(
         rows=case_rows(shown, today, explanations),
         more=len(cases) > RESULT_LIMIT,
         explained=bool(criteria.name),
-        notes=notes,
+        notes=_notes(criteria),
     )
+
+
+def _notes(criteria: SearchCriteria) -> list[str]:
+    if criteria.name and criteria.date_of_birth is None:
+        return [
+            "Searched by name alone. A misspelling that changes how a name sounds may be "
+            "missed: add the date of birth to find it."
+        ]
+    return []
 
 
 # --- the case list ------------------------------------------------------------------------
@@ -370,8 +373,14 @@ def first_meeting_missed_ids(case_ids: Select, today: date) -> set[int]:
     ).all()
     discussed = first_discussions([row.id for row in rows])
     missed = set()
+    # Many cases share an assessment date: each date's deadline is worked out once per rule.
+    deadline_of: dict[tuple[date, int], date] = {}
     for row in rows:
-        deadline = deadlines.first_meeting_deadline(row.assessment_completed_on, row.created_at)
+        days = deadlines.first_meeting_working_days(row.assessment_completed_on, row.created_at)
+        key = (row.assessment_completed_on, days)
+        if key not in deadline_of:
+            deadline_of[key] = deadlines.add_working_days(row.assessment_completed_on, days)
+        deadline = deadline_of[key]
         on = discussed.get(row.id)
         if on is None and row.status not in OPEN_STATUSES:
             continue

@@ -6,7 +6,8 @@ from datetime import date
 from sqlalchemy import select
 
 from maf.auth.models import Role
-from maf.auth.permissions import can_see_case, visible_cases
+from maf.auth.permissions import can_see_case, visible_case_condition, visible_cases
+from maf.cases.models import Case
 from maf.dbtypes import utcnow
 from maf.extensions import db
 from maf.outcomes.models import LeadKind, LeadProfessional
@@ -81,10 +82,13 @@ def test_visible_cases_agrees_with_can_see_case_for_every_user_and_case(
     disagreements = []
     for user in users:
         in_sql = set(db.session.scalars(visible_cases(user)))
+        # The form lists and searches use, with its lookups done first, decides the same.
+        as_condition = set(db.session.scalars(select(Case.id).where(visible_case_condition(user))))
         for case in cases:
             expected = can_see_case(user, case) and case.archived_at is None
-            if (case.id in in_sql) != expected:
-                disagreements.append((user.email, case.child.given_name, expected))
+            for form, found in (("subquery", in_sql), ("condition", as_condition)):
+                if (case.id in found) != expected:
+                    disagreements.append((form, user.email, case.child.given_name, expected))
     assert disagreements == []
 
     # The matrix is not trivially empty or full: each reason lets someone in.
