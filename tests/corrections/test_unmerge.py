@@ -94,15 +94,21 @@ def _merge(earlier, newer, coordinator):
     return cases.decide_candidate(newer, newer.match_candidates[0], MatchVerdict.SAME, coordinator)
 
 
+@pytest.mark.parametrize("earlier_status", [CaseStatus.RECEIVED, CaseStatus.CLOSED])
 def test_merge_then_undo_restores_every_field_of_both_records_and_both_cases(
-    two_records, coordinator
+    two_records, coordinator, earlier_status
 ):
+    """With the earlier CAF open, the newer one's information joins it (seed 002 A4) and the
+    undo takes it out again; with it closed, only the child records were joined."""
     earlier, newer = two_records
+    earlier.status = earlier_status
+    db.session.commit()
     duplicate_id = newer.child_id
     before = snapshot(earlier, newer)
 
     _merge(earlier, newer, coordinator)
-    assert newer.status == CaseStatus.MERGED and newer.child is earlier.child
+    joined = CaseStatus.MERGED if earlier_status == CaseStatus.RECEIVED else CaseStatus.RECEIVED
+    assert newer.status == joined and newer.child is earlier.child
     assert db.session.get(Child, duplicate_id) is None, "the duplicate record was joined in"
     assert earlier.child.upn == "B801200005001", "the merge filled the kept record's gap"
     merge = db.session.scalar(select(ChildMerge))
