@@ -493,3 +493,36 @@ def test_the_statements_do_not_grow_with_the_reads_and_emails_it_lists(app, stor
     assert len(data["record_views"]) == 26
     assert len([e for e in data["emails"] if e["subject"].startswith("Reminder")]) == 26
     assert _statements_to_gather(story.child, story.coordinator) == before
+
+
+def test_every_case_of_the_child_is_in_it_whichever_district_holds_it(
+    app, make_case, coordinator, make_user, make_district
+):
+    """The council answers a request once, with everything it holds: a coordinator of either
+    district where the child has a case exports both cases; a third district's may not."""
+    from maf.cases.models import MatchVerdict
+    from maf.cases.services import decide_candidate
+
+    melton = make_district("Melton")
+    melton_coordinator = make_user(Role.COORDINATOR, name="Tom Reed", districts=[melton])
+    charnwood_case = make_case("Amir", "Khan", date(2014, 6, 6), "LE11 2AA")
+    melton_case = make_case(
+        "Amir", "Khan", date(2014, 6, 6), "LE13 0AA", district=melton, user=melton_coordinator
+    )
+    [candidate] = melton_case.match_candidates
+    decide_candidate(melton_case, candidate, MatchVerdict.SAME, melton_coordinator)
+    db.session.commit()
+    child = charnwood_case.child
+    assert melton_case.child_id == child.id
+
+    for user in (coordinator, melton_coordinator):
+        _, content = services.export(child, user, REASON)
+        _, data = parts(content)
+        assert [(c["case_number"], c["district"]) for c in data["cases"]] == [
+            (charnwood_case.id, "Charnwood"),
+            (melton_case.id, "Melton"),
+        ]
+    blaby = make_user(Role.COORDINATOR, districts=[make_district("Blaby")])
+    assert not services.may_export(blaby, child)
+    with pytest.raises(services.NotAllowed):
+        services.export(child, blaby, REASON)
