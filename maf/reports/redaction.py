@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from maf.agendas.models import AgendaItem
@@ -102,6 +102,10 @@ class Identity:
     full_names: tuple[str, ...]
     single_names: tuple[str, ...]
     dates_of_birth: tuple[str, ...]
+    # Every whole name and date of birth above contains one of these (the family name, an
+    # other name not joined to it, the year of birth): what a search of a large table for
+    # texts naming the child looks for, before the patterns are tried on what it finds.
+    clues: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, child: Child) -> "Identity":
@@ -118,6 +122,12 @@ class Identity:
             full_names=tuple(sorted(name for name in full if name.strip(" ,"))),
             single_names=tuple(sorted(name for name in singles if len(name) >= 2)),
             dates_of_birth=tuple(_date_forms(child.date_of_birth)) if child.date_of_birth else (),
+            clues=tuple(
+                sorted(
+                    {family, *(other for other in others if " " in other)}
+                    | ({str(child.date_of_birth.year)} if child.date_of_birth else set())
+                )
+            ),
         )
 
     @cached_property
@@ -292,33 +302,43 @@ def redact_emails(identities: list[Identity]) -> tuple[int, int]:
 # --- audit ---------------------------------------------------------------------------------
 
 
-def redact_audit(identity: Identity) -> int:
-    """Audit details naming the child. The log refuses changes made through the ORM (it is
-    evidence); this is the one change the retention rule makes to it, a removal, done in SQL."""
-    case_ids = [str(case_id) for case_id in identity.case_ids]
-    item_ids = [
-        str(item_id)
-        for item_id in db.session.scalars(
-            select(AgendaItem.id).where(AgendaItem.case_id.in_(identity.case_ids))
+def redact_audit(identities: list[Identity]) -> int:
+    """Audit details naming the children, found in one pass over the log for all of them. The
+    log refuses changes made through the ORM (it is evidence); this is the one change the
+    retention rule makes to it, a removal, done in SQL."""
+    about: dict[tuple[str, str], Identity] = {}
+    for identity in identities:
+        about[("child", str(identity.child_id))] = identity
+        about |= {(Case.__tablename__, str(case_id)): identity for case_id in identity.case_ids}
+    items = db.session.execute(
+        select(AgendaItem.id, AgendaItem.case_id).where(
+            AgendaItem.case_id.in_([c for identity in identities for c in identity.case_ids])
         )
+    ).all()
+    by_case = {case_id: identity for identity in identities for case_id in identity.case_ids}
+    about |= {("agenda_item", str(item_id)): by_case[case_id] for item_id, case_id in items}
+    objects: dict[str, list[str]] = {}
+    for object_type, object_id in about:
+        objects.setdefault(object_type, []).append(object_id)
+    about_a_child = [
+        and_(AuditEvent.object_type == object_type, AuditEvent.object_id.in_(ids))
+        for object_type, ids in objects.items()
     ]
-    about_the_child = or_(
-        and_(AuditEvent.object_type == "child", AuditEvent.object_id == str(identity.child_id)),
-        and_(AuditEvent.object_type == Case.__tablename__, AuditEvent.object_id.in_(case_ids)),
-        and_(AuditEvent.object_type == "agenda_item", AuditEvent.object_id.in_(item_ids)),
-    )
-    naming = [
-        func.lower(AuditEvent.detail).contains(term.lower())
-        for term in (*identity.full_names, *identity.dates_of_birth)
-    ]
+    clues = {clue for identity in identities for clue in identity.clues if clue}
     rows = db.session.execute(
-        select(AuditEvent.id, AuditEvent.detail, about_the_child).where(
-            AuditEvent.detail.is_not(None), or_(about_the_child, *naming)
+        select(
+            AuditEvent.id, AuditEvent.detail, AuditEvent.object_type, AuditEvent.object_id
+        ).where(
+            AuditEvent.detail.is_not(None),
+            or_(*about_a_child, *(AuditEvent.detail.icontains(clue) for clue in clues)),
         )
     ).all()
     changed = 0
-    for event_id, detail, about in rows:
-        redacted = identity.redact(detail, about_the_child=bool(about))
+    for event_id, detail, object_type, object_id in rows:
+        redacted = _redact(identities, detail)
+        subject = about.get((object_type, object_id))
+        if subject is not None:
+            redacted = subject.redact(redacted, about_the_child=True)
         if redacted != detail:
             db.session.execute(
                 update(AuditEvent)
@@ -366,11 +386,11 @@ def redact_everywhere(identities: list[Identity]) -> Redacted:
     done = Redacted()
     for identity in identities:
         done.shared_records += redact_shared_records(identity)
-        done.audit_events += redact_audit(identity)
         corrections, merges = redact_corrections(identity)
         done.corrections += corrections
         done.merges += merges
     # Once for all: a meeting's minutes and emails name many of the children going together.
+    done.audit_events = redact_audit(identities)
     done.minutes = redact_minutes(identities)
     done.emails, done.attachments = redact_emails(identities)
     return done
