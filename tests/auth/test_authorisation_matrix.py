@@ -453,7 +453,6 @@ def world(
         "slug": "privacy",  # a public page (helper E); its routes name it in their defaults
         "merge_id": w.values_merge_id,  # a merge of two records, to undo (issue 16, helper C)
         "child_id": case.child_id,  # the case's child: its subject access export (issue 16)
-        "child_id": case.child_id,  # the case's child: its subject access export (issue 16)
     }
     return w
 
