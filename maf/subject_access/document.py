@@ -303,6 +303,9 @@ def _meetings(document: DocxDocument, meetings: list[dict]) -> None:
             _bullet(document, f"Service agreed: {service['agency']}: {service['what']}")
         if record["lead_professional_agreed"]:
             _labelled(document, words().lead_professional_cap, record["lead_professional_agreed"])
+        for part, text in (record["worded_in_the_minutes"] or {}).items():
+            label = "What was discussed" if part == "discussion" else "Notes"
+            _labelled(document, f"{label}, as the minutes word it", text)
 
 
 def _leads(document: DocxDocument, leads: list[dict]) -> None:

@@ -42,6 +42,7 @@ from maf.outcomes.models import (
     LeadProfessional,
     Minutes,
     MinutesStatus,
+    MinutesWording,
     ProgressUpdate,
 )
 from maf.outcomes.progress import answered_questions
@@ -386,7 +387,23 @@ def _record(record: ItemRecord) -> dict:
             {"agency": service.agency.name, "what": service.what} for service in record.services
         ],
         "lead_professional_agreed": proposal.name if proposal is not None else None,
+        "worded_in_the_minutes": _minutes_wording(record),
     }
+
+
+def _minutes_wording(record: ItemRecord) -> dict | None:
+    """The discussion and notes as the minutes word them, where the chair or coordinator
+    corrected the wording for the minutes (the record stays as recorded): the latest
+    version's, by part; None when the minutes use the record's own words."""
+    wordings = db.session.scalars(
+        select(MinutesWording)
+        .where(MinutesWording.agenda_item_id == record.agenda_item_id)
+        .order_by(MinutesWording.minutes_id, MinutesWording.id)
+    )
+    worded = {wording.part: wording.text for wording in wordings}
+    recorded = {"discussion": record.discussion, "notes": record.outcome_notes}
+    changed = {part: text for part, text in worded.items() if text != recorded.get(part)}
+    return changed or None
 
 
 def _leads(case: Case) -> list[dict]:

@@ -124,6 +124,13 @@ def story(make_forum, make_meeting, make_ready_case, make_agency, make_user, coo
         )
     at_the_meeting(first)
     minutes = complete_meeting(first, forum.chair)
+    # The chair words the minutes differently from the record, for Jessica and for Oliver.
+    minutes_service.change_wording(
+        minutes, items[jessica.id], "discussion", "Attendance low since September.", forum.chair
+    )
+    minutes_service.change_wording(
+        minutes, items[others[0].id], "discussion", "Oliver Okonkwo: attendance.", forum.chair
+    )
     minutes_service.approve(minutes, forum.chair)
     minutes_service.circulate(minutes, forum.chair)
 

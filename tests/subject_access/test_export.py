@@ -81,6 +81,9 @@ def test_the_zip_holds_a_document_that_opens_and_json_with_every_section(app, st
     held, review = case["forum_meetings"]
     assert held["meeting_date"] == "2027-01-12" and held["kind"] == "New case"
     assert held["record"]["discussion"].startswith("Low attendance since September")
+    assert held["record"]["worded_in_the_minutes"] == {
+        "discussion": "Attendance low since September."
+    }
     assert held["record"]["agreed_services"] == [
         {"agency": "Leicestershire Police", "what": "PCSO visits to the family"}
     ]
