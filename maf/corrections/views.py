@@ -33,7 +33,7 @@ def _audit_read(child: Child) -> None:
     case the reader may see, as the audit finds a child's events through their cases."""
     for case in services.current_cases(child):
         if can_see_case(current_user, case):
-            audit.record("view_child_history", case)
+            audit.record("view", case)  # as case pages record it, so "who has looked" lists it
     db.session.commit()
 
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.cases import matching
 from maf.cases import services as cases
@@ -264,3 +265,19 @@ def test_an_identifier_taken_at_the_same_moment_is_refused_not_a_500(
     db.session.expire_all()
     assert case.child.nhs_number is None
     assert db.session.scalar(select(func.count()).select_from(ChildDetailsChange)) == 0
+
+
+def test_reading_the_history_is_a_read_of_the_childs_record(
+    client, sign_in, coordinator, child_with_two_cases
+):
+    """Every read of a case record is audited (DESIGN §1), as "view", which the subject
+    access export lists under who has looked at the record."""
+    earlier, newer = child_with_two_cases
+    sign_in(coordinator)
+    assert client.get(f"/children/{earlier.child_id}/history").status_code == 200
+    reads = db.session.scalars(
+        select(AuditEvent.object_id).where(
+            AuditEvent.action == "view", AuditEvent.user_id == coordinator.id
+        )
+    ).all()
+    assert sorted(reads) == sorted([str(earlier.id), str(newer.id)])
