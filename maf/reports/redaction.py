@@ -6,7 +6,8 @@ log and the records of corrections and merges.
   and case reference stay, so the minutes still match what was discussed), their actions
   leave the actions table, and the document is written again from that content. The other
   children's items stay, with any mention of the destroyed child's name removed.
-* The records of the other items on those meetings lose any mention of the child's whole name.
+* The records of the other items on those meetings (what was said and decided, actions,
+  progress updates) lose any mention of the child's whole name.
 * Emails (found through `outbox_message_case`): the child's names and date of birth are
   removed from the subject, bodies and calendar; an attachment (an agenda or the minutes,
   naming every child on them) is replaced by a short note saying what was removed and why,
@@ -37,7 +38,14 @@ from maf.cases.models import Case, Child
 from maf.circulation.models import OutboxMessage, outbox_message_case
 from maf.dbtypes import london_today
 from maf.extensions import db
-from maf.outcomes.models import ItemRecord, Minutes, MinutesWording, MinutesWordingChange
+from maf.outcomes.models import (
+    Action,
+    ItemRecord,
+    Minutes,
+    MinutesWording,
+    MinutesWordingChange,
+    ProgressUpdate,
+)
 
 NAME_REMOVED = "[name removed under the retention rule]"
 DATE_OF_BIRTH_REMOVED = "[date of birth removed under the retention rule]"
@@ -228,16 +236,22 @@ def redact_minutes(identities: list[Identity]) -> int:
 
 
 def redact_shared_records(identity: Identity) -> int:
-    """The other items on the meetings that took the child's cases: what the forum recorded
-    about another child (a brother or sister, say) may name this one in full."""
+    """The other items on the meetings that took the child's cases: what the forum recorded,
+    agreed or was told about another child (a brother or sister, say) may name this one in
+    full."""
     meetings = select(AgendaItem.meeting_id).where(AgendaItem.case_id.in_(identity.case_ids))
     items = select(AgendaItem.id).where(
         AgendaItem.meeting_id.in_(meetings), AgendaItem.case_id.not_in(identity.case_ids)
     )
     wordings = select(MinutesWording.id).where(MinutesWording.agenda_item_id.in_(items))
+    updates = and_(
+        ProgressUpdate.meeting_id.in_(meetings), ProgressUpdate.case_id.not_in(identity.case_ids)
+    )
     changed = 0
     for model, where, columns in (
         (ItemRecord, ItemRecord.agenda_item_id.in_(items), ("discussion", "outcome_notes")),
+        (Action, Action.agenda_item_id.in_(items), ("description",)),
+        (ProgressUpdate, updates, ("summary", "further_comments")),
         (MinutesWording, MinutesWording.id.in_(wordings), ("text",)),
         (MinutesWordingChange, MinutesWordingChange.wording_id.in_(wordings), ("text",)),
     ):

@@ -99,7 +99,10 @@ def scene(make_meeting, make_ready_case, make_case, make_agency, coordinator, ap
             next_review_on=date(2027, 4, 12),
             lead=_lead("Paul Dennis", "paul@example.org"),
             actions=[
-                outcomes.ActionDetails("Book Ottoline a mentor", "Paul Dennis", date(2027, 2, 1))
+                outcomes.ActionDetails("Book Ottoline a mentor", "Paul Dennis", date(2027, 2, 1)),
+                outcomes.ActionDetails(
+                    "Pair with Zephyrine Quillfeather at lunch", "Paul Dennis", date(2027, 2, 1)
+                ),
             ],
         ),
         coordinator,
@@ -199,6 +202,7 @@ def test_the_scene_plants_her_everywhere_the_check_reads(scene):
         "child_details_change",
         "child_merge",
         "item_record",
+        "action",
     } <= tables
 
 
@@ -271,7 +275,7 @@ def test_audit_details_lose_her_name_and_say_what_was_redacted(scene):
     (run,) = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "retention_copies_redacted")
     )
-    assert run.detail.startswith("1 child: 1 mention in other children's items, 1 version of")
+    assert run.detail.startswith("1 child: 2 mentions in other children's items, 1 version of")
 
 
 def test_her_corrections_and_merge_keep_their_shape_without_her_details(scene):
