@@ -392,9 +392,13 @@ def _documents(document: DocxDocument, documents: list[dict], name: str) -> None
 def _views(document: DocxDocument, views: list[dict]) -> None:
     document.add_heading("Who has looked at the record", level=2)
     if not views:
-        _paragraph(document, "Nobody has looked at the record.")
+        _paragraph(document, "Nobody has opened the record.")
         return
-    _paragraph(document, "From the service's audit log, which records every look.")
+    _paragraph(
+        document,
+        "From the service's audit log, which records every time someone opens the record. "
+        "The forum's members also received the agendas and minutes listed above.",
+    )
     table = _add_table(document, VIEW_COLUMNS)
     for view in views:
         who = view["who"] + "".join(f"\n{part}" for part in (view["agency"], view["role"]) if part)

@@ -68,7 +68,9 @@ SCHEMA = {
         "sharing_without_consent, needs, checks, forum_meetings, lead_professionals, actions, "
         "progress_updates), emails (subject and when, not the text), documents (agendas and "
         "minutes that name the child: listed, not copied, because they name other children), "
-        "record_views (who looked at the record, from the audit log) and what_is_left (set "
+        "record_views (who opened the child's case records or exported them, from the audit "
+        "log; the agendas and minutes in documents went to the forum's members too) and "
+        "what_is_left (set "
         "only when the child's identifying details have been destroyed).",
         "Other people's email addresses are left out: a recipient is described by agency and role.",
     ],
