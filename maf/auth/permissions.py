@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from maf.audit import services as audit
 from maf.auth import services
@@ -249,10 +249,15 @@ def visible_case_condition(user: User) -> ColumnElement[bool]:
             )
         )
     )
-    return and_(
-        Case.archived_at.is_(None),
-        or_(Case.district_id.in_(sorted(districts)), Case.id.in_(sorted(particular))),
-    )
+    # Each part carries its own "not archived", so each can be found through one index
+    # (district and archived together, or the case number): given "archived_at IS NULL" once,
+    # SQLite walked every case not archived (maf/search/models.py).
+    parts = [
+        and_(column.in_(sorted(ids)), Case.archived_at.is_(None))
+        for column, ids in ((Case.district_id, districts), (Case.id, particular))
+        if ids
+    ]
+    return or_(*parts) if parts else false()
 
 
 def visible_cases(user: User) -> Select:

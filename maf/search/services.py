@@ -38,6 +38,10 @@ PAGE_SIZE = 50
 # `matching.compare_names` scores them). A one-letter slip in one name scores about 93, a short
 # form about 94; the same family name with a different given name (a brother) about 44.
 NAME_ONLY_THRESHOLD = 70.0
+# As find_similar_children: the most key-sharing children scored. A common name pair (Jack
+# Smith) shares its keys with more children than that in a large authority; the page then
+# says so and asks for the date of birth.
+NAME_ONLY_LIMIT = 200
 
 
 # --- what a row shows ---------------------------------------------------------------------
@@ -185,8 +189,9 @@ class SearchOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _children_by_name(criteria: SearchCriteria) -> dict[int, matching.MatchResult]:
-    """Children whose names (and date of birth, when given) the matcher finds alike."""
+def _children_by_name(criteria: SearchCriteria) -> tuple[dict[int, matching.MatchResult], bool]:
+    """Children whose names (and date of birth, when given) the matcher finds alike, and
+    whether a name alone was too common for every such child to be scored."""
     given, family = criteria.split_name()
     if criteria.date_of_birth is not None:
         person = matching.PersonDetails(
@@ -195,7 +200,7 @@ def _children_by_name(criteria: SearchCriteria) -> dict[int, matching.MatchResul
             date_of_birth=criteria.date_of_birth,
             postcode=criteria.postcode or None,
         )
-        return {child.id: result for child, result in find_similar_children(person)}
+        return {child.id: result for child, result in find_similar_children(person)}, False
     keys = matching.name_keys(given, family)
     if not keys:
         raise SearchError(
@@ -209,17 +214,18 @@ def _children_by_name(criteria: SearchCriteria) -> dict[int, matching.MatchResul
         .where(ChildMatchKey.key.in_(keys))
         .group_by(ChildMatchKey.child_id)
         .order_by(func.count().desc(), ChildMatchKey.child_id.desc())
-        .limit(500)
+        .limit(NAME_ONLY_LIMIT)
     )
     query = matching.PersonDetails(given_name=given, family_name=family, date_of_birth=date.min)
     found = {}
-    for child in db.session.scalars(select(Child).where(Child.id.in_(shared))):
+    children = list(db.session.scalars(select(Child).where(Child.id.in_(shared))))
+    for child in children:
         if child.date_of_birth is None:
             continue  # identity destroyed
         result = matching.compare_names(query, person_of_child(child))
         if result.score >= NAME_ONLY_THRESHOLD:
             found[child.id] = result
-    return found
+    return found, len(children) >= NAME_ONLY_LIMIT
 
 
 def search(user: User, criteria: SearchCriteria, today: date) -> SearchOutcome:
@@ -234,10 +240,11 @@ def search(user: User, criteria: SearchCriteria, today: date) -> SearchOutcome:
     if criteria.postcode:
         statement = statement.where(Child.postcode == criteria.postcode)
     results: dict[int, matching.MatchResult] = {}
+    common = False
     if criteria.name:
-        results = _children_by_name(criteria)
+        results, common = _children_by_name(criteria)
         if not results:
-            return SearchOutcome(rows=[], explained=True, notes=_notes(criteria))
+            return SearchOutcome(rows=[], explained=True, notes=_notes(criteria, common))
         statement = statement.where(Case.child_id.in_(results))
     elif criteria.date_of_birth is not None:
         statement = statement.where(Child.date_of_birth == criteria.date_of_birth)
@@ -251,11 +258,16 @@ def search(user: User, criteria: SearchCriteria, today: date) -> SearchOutcome:
         rows=case_rows(shown, today, explanations),
         more=len(cases) > RESULT_LIMIT,
         explained=bool(criteria.name),
-        notes=_notes(criteria),
+        notes=_notes(criteria, common),
     )
 
 
-def _notes(criteria: SearchCriteria) -> list[str]:
+def _notes(criteria: SearchCriteria, common: bool) -> list[str]:
+    if common:
+        return [
+            "This name is common: only the children whose records are most alike were "
+            "compared. Add the date of birth to be sure of finding the child."
+        ]
     if criteria.name and criteria.date_of_birth is None:
         return [
             "Searched by name alone. A misspelling that changes how a name sounds may be "

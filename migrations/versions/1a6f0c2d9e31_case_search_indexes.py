@@ -15,19 +15,19 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("ix_child_date_of_birth", "child", "date_of_birth"),
-    ("ix_child_postcode", "child", "postcode"),
-    ("ix_caf_case_district_id", "caf_case", "district_id"),
-    ("ix_forum_chair_id", "forum", "chair_id"),
-    ("ix_lead_professional_email", "lead_professional", "email"),
+    ("ix_child_date_of_birth", "child", ["date_of_birth"]),
+    ("ix_child_postcode", "child", ["postcode"]),
+    ("ix_caf_case_district_id_archived_at", "caf_case", ["district_id", "archived_at"]),
+    ("ix_forum_chair_id", "forum", ["chair_id"]),
+    ("ix_lead_professional_email", "lead_professional", ["email"]),
 )
 
 
 def upgrade():
-    for name, table, column in INDEXES:
-        op.create_index(name, table, [column], unique=False)
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns, unique=False)
 
 
 def downgrade():
-    for name, table, _column in reversed(INDEXES):
+    for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)

@@ -289,3 +289,16 @@ def test_the_archives_not_found_message_leads_to_the_search(client, sign_in, coo
     assert "find it from the case pages" not in page.text
     assert 'href="/search">Find a case</a>' in page.text
     assert found_case_ids(search(client, case_number=str(jessica.id)).text) == [jessica.id]
+
+
+def test_a_name_too_common_to_compare_every_child_says_so(
+    client, sign_in, coordinator, make_case, jessica, monkeypatch
+):
+    from maf.search import services
+
+    make_case("Jessica", "Thompson", date(2014, 1, 9), "LE12 1AA")  # a second Jessica Thompson
+    monkeypatch.setattr(services, "NAME_ONLY_LIMIT", 1)
+    sign_in(coordinator)
+    page = search(client, name="Jessica Thompson")
+    assert "This name is common" in page.text
+    assert len(found_case_ids(page.text)) == 1
