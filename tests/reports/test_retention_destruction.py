@@ -128,6 +128,10 @@ def scene(make_meeting, make_ready_case, make_case, make_agency, coordinator, ap
         )
     )
     audit.record("case_note", zephyrine, user=coordinator, detail="Zephyrine's mum phoned")
+    # As a subject access export records its reason, on the child's record.
+    audit.record(
+        "subject_access_export", zephyrine.child, user=coordinator, detail="Reason: Zeffy's dad"
+    )
     audit.record(
         "case_note", ottoline, user=coordinator, detail="asked after zephyrine quillfeather"
     )
@@ -272,6 +276,10 @@ def test_audit_details_lose_her_name_and_say_what_was_redacted(scene):
         "[name removed under the retention rule]'s mum phoned",
         "asked after [name removed under the retention rule]",  # found whatever its case
     }
+    (export,) = db.session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "subject_access_export")
+    )
+    assert export == "Reason: [name removed under the retention rule]'s dad"
     (run,) = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "retention_copies_redacted")
     )
