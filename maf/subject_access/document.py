@@ -333,7 +333,10 @@ def _actions(document: DocxDocument, actions: list[dict]) -> None:
         status = action["status"]
         if action["done_at"]:
             status += f" ({in_words(action['done_at'])})"
-        _add_row(table, (action["what"], who, in_words(action["due_by"]), status))
+        what = action["what"]
+        if action["agreed_at_meeting_on"]:
+            what += f"\nAgreed at the meeting on {in_words(action['agreed_at_meeting_on'])}"
+        _add_row(table, (what, who, in_words(action["due_by"]), status))
 
 
 def _progress(document: DocxDocument, updates: list[dict]) -> None:

@@ -321,7 +321,7 @@ def _case(case: Case, items: list[AgendaItem]) -> dict:
         "checks": _checks(case),
         "forum_meetings": [_meeting(item) for item in items],
         "lead_professionals": _leads(case),
-        "actions": _actions(case),
+        "actions": _actions(case, items),
         "progress_updates": _progress(case),
     }
 
@@ -428,7 +428,8 @@ def _leads(case: Case) -> list[dict]:
     ]
 
 
-def _actions(case: Case) -> list[dict]:
+def _actions(case: Case, items: list[AgendaItem]) -> list[dict]:
+    meeting_of = {item.id: item.meeting.date for item in items}
     actions = db.session.scalars(
         select(Action)
         .where(Action.case_id == case.id)
@@ -441,6 +442,7 @@ def _actions(case: Case) -> list[dict]:
             "who": action.owner_name,
             "agency": action.owner_agency.name if action.owner_agency else None,
             "agreed_at": action.created_at,
+            "agreed_at_meeting_on": meeting_of.get(action.agenda_item_id),
             "due_by": action.due_on,
             "status": action.status.label,
             "done_at": action.done_at,

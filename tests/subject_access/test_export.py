@@ -95,6 +95,7 @@ def test_the_zip_holds_a_document_that_opens_and_json_with_every_section(app, st
         "Refer to the school nurse",
         "Arrange a home visit",
     }
+    assert {a["agreed_at_meeting_on"] for a in case["actions"]} == {"2027-01-12"}
     [update] = case["progress_updates"]
     assert update["summary"] == "Attendance is up to 92% and Jessica is sleeping better."
     # Seed 004 Appendix 3: seven questions, each Great / Good / OK / Not good.
