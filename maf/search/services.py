@@ -14,6 +14,7 @@ typed values: the audit log must not become a second copy of children's names.
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -384,6 +385,11 @@ class CaseListFilter:
         return ", ".join(parts) or "no filters"
 
 
+# A district's cases share a few hundred assessment dates, and working days after a date never
+# change (England's bank holidays are fixed data): each is counted once per process.
+_working_days_after = lru_cache(maxsize=8192)(deadlines.add_working_days)
+
+
 def first_meeting_missed_ids(case_ids: Select, today: date) -> set[int]:
     """Of `case_ids`, the cases whose first meeting was, or is now, later than the seed 002 B3
     deadline (maf.cases.deadlines): held after it, or still not held when it has passed.
@@ -401,14 +407,9 @@ def first_meeting_missed_ids(case_ids: Select, today: date) -> set[int]:
     ).all()
     discussed = first_discussions([row.id for row in rows])
     missed = set()
-    # Many cases share an assessment date: each date's deadline is worked out once per rule.
-    deadline_of: dict[tuple[date, int], date] = {}
     for row in rows:
         days = deadlines.first_meeting_working_days(row.assessment_completed_on, row.created_at)
-        key = (row.assessment_completed_on, days)
-        if key not in deadline_of:
-            deadline_of[key] = deadlines.add_working_days(row.assessment_completed_on, days)
-        deadline = deadline_of[key]
+        deadline = _working_days_after(row.assessment_completed_on, days)
         on = discussed.get(row.id)
         if on is None and row.status not in OPEN_STATUSES:
             continue
