@@ -256,6 +256,7 @@ def parse_args(argv):
         default=os.environ.get("MAF_BENCH_PG_URL") or os.environ.get("MAF_TEST_DATABASE_URL"),
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument(
         "--keep",
         type=Path,
@@ -301,6 +302,8 @@ def main(argv=None) -> None:
                 ),
                 work,
             )
+            if args.postgres_only:
+                targets = [t for t in targets if t.engine.dialect.name == "postgresql"]
             bench_matching.load(targets, dataset)
             if args.keep:
                 (work / "loaded").touch()
