@@ -31,6 +31,7 @@ from maf.forums.models import Forum, Meeting, MeetingStatus
 from maf.outcomes.followup import UPCOMING_STATUSES, first_discussions
 from maf.outcomes.models import LeadProfessional
 from maf.outcomes.services import HELD_STATUSES
+from maf.rules.words import words
 
 # More than this many results means the search was too broad to read: say so.
 RESULT_LIMIT = 50
@@ -540,19 +541,22 @@ def filter_choices(user: User) -> FilterChoices:
     )
 
 
-CSV_HEADINGS = (
-    "Case number",
-    "Child",
-    "Status",
-    "District",
-    "Forum",
-    "Lead professional",
-    "Lead professional's agency",
-    "Last meeting",
-    "Next meeting",
-    "Next review",
-    "Assessment completed",
-)
+def csv_headings() -> list[str]:
+    """The download's column headings, in the council's words."""
+    lead = words().lead_professional_cap
+    return [
+        "Case number",
+        "Child",
+        "Status",
+        "District",
+        "Forum",
+        lead,
+        f"{lead}'s agency",
+        "Last meeting",
+        "Next meeting",
+        "Next review",
+        "Assessment completed",
+    ]
 
 
 def csv_cells(row: CaseRow) -> list[object]:

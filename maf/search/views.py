@@ -77,7 +77,7 @@ def case_list_csv():
     rows = services.all_listed(current_user, criteria, london_today())
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(services.CSV_HEADINGS)
+    writer.writerow(services.csv_headings())
     for row in rows:
         writer.writerow([neutralised(cell) for cell in services.csv_cells(row)])
     audit.record_now("case_list_download", detail=f"{criteria.describe()}: {len(rows)} cases")
