@@ -23,6 +23,7 @@ from maf.reports.quality_forms import (
     DrawSampleForm,
     OutcomesPeriodForm,
 )
+from maf.reports.retention import RetentionPeriods
 from maf.rules.words import words
 from maf.submissions import AlreadySaved
 
@@ -221,4 +222,6 @@ def archive():
         searched=searched,
         case=case,
         full_record=case is not None and manages_case(current_user, case),
+        # The local retention rule (seed 002 D3 by default), not the seed's numbers in words.
+        periods=RetentionPeriods.in_force(),
     )

@@ -470,3 +470,20 @@ def test_admins_see_an_archived_case_without_the_childs_details(app, closed_case
 def test_practitioners_cannot_search_the_archive(app, make_user):
     client = _client_for(app, make_user(Role.PRACTITIONER))
     assert client.get("/archive?q=1").status_code == 403
+
+
+def test_the_archive_page_states_the_retention_rule_in_force(app, coordinator, make_user):
+    """Seed 002 D3 by default (a year, then six more); a council's own periods once set."""
+    from maf.rules import services as rules
+
+    client = _client_for(app, coordinator)
+    seed_rule = html.unescape(client.get("/archive").text)
+    assert "stays on the case pages for 1 year. It is then archived for 6 more years" in seed_rule
+
+    admin = make_user(Role.ADMIN)
+    rules.change("retention_years_accessible", 2, by=admin)
+    rules.change("retention_years_archived", 1, by=admin)
+    db.session.commit()
+    local_rule = html.unescape(client.get("/archive", query_string={"q": "999999"}).text)
+    assert "stays on the case pages for 2 years. It is then archived for 1 more year" in local_rule
+    assert "A case that ended less than 2 years ago is not archived" in local_rule
