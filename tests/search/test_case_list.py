@@ -189,7 +189,7 @@ def test_csv_download_is_the_filtered_list_guarded_and_audited(
 ):
     formula = make_case('=HYPERLINK("http://evil")', "+Smith", date(2013, 3, 3))
     sign_in(coordinator)
-    response = client.get("/case-list/download?status=received")
+    response = client.get("/case-list.csv?status=received")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
