@@ -8,7 +8,7 @@ never what was typed.
 import csv
 import io
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from maf.audit import services as audit
@@ -16,6 +16,7 @@ from maf.auth.models import Role
 from maf.auth.permissions import roles_required, signed_in
 from maf.csv_guard import neutralised
 from maf.dbtypes import london_today
+from maf.downloads import attachment_response
 from maf.search import forms, services
 
 bp = Blueprint("search", __name__)
@@ -81,10 +82,8 @@ def case_list_csv():
     for row in rows:
         writer.writerow([neutralised(cell) for cell in services.csv_cells(row)])
     audit.record_now("case_list_download", detail=f"{criteria.describe()}: {len(rows)} cases")
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=cases-{london_today()}.csv"},
+    return attachment_response(
+        out.getvalue().encode(), f"cases-{london_today()}.csv", "text/csv; charset=utf-8"
     )
 
 

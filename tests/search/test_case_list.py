@@ -192,6 +192,7 @@ def test_csv_download_is_the_filtered_list_guarded_and_audited(
     response = client.get("/case-list.csv?status=received")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store", "children's names: no cache keeps it"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == services.csv_headings()
