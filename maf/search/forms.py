@@ -1,14 +1,14 @@
 """The search form: each box checked as the intake checks it, so a malformed NHS number or an
 impossible date gets its message beside the box and what was typed stays in it."""
 
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
 from maf.cases.forms import _normalised
 from maf.cases.validation import normalise_nhs_number, normalise_postcode, normalise_upn
 from maf.dbtypes import london_today
-from maf.forms import Form, GovDateField
+from maf.forms import Form, GovDateField, GovSubmitInput
 from maf.search.services import SearchCriteria
 
 

@@ -924,18 +924,34 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             j.equal(named, [], f"children named in {who.name}'s calendar")
 
     # 11 ------------------------------------------------------------------------------------------
-    grace = ledger.cases["grace"]
-    with j.step("Retention: Grace's CAF is archived a year after it closed, not a day sooner"):
+    grace, noah, oliver = (ledger.cases[key] for key in ("grace", "noah", "oliver"))
+    with j.step("Retention: each CAF is archived a year after it ended, not a day sooner"):
+        # Seed 002 D3: a closed CAF stays accessible for a year. A withdrawn or stepped-up one
+        # ends too, on the day it was withdrawn or stepped up, and its year starts then.
+        clock.london(date(2027, 12, 7), 2, 0)
+        j.equal(
+            apply_retention(london_today(), dry_run=True).archived,
+            [],
+            "due for archive on the anniversary of Oliver's withdrawal",
+        )
+        clock.london(date(2027, 12, 8), 2, 0)
+        report = apply_retention(london_today())
+        j.equal(report.archived, [oliver.id], "archived a year and a day after withdrawal")
+        ledger.archived.add("oliver")
         clock.london(date(2028, 4, 13), 2, 0)
         j.equal(
             apply_retention(london_today(), dry_run=True).archived,
             [],
-            "due for archive on the anniversary of closure",
+            "due for archive on the anniversary of Grace's sign-off and Noah's step-up",
         )
         clock.london(date(2028, 4, 14), 2, 0)
         report = apply_retention(london_today())
-        j.equal(report.archived, [grace.id], "archived a year and a day after closure")
-        ledger.archived.add("grace")
+        j.equal(
+            sorted(report.archived),
+            sorted([grace.id, noah.id]),
+            "archived a year and a day after closure and step-up",
+        )
+        ledger.archived.update({"grace", "noah"})
         clock.london(date(2028, 4, 14), 9, 0)
         coordinator.visit(f"/cases/{grace.id}")
         j.lacks(coordinator.main(), "Grace Okoro", "Grace's case page, once archived")
