@@ -7,7 +7,9 @@ finds, a tier 3 case routed away, and an ordinary one); four meetings are held; 
 withdrawn for a child already circulated; the January meeting moves and is circulated again; the
 chair and the coordinator record the same item at once; lead professionals send progress
 updates; reviews are carried forward; cases are signed off; minutes are approved and corrected;
-the board report is made at the year's end, and a closed case is archived a year after closure.
+a mother's subject access request is answered (her child found by a misspelt name, everything
+held exported without another child in it); the board report is made at the year's end; and
+each ended case (closed, withdrawn, stepped up) is archived a year after it ended.
 
 At every step the test asserts what each person sees, what each mailbox received (a real SMTP
 server) and what each calendar holds (ical.js), and keeps a ledger of what it did; at the end
@@ -17,11 +19,13 @@ step that fails, then the test fails).
 """
 
 import io
+import json
 import re
 from collections import Counter
 from datetime import date, timedelta
 from functools import partial
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from maf.agendas import services as agendas
@@ -63,6 +67,7 @@ from maf.outcomes.models import (
 from maf.reports import board, figures
 from maf.reports.retention import apply_retention
 from tests.browser.test_intake_browser import _choose, _fill_date
+from tests.browser.test_subject_access_browser import LINK as SUBJECT_ACCESS_LINK
 from tests.circulation.test_calendar import icaljs
 from tests.conftest import PASSWORD
 from tests.journeys.helpers import (
@@ -75,6 +80,7 @@ from tests.journeys.helpers import (
     record_item,
     words,
 )
+from tests.subject_access.conftest import parts as export_parts
 
 FORUM = "Charnwood multi-agency forum"
 # The item record's field: "Discussion" on its own page ("Discussion summary" on the old one).
@@ -833,6 +839,44 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         ledger.status["jonathan"] = CaseStatus.CLOSED
         zoe.visit("/my-cases")
         j.lacks(zoe.main(), "Jonathan Reid", "Cases Zoë leads, once Jonathan's CAF is closed")
+
+    # 9b -----------------------------------------------------------------------------------------
+    clock.london(date(2027, 11, 15), 10, 0)
+    with j.step("Amelia's mother asks for everything held: found by a misspelt name, exported"):
+        amelia = ledger.cases["amelia"]
+        page = coordinator.visit("/search")
+        page.get_by_label("Name", exact=True).fill("Amelia Hughs")
+        page.get_by_label("Day").fill("12")
+        page.get_by_label("Month").fill("9")
+        page.get_by_label("Year").fill("2013")
+        page.get_by_role("button", name="Search").press("Enter")
+        expect(page.locator("#results")).to_have_text("1 case found")
+        row = page.get_by_role("row").filter(has_text="Amelia Hughes")
+        j.contains(row.inner_text(), "Same date of birth", "the matcher's explanation")
+        j.equal(coordinator.axe(), [], "axe-core on the search results")
+        page.get_by_role("link", name="Amelia Hughes").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Amelia Hughes")
+        page.get_by_role("link", name=SUBJECT_ACCESS_LINK).click()
+        expect(page.get_by_role("heading", name="Subject access export")).to_be_visible()
+        page.get_by_label("Why are you making this export?").fill(
+            "Subject access request from Amelia's mother, received 12 November 2027"
+        )
+        with page.expect_download() as started:
+            page.get_by_role("button", name="Download the export (zip)").click()
+        document, data = export_parts(started.value.path().read_bytes())
+        j.equal(
+            [case["case_number"] for case in data["cases"]],
+            [amelia.id],
+            "the export's cases",
+        )
+        everything = f"{docx_text(document)} {json.dumps(data)}"
+        j.contains(everything, "Amelia", "the export names its child")
+        others = [c.child for c in ledger.cases.values() if c.child_id != amelia.child_id]
+        j.equal(
+            [child.full_name for child in others if child.full_name in everything],
+            [],
+            "other children of the same forum named in Amelia's export",
+        )
 
     # 10 ------------------------------------------------------------------------------------------
     clock.london(date(2027, 12, 1), 9, 0)
