@@ -47,7 +47,7 @@ class Interval:
 
 # The longest interval each unit may take: a year.
 INTERVAL_MAXIMUM = {"weeks": 52, "months": 12}
-_INTERVAL = re.compile(r"(\d+)\s*(weeks?|months?)?", re.IGNORECASE)
+_INTERVAL = re.compile(r"(\d{1,6})\s*(weeks?|months?)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,9 @@ def test_a_change_cannot_take_effect_in_the_past(database, admin, app_clock):
         ("review_interval", "13", "between 1 and 12 months"),
         ("review_interval", "53 weeks", "between 1 and 52 weeks"),
         ("review_interval", "6 fortnights", "a number of weeks or months, like 3 months"),
+        # Found by the every-form fuzzer: Python refuses to read an integer of 5,000 digits.
+        ("review_interval", "9" * 5000, "a number of weeks or months, like 3 months"),
+        ("first_meeting_working_days", "9" * 5000, "must be a whole number"),
         ("audit_sample_one_in", "-1", "between 1 and 100"),
         ("word_assessment", "   ", "Enter the name of the assessment"),
         ("word_assessment", "early help\nassessment", "on one line"),
