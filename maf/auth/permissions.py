@@ -6,6 +6,7 @@ closed. District scoping lives here too, and every view that loads a district-ow
 goes through it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from maf.audit import services as audit
 from maf.auth import services
 from maf.auth.models import Role, User
-from maf.cases.models import Case
+from maf.cases.models import Case, Child
 from maf.dbtypes import utcnow
 from maf.directory.models import District
 from maf.extensions import db
@@ -283,6 +284,15 @@ def case_or_404(case_id: int, *, manage: bool = False) -> Case:
     if request.method == "GET":
         audit.record_read(case)
     return case
+
+
+def child_or_404(child_id: int, check: Callable[[User, Child], bool]) -> Child:
+    """Load a child whom `check` lets the current user see or act for; any other answers 404,
+    as if absent (a child's pages and exports are reached through the child, not a case)."""
+    child = db.session.get(Child, child_id)
+    if child is None or not check(current_user, child):
+        deny(f"child {child_id} out of scope", status=404)
+    return child
 
 
 # --- forums, meetings and agendas ---------------------------------------------------------

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from maf.audit import services as audit
 from maf.auth.models import Role
-from maf.auth.permissions import can_see_case, deny, roles_required, signed_in
+from maf.auth.permissions import can_see_case, child_or_404, deny, roles_required, signed_in
 from maf.cases import forms as case_forms
 from maf.cases.models import Child
 from maf.cases.views import _school_choices, child_details_from
@@ -16,16 +16,6 @@ from maf.forms import attach_error, show_newer_version
 from maf.versioning import StaleEdit
 
 bp = Blueprint("corrections", __name__)
-
-
-def _child_or_404(child_id: int, *, manage: bool = False) -> Child:
-    """A child the current user may see (through one of their cases) or correct (as a
-    coordinator of a district where they have a case); any other answers 404."""
-    child = db.session.get(Child, child_id)
-    check = services.manages_child if manage else services.sees_child
-    if child is None or not check(current_user, child):
-        deny(f"child {child_id} out of scope", status=404)
-    return child
 
 
 def _audit_read(child: Child) -> None:
@@ -46,7 +36,7 @@ def _back_case(child: Child):
 @bp.route("/children/<int:child_id>/history")
 @signed_in
 def history(child_id: int):
-    child = _child_or_404(child_id)
+    child = child_or_404(child_id, services.sees_child)
     _audit_read(child)
     found = services.history_of(child)
     return render_template(
@@ -84,7 +74,7 @@ def _correction_form(child: Child) -> forms.CorrectionForm:
 @bp.route("/children/<int:child_id>/correct", methods=["GET", "POST"])
 @roles_required(Role.COORDINATOR)
 def correct(child_id: int):
-    child = _child_or_404(child_id, manage=True)
+    child = child_or_404(child_id, services.manages_child)
     form = _correction_form(child)
     back_case = _back_case(child)
     stale = None
