@@ -7,8 +7,7 @@ the pages behind sign-in name children.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
+from datetime import date
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
@@ -23,14 +22,13 @@ from maf.auth.models import User, new_session_token
 from maf.cases import services as case_services
 from maf.cases.deadlines import add_working_days, working_days_between
 from maf.cases.models import Case
-from maf.circulation import calendar, outbox
+from maf.circulation import calendar, events, outbox
 from maf.circulation.models import Invitation, InvitationKind, OutboxMessage
-from maf.dbtypes import LONDON
 from maf.downloads import DOCX_MIMETYPE
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forum_services
-from maf.forums.models import Forum, Meeting, MeetingStatus, MemberRole
+from maf.forums.models import Meeting, MeetingStatus, MemberRole
 from maf.invitations.services import can_sign_in, who_to_ask
 from maf.outcomes.progress import request_updates
 from maf.rules.words import words
@@ -39,94 +37,6 @@ from maf.versioning import UNCHECKED
 
 class CirculationError(DomainError):
     """A rule about circulation refused the action."""
-
-
-# --- building events ---------------------------------------------------------------------
-
-
-def _link(path: str) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + path
-
-
-def _uid(kind: str, number: int) -> str:
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "maf"
-    return f"{kind}-{number}@{host}"
-
-
-def meeting_uid(meeting: Meeting) -> str:
-    return _uid("meeting", meeting.id)
-
-
-def slot_uid(item: AgendaItem) -> str:
-    return _uid("slot", item.id)
-
-
-def _organiser(forum: Forum) -> tuple[str, str]:
-    if forum.organiser_email:
-        return forum.organiser_email, f"{forum.name} coordinator"
-    if forum.coordinator is not None:
-        return forum.coordinator.email, forum.coordinator.name
-    return current_app.config["MAIL_FROM_ADDRESS"], forum.name
-
-
-def _meeting_times(meeting: Meeting) -> tuple[datetime, datetime]:
-    starts = datetime.combine(meeting.date, meeting.start_time, LONDON)
-    return starts, starts + timedelta(minutes=meeting.length_minutes)
-
-
-def _agenda_link(meeting: Meeting) -> str:
-    return _link(f"/meetings/{meeting.id}/agenda")
-
-
-def meeting_event(
-    meeting: Meeting, attendees=(), cancelled: bool = False
-) -> calendar.CalendarEvent:
-    starts, ends = _meeting_times(meeting)
-    organiser_email, organiser_name = _organiser(meeting.forum)
-    return calendar.CalendarEvent(
-        uid=meeting_uid(meeting),
-        sequence=meeting.calendar_sequence,
-        summary=meeting.forum.name,
-        description=(
-            f"Meeting of the {meeting.forum.name}. The agenda comes by email; with an "
-            f"account you can also read it at {_agenda_link(meeting)}"
-        ),
-        location=meeting.venue,
-        url=_agenda_link(meeting),
-        starts=starts,
-        ends=ends,
-        organizer_email=organiser_email,
-        organizer_name=organiser_name,
-        cancelled=cancelled,
-        attendees=tuple(attendees),
-    )
-
-
-def slot_event(
-    item: AgendaItem, slot: Slot, sequence: int, cancelled=False
-) -> calendar.CalendarEvent:
-    meeting = item.meeting
-    organiser_email, organiser_name = _organiser(meeting.forum)
-    starts = datetime.combine(meeting.date, slot.starts, LONDON)
-    ends = datetime.combine(meeting.date, slot.ends, LONDON)
-    return calendar.CalendarEvent(
-        uid=slot_uid(item),
-        sequence=sequence,
-        summary=f"Presenting at the {meeting.forum.name}",
-        description=(
-            f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}. The agenda "
-            f"comes by email; with an account you can also read it at {_agenda_link(meeting)}"
-        ),
-        location=meeting.venue,
-        url=_agenda_link(meeting),
-        starts=starts,
-        ends=ends,
-        organizer_email=organiser_email,
-        organizer_name=organiser_name,
-        cancelled=cancelled,
-        related_to=meeting_uid(meeting),
-        attendees=(calendar.Attendee(item.presenter_email, item.presenter_name),),
-    )
 
 
 # --- recipients --------------------------------------------------------------------------
@@ -190,7 +100,7 @@ def _queue(
         template,
         meeting=meeting,
         person=person,
-        agenda_link=_agenda_link(meeting),
+        agenda_link=events.agenda_link(meeting),
         when=_when(meeting),
         # Only a person with an account is told to sign in; the others whom to ask.
         signs_in=can_sign_in(person.email),
@@ -327,9 +237,9 @@ def _withdrawn_since_last_sent(meeting: Meeting, agenda) -> list[AgendaItem]:
 def _circulate_to_member(
     meeting, person, attendees, document, report, withdrawn=0, on_agenda=()
 ) -> None:
-    uid = meeting_uid(meeting)
+    uid = events.meeting_uid(meeting)
     invitation = _invitation(uid, person.email)
-    event = meeting_event(meeting, [a for a in attendees if a.email == person.email])
+    event = events.meeting_event(meeting, [a for a in attendees if a.email == person.email])
     calendar_due = (
         invitation is None
         or invitation.cancelled
@@ -381,7 +291,7 @@ def _cancel_for_former_members(meeting: Meeting, current: set[str], report) -> N
     for invitation in _open_invitations(meeting, InvitationKind.MEETING):
         if invitation.email not in current:
             person = Recipient(invitation.email, invitation.name, "REQ-PARTICIPANT")
-            event = meeting_event(
+            event = events.meeting_event(
                 meeting, [calendar.Attendee(person.email, person.name)], cancelled=True
             )
             _queue(
@@ -417,7 +327,7 @@ def _circulate_slots(meeting: Meeting, agenda, report) -> None:
         item = slot.item
         if item is None or not item.presenter_email:
             continue
-        uid = slot_uid(item)
+        uid = events.slot_uid(item)
         current[(uid, item.presenter_email)] = True
         invitation = _invitation(uid, item.presenter_email)
         times = (slot.starts, slot.ends)
@@ -438,7 +348,7 @@ def _circulate_slots(meeting: Meeting, agenda, report) -> None:
             f"Your slot: {meeting.forum.name}, {meeting.date:%-d %B %Y} at {slot.starts:%H:%M}",
             "slot",
             method="REQUEST",
-            event=slot_event(item, slot, sequence),
+            event=events.slot_event(item, slot, sequence),
             slot=slot,
             concerning=[item.case],
         )
@@ -473,7 +383,7 @@ def _cancel_slot(meeting: Meeting, invitation: Invitation) -> None:
         f"Slot cancelled: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
         "slot_cancelled",
         method="CANCEL",
-        event=slot_event(item, slot, sequence, cancelled=True),
+        event=events.slot_event(item, slot, sequence, cancelled=True),
         slot=slot,
         concerning=[item.case],
     )
@@ -510,7 +420,7 @@ def cancel_meeting(
     sent = 0
     for invitation in _open_invitations(meeting, InvitationKind.MEETING):
         person = Recipient(invitation.email, invitation.name, "REQ-PARTICIPANT")
-        event = meeting_event(
+        event = events.meeting_event(
             meeting, [calendar.Attendee(person.email, person.name)], cancelled=True
         )
         _queue(
@@ -628,12 +538,12 @@ def calendar_feed(user: User) -> bytes:
     invitations = db.session.scalars(
         select(Invitation).where((Invitation.user_id == user.id) | (Invitation.email == user.email))
     )
-    events = []
+    feed_events = []
     for invitation in invitations:
         meeting = db.session.get(Meeting, invitation.meeting_id)
         if invitation.kind == InvitationKind.MEETING:
-            events.append(
-                meeting_event(
+            feed_events.append(
+                events.meeting_event(
                     meeting,
                     cancelled=invitation.cancelled or meeting.status == MeetingStatus.CANCELLED,
                 )
@@ -647,5 +557,5 @@ def calendar_feed(user: User) -> bytes:
                 or meeting.status == MeetingStatus.CANCELLED
                 or not case_services.may_share_with_forum(item.case)
             )
-            events.append(slot_event(item, slot, invitation.sequence, cancelled=gone))
-    return calendar.feed(events, f"{words().forum_short} meetings for {user.name}")
+            feed_events.append(events.slot_event(item, slot, invitation.sequence, cancelled=gone))
+    return calendar.feed(feed_events, f"{words().forum_short} meetings for {user.name}")

@@ -32,6 +32,7 @@ from maf.cases.models import (
     MatchVerdict,
     TierOutcome,
 )
+from maf.circulation import events
 from maf.circulation import services as circulation
 from maf.circulation.models import OutboxMessage
 from maf.extensions import db
@@ -232,7 +233,7 @@ def test_the_presenter_slot_is_cancelled_without_naming_the_child(withdrawn):
     (event,) = calendar.walk("VEVENT")
     assert calendar["METHOD"] == "CANCEL" and message.calendar_method == "CANCEL"
     assert event["STATUS"] == "CANCELLED"
-    assert str(event["UID"]) == circulation.slot_uid(withdrawn.withdrawn_item)
+    assert str(event["UID"]) == events.slot_uid(withdrawn.withdrawn_item)
     assert event["SEQUENCE"] == 1, "one more than the invitation the presenter holds"
     visible = " ".join((message.subject, message.text_body, message.html_body, message.calendar))
     assert _names_the_withdrawn_child(visible) == []
@@ -247,7 +248,7 @@ def test_the_calendar_feed_shows_the_slot_cancelled(withdrawn, client):
         for event in feed.walk("VEVENT")
         if str(event["UID"]).startswith("slot-")
     }
-    assert slots == {circulation.slot_uid(withdrawn.withdrawn_item): "CANCELLED"}
+    assert slots == {events.slot_uid(withdrawn.withdrawn_item): "CANCELLED"}
     assert _names_the_withdrawn_child(client.get(f"/calendar/{token}.ics").text) == []
 
 

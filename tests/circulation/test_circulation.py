@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from maf.agendas import services as agendas
 from maf.agendas.models import ItemKind
-from maf.circulation import services
+from maf.circulation import events, services
 from maf.circulation.models import OutboxMessage
 from maf.extensions import db
 from maf.forums import services as forums
@@ -79,14 +79,14 @@ def test_first_circulation_sends_each_member_the_agenda_and_an_invitation(
         assert [a.filename for a in message.attachments] == ["agenda-2027-07-13.docx"]
         calendar, event = _event(message)
         assert calendar["METHOD"] == "REQUEST" and message.calendar_method == "REQUEST"
-        assert str(event["UID"]) == services.meeting_uid(meeting)
+        assert str(event["UID"]) == events.meeting_uid(meeting)
         assert event["SEQUENCE"] == 0
         attendees = event.get("ATTENDEE")
         attendees = attendees if isinstance(attendees, list) else [attendees]
         assert [str(a) for a in attendees] == [f"mailto:{email}"], "one attendee: the recipient"
         assert str(event["ORGANIZER"]) == f"mailto:{coordinator.email}"
     _, slot = _event(messages["dan@example.org"])
-    assert str(slot["RELATED-TO"]) == services.meeting_uid(meeting)
+    assert str(slot["RELATED-TO"]) == events.meeting_uid(meeting)
     assert slot["DTSTART"].dt.strftime("%H:%M") == "09:30"
     assert not messages["dan@example.org"].attachments
 
@@ -129,7 +129,7 @@ def test_a_time_change_updates_every_invitation_with_the_next_sequence(
     assert len(updates) == 3
     for message in updates:
         _, event = _event(message)
-        assert event["SEQUENCE"] == 1 and str(event["UID"]) == services.meeting_uid(meeting)
+        assert event["SEQUENCE"] == 1 and str(event["UID"]) == events.meeting_uid(meeting)
         assert event["DTSTART"].dt.strftime("%H:%M") == "13:00"
     slots = [m for m in sent if m.subject.startswith("Your slot")]
     assert {m.recipient_email for m in slots} == {"dan@example.org", "eve@example.org"}
@@ -164,7 +164,7 @@ def test_removing_an_item_cancels_that_presenters_slot_only(meeting, agenda, coo
     assert [m.recipient_email for m in cancels] == ["eve@example.org"]
     calendar, event = _event(cancels[0])
     assert calendar["METHOD"] == "CANCEL" and event["STATUS"] == "CANCELLED"
-    assert str(event["UID"]) == services.slot_uid(second) and event["SEQUENCE"] == 1
+    assert str(event["UID"]) == events.slot_uid(second) and event["SEQUENCE"] == 1
     assert "dan@example.org" not in {m.recipient_email for m in sent if m.calendar_method}
 
 
@@ -209,7 +209,7 @@ def test_cancelling_the_meeting_cancels_every_invitation(meeting, agenda, coordi
     sent = services.cancel_meeting(meeting, "Chair unwell", coordinator)
     messages = _messages(before)
     assert sent == len(messages) == 5
-    slot_uids = {services.slot_uid(first), services.slot_uid(second)}
+    slot_uids = {events.slot_uid(first), events.slot_uid(second)}
     for message in messages:
         calendar, event = _event(message)
         assert calendar["METHOD"] == "CANCEL" and event["STATUS"] == "CANCELLED"
@@ -217,7 +217,7 @@ def test_cancelling_the_meeting_cancels_every_invitation(meeting, agenda, coordi
         if str(event["UID"]) in slot_uids:
             assert message.recipient_email in {"dan@example.org", "eve@example.org"}
         else:
-            assert event["SEQUENCE"] == 1 and str(event["UID"]) == services.meeting_uid(meeting)
+            assert event["SEQUENCE"] == 1 and str(event["UID"]) == events.meeting_uid(meeting)
     assert sum(str(_event(m)[1]["UID"]) in slot_uids for m in messages) == 2
 
 
@@ -249,7 +249,7 @@ def test_calendar_feed_follows_the_token(app, client, meeting, agenda, coordinat
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
     feed = icalendar.Calendar.from_ical(response.data)
     assert "METHOD" not in feed
-    assert [str(e["UID"]) for e in feed.walk("VEVENT")] == [services.meeting_uid(meeting)]
+    assert [str(e["UID"]) for e in feed.walk("VEVENT")] == [events.meeting_uid(meeting)]
     old = zoe.calendar_token
     services.reset_calendar_token(zoe)
     assert client.get(f"/calendar/{old}.ics").status_code == 404
@@ -278,7 +278,7 @@ def test_real_invitations_read_right_in_icaljs_and_vobject_summer_and_winter(
         parsed = icaljs(data)
         (event,) = parsed["events"]
         assert parsed["method"] == "REQUEST"
-        assert event["start"].startswith(expected) and event["uid"] == services.meeting_uid(each)
+        assert event["start"].startswith(expected) and event["uid"] == events.meeting_uid(each)
         vevent = vobject_read(data).vevent
         assert vevent.dtstart.value.astimezone(UTC).isoformat().startswith(expected)
         assert int(vevent.sequence.value) == 0

@@ -46,7 +46,7 @@ from maf.cases.models import (
     SettingType,
     TierOutcome,
 )
-from maf.circulation import services as circulation
+from maf.circulation.events import slot_uid
 from maf.circulation.models import OutboxMessage
 from maf.dbtypes import london_today
 from maf.directory.models import Agency, AgencyTier, AgencyType, District
@@ -390,12 +390,12 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         slots = {m.event()["uid"]: m for m in arrived[DANIEL] if m.subject.startswith("Your slot")}
         j.equal(len(slots), 3, "Daniel's slot invitations (Amelia, Sophie, Harry)")
         sophie_item = _item(january, ledger.cases["sophie"])
-        sophie_slot_uid = circulation.slot_uid(sophie_item)
+        sophie_slot_uid = slot_uid(sophie_item)
         j.check(sophie_slot_uid in slots, "Daniel holds an invitation for Sophie's slot")
         j.equal(
             _children_named(arrived, ledger), [], "children named in emails' subjects and bodies"
         )
-    sophie_slot_uid = circulation.slot_uid(_item(january, ledger.cases["sophie"]))
+    sophie_slot_uid = slot_uid(_item(january, ledger.cases["sophie"]))
 
     with j.step("Zoë reads the agenda in her browser"):
         zoe.sign_in()
@@ -953,8 +953,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
                 key
                 for key in slots
                 for e in slot_events
-                if e["uid"] == circulation.slot_uid(_any_item(ledger.cases[key]))
-                and e["status"] == "CANCELLED"
+                if e["uid"] == slot_uid(_any_item(ledger.cases[key])) and e["status"] == "CANCELLED"
             }
             j.equal(
                 cancelled,

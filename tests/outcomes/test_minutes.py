@@ -23,7 +23,7 @@ from maf.audit.models import AuditEvent
 from maf.auth.models import Role
 from maf.cases.models import CaseStatus
 from maf.circulation.models import OutboxMessage
-from maf.circulation.services import LONDON
+from maf.dbtypes import LONDON
 from maf.directory.models import AgencyType
 from maf.extensions import db
 from maf.forums.models import MeetingStatus, MemberRole
