@@ -107,6 +107,9 @@ class Meeting(Versioned, db.Model):
     start_time: Mapped[time] = mapped_column(Time)
     length_minutes: Mapped[int]
     venue: Mapped[str] = mapped_column(String(300))
+    # Where to join a hybrid meeting online (e.g. a Teams link), typed by the coordinator;
+    # empty for a meeting in the room only.
+    joining_link: Mapped[str] = mapped_column(String(500), default="", server_default="")
     status: Mapped[MeetingStatus] = mapped_column(
         str_enum(MeetingStatus), default=MeetingStatus.PLANNED
     )
@@ -114,7 +117,7 @@ class Meeting(Versioned, db.Model):
     # coordinators adding to the same agenda at once.
     agenda_version: Mapped[int] = mapped_column(default=0)
     # iCalendar SEQUENCE of the meeting's event: bumped by every change of date, time,
-    # venue or status, so calendars update the event they hold instead of adding one.
+    # venue, joining link or status, so calendars update the event they hold instead of adding one.
     calendar_sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,6 +1,7 @@
 """meeting joining link
 
-Reserved for issue 17 (helper D): fill in upgrade() and downgrade().
+A hybrid meeting carries a link to join online (e.g. a Teams link): `meeting.joining_link`,
+empty for every meeting made before (they were in the room only).
 
 Revision ID: 4a1b2c3d5e60
 Revises: 3d8a5f9e2c63
@@ -19,8 +20,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('joining_link', sa.String(length=500), server_default='', nullable=False)
+        )
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.drop_column('joining_link')
