@@ -114,6 +114,8 @@ def _register_models_and_blueprints(app: Flask) -> None:
     from maf.forums import models as _forum_models  # noqa: F401
     from maf.forums.views import bp as forums_bp
     from maf.invitations.views import bp as invitations_bp
+    from maf.notifications import models as _notification_models  # noqa: F401
+    from maf.notifications.views import bp as notifications_bp
     from maf.outcomes import models as _outcome_models  # noqa: F401
     from maf.outcomes.followup_views import bp as followup_bp
     from maf.outcomes.progress_views import bp as progress_bp
@@ -156,6 +158,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         search_bp,
         public_pages_bp,
         subject_access_bp,
+        notifications_bp,
     ):
         app.register_blueprint(blueprint)
     public(app.view_functions["static"])
