@@ -99,6 +99,8 @@ def _make_sqlite_behave(engine) -> None:
 def _register_models_and_blueprints(app: Flask) -> None:
     from maf.agendas import models as _agenda_models  # noqa: F401
     from maf.agendas.views import bp as agendas_bp
+    from maf.answers import models as _answer_models  # noqa: F401
+    from maf.answers.views import bp as answers_bp
     from maf.audit import models as _audit_models  # noqa: F401  (registers the tables)
     from maf.audit.views import bp as audit_bp
     from maf.auth import services as auth_services
@@ -144,6 +146,7 @@ def _register_models_and_blueprints(app: Flask) -> None:
         forums_bp,
         agendas_bp,
         circulation_bp,
+        answers_bp,
         outcomes_bp,
         progress_bp,
         followup_bp,

@@ -256,6 +256,13 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "search.case_list_csv": row(FORBIDDEN, coord=OK, other_coord=OK, chair=OK),
     "search.my_referrals": EVERYONE_SIGNED_IN,
     # --- end of finding a case ---
+    # --- Answers to meeting invitations (issue 17, helper B): the signed link is the key, so
+    # the answer page is public (a calendar token is no answer link: 400 for all); who is
+    # coming is for the record keepers, the chair and the district's coordinators. ---
+    "answers.answer": public(400),
+    "answers.confirm_answer": public(400),
+    "answers.who_is_coming": RECORD_KEEPERS,
+    # --- end of answers ---
 }
 
 # (endpoint, actor) pairs where the application answers differently from EXPECTED today:

@@ -1,0 +1,1 @@
+"""Members' answers to meeting invitations: attending, not attending, sending a deputy."""
