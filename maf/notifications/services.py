@@ -5,6 +5,7 @@ before queueing it; mandatory kinds are always wanted.
 """
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from maf.audit import services as audit
 from maf.auth.models import User
@@ -52,29 +53,35 @@ def wants(email: str, kind: str) -> bool:
 
 
 class PreferencesChanged(DomainError):
-    """Another save (another tab, another device) changed a choice this form also changed."""
+    """Another save (another tab, another device) changed a choice this form also changed.
+
+    `saved`: for each such setting, the choice saved meanwhile."""
+
+    def __init__(self, saved: dict[str, str]):
+        self.saved = saved
+        names = ", ".join(SETTINGS[key].question.lower() for key in saved)
+        super().__init__(f"Changed in another window after you opened this page: {names}")
 
 
 def save_choices(user: User, submitted: dict[str, str], shown: dict[str, str]) -> list[str]:
     """Store the choices this person changed on the form; returns the settings changed.
 
     `shown` is what the form showed when it was opened. Only the settings the person changed
-    are written, so a save from another tab meanwhile is kept; if that save changed one of the
-    same settings differently, nothing is written and PreferencesChanged says which.
+    are written, so a save from another window meanwhile is kept; if that save changed one of
+    the same settings differently, nothing is written and PreferencesChanged says which.
     """
+    for key, value in submitted.items():
+        if key not in SETTINGS or value not in dict(SETTINGS[key].choices):
+            raise DomainError("Choose one of the options", field=key)
     current = choices_for(user)
     changed = {
         key: value
         for key, value in submitted.items()
-        if key in SETTINGS and value != shown.get(key) and value != current[key]
+        if value != shown.get(key) and value != current[key]
     }
-    clashes = [key for key in changed if current[key] != shown.get(key)]
+    clashes = {key: current[key] for key in changed if current[key] != shown.get(key)}
     if clashes:
-        names = ", ".join(SETTINGS[key].question.lower() for key in clashes)
-        raise PreferencesChanged(
-            f"You changed these emails in another window since opening this page: {names}. "
-            "Check the choices below, which are what is saved now, and save again."
-        )
+        raise PreferencesChanged(clashes)
     if not changed:
         return []
     stored = {
@@ -86,12 +93,16 @@ def save_choices(user: User, submitted: dict[str, str], shown: dict[str, str]) -
         )
     }
     for key, value in changed.items():
-        if value not in dict(SETTINGS[key].choices):
-            raise DomainError("Choose one of the options", field=key)
         if key in stored:
             stored[key].choice = value
         else:
             db.session.add(EmailPreference(user_id=user.id, kind=key, choice=value))
+    try:
+        db.session.flush()
+    except IntegrityError:  # another window's first choice of the same kind, at this moment
+        db.session.rollback()
+        current = choices_for(user)
+        raise PreferencesChanged({key: current[key] for key in changed}) from None
     detail = "; ".join(f"{key}: {value}" for key, value in sorted(changed.items()))
     audit.record("email_preferences_changed", user, user=user, detail=detail)
     db.session.commit()

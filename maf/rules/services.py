@@ -221,6 +221,18 @@ RULES: dict[str, Rule] = {
             maximum=100,
             unit="",
         ),
+        Rule(
+            "action_reminder_working_days",
+            "Action reminder",
+            3,
+            "MAF default: a reminder 3 working days before an action is due",
+            "Working days (Monday to Friday, not bank holidays) before an action's due date "
+            "that its owner is reminded of it, unless they chose otherwise. They are reminded "
+            "again on the first working day after it is overdue.",
+            minimum=1,
+            maximum=20,
+            unit="working days",
+        ),
         _word(
             "word_assessment",
             "Name of the assessment",

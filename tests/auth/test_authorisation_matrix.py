@@ -263,6 +263,11 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "answers.confirm_answer": public(400),
     "answers.who_is_coming": RECORD_KEEPERS,
     # --- end of answers ---
+    # --- email preferences and the catalogue of emails (issue 17, point 3): a person's own
+    # choices (it takes no id); the catalogue names no one, for admins and coordinators. ---
+    "notifications.preferences": EVERYONE_SIGNED_IN,
+    "notifications.catalogue": STAFF,
+    # --- end of email preferences ---
 }
 
 # (endpoint, actor) pairs where the application answers differently from EXPECTED today:
@@ -288,6 +293,7 @@ ACCOUNT_ENDPOINTS = {
     "auth.account",
     "auth.security",
     "auth.change_password",
+    "notifications.preferences",  # the person's own choice of reminders, nothing else
 }
 PASSWORD_RESET_ENDPOINTS = {"auth.forgotten_password", "auth.reset_password"}
 # Invitations make accounts only with the roles, districts and agency an admin, or a
