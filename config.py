@@ -152,6 +152,14 @@ class Config:
     # that died mid-send: it becomes "not known whether it was sent" and is never resent by itself.
     MAIL_LEASE_MINUTES = _int("MAF_MAIL_LEASE_MINUTES", 15)
 
+    # The forums' organiser mailbox, where calendar programs send members' answers to their
+    # invitations (maf.answers.mailbox reads it): imaps://user:password@host:993/INBOX, or
+    # imap:// for a server on this machine; empty: not read. A user name holding "@" is
+    # written %40. The test suite starts its own (tests/imap_server.py).
+    ORGANISER_MAILBOX_URL = os.environ.get("MAF_ORGANISER_MAILBOX_URL", "")
+    ORGANISER_MAILBOX_INTERVAL_SECONDS = _int("MAF_ORGANISER_MAILBOX_INTERVAL_SECONDS", 300)
+    ORGANISER_MAILBOX_TIMEOUT_SECONDS = _int("MAF_ORGANISER_MAILBOX_TIMEOUT_SECONDS", 30)
+
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("MAF_SECRET_KEY") or _development_secret_key()

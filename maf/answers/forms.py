@@ -1,6 +1,6 @@
 from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import StringField, SubmitField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from maf.answers.models import Response
 from maf.forms import Form, GovRadioField, GovSubmitInput
@@ -13,8 +13,9 @@ def _deputy_name(required: bool) -> StringField:
         "Name of your deputy",
         widget=GovTextInput(),
         description="The colleague from your agency who will come in your place",
+        filters=[lambda value: value.strip() if value else value],
         validators=[
-            InputRequired(message=DEPUTY_NAME_MISSING) if required else Optional(),
+            DataRequired(message=DEPUTY_NAME_MISSING) if required else Optional(),
             Length(max=200, message="The name must be 200 characters or fewer"),
         ],
     )

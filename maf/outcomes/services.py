@@ -11,6 +11,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from maf.agendas import services as agendas
 from maf.agendas.models import AgendaItem, ItemKind, ItemStatus
+from maf.answers.models import Response
+from maf.answers.services import answers_by_email
 from maf.audit import services as audit
 from maf.auth.models import User
 from maf.auth.services import normalise_email
@@ -101,6 +103,33 @@ def attendance_of(meeting: Meeting) -> list[Attendance]:
 def guests_of(meeting: Meeting) -> list[Guest]:
     """Everyone present who is not a member, with or without an agency."""
     return [Guest(a.name, a.agency_name) for a in attendance_of(meeting) if a.member_id is None]
+
+
+@dataclass(frozen=True)
+class AttendanceFromAnswers:
+    """Where the attendance page starts before anything is saved: the members' answers to the
+    invitation. Attending: present; not attending: apologies; a deputy: the member's apologies
+    and the deputy a guest from the member's agency; no answer: nothing chosen, as before."""
+
+    statuses: dict[int, AttendanceStatus]
+    guests: list[Guest]
+
+
+def attendance_from_answers(meeting: Meeting) -> AttendanceFromAnswers:
+    answers = answers_by_email(meeting)
+    statuses: dict[int, AttendanceStatus] = {}
+    guests: list[Guest] = []
+    for member in forums.active_members(meeting.forum):
+        answer = answers.get(member.email.lower())
+        if answer is None:
+            continue
+        if answer.response == Response.ATTENDING:
+            statuses[member.id] = AttendanceStatus.PRESENT
+        else:
+            statuses[member.id] = AttendanceStatus.APOLOGIES
+        if answer.response == Response.DEPUTY and answer.deputy_name:
+            guests.append(Guest(answer.deputy_name, member.agency.name))
+    return AttendanceFromAnswers(statuses, guests)
 
 
 def _attendance_in_words(meeting: Meeting, statuses: dict[int, str], guests: list[Guest]):

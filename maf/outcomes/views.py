@@ -4,7 +4,8 @@ from flask_login import current_user
 from maf.agendas.models import AgendaItem
 from maf.agendas.services import Slot, scheduled_items, timed_agenda, withheld
 from maf.audit import services as audit
-from maf.auth.permissions import meeting_record_or_404, signed_in
+from maf.auth.permissions import circulated_minutes_or_404, meeting_record_or_404, signed_in
+from maf.circulation.services import documents_in_words
 from maf.directory.services import agencies, choices
 from maf.downloads import docx_response
 from maf.extensions import db
@@ -29,6 +30,7 @@ from maf.outcomes.models import (
 )
 from maf.submissions import AlreadySaved
 from maf.versioning import StaleEdit
+from maf.words import plural
 
 bp = Blueprint("outcomes", __name__)
 
@@ -188,13 +190,23 @@ def _guest_lines(guests: list[services.Guest]) -> str:
 
 
 def _render_attendance(meeting: Meeting, form=None, stale=None, status: int = 200):
+    attendance = services.attendance_of(meeting)
+    # Until the first save, the page starts from the members' answers to the invitation.
+    from_answers = (
+        services.attendance_from_answers(meeting)
+        if not attendance and _recording(meeting)
+        else None
+    )
     if form is None:
-        form = AttendanceForm(formdata=None, guests=_guest_lines(services.guests_of(meeting)))
+        guests = from_answers.guests if from_answers else services.guests_of(meeting)
+        form = AttendanceForm(formdata=None, guests=_guest_lines(guests))
         form.version.data = meeting.version
     members = active_members(meeting.forum)
-    recorded = {a.member_id: a for a in services.attendance_of(meeting) if a.member_id}
+    recorded = {a.member_id: a for a in attendance if a.member_id}
     if request.method == "POST" and _recording(meeting):  # what they chose, kept
         chosen = {m.id: request.form.get(f"member-{m.id}", "") for m in members}
+    elif from_answers:
+        chosen = {member_id: value.value for member_id, value in from_answers.statuses.items()}
     else:
         chosen = {member_id: row.status.value for member_id, row in recorded.items()}
     return (
@@ -209,6 +221,9 @@ def _render_attendance(meeting: Meeting, form=None, stale=None, status: int = 20
             recording=_recording(meeting),
             stale=stale,
             unsaved=request.method == "POST",
+            from_answers=from_answers is not None
+            and bool(from_answers.statuses)
+            and request.method != "POST",
         ),
         status,
     )
@@ -407,10 +422,15 @@ def minutes_page(meeting_id: int):
 @bp.route("/minutes/<int:minutes_id>.docx")
 @signed_in
 def minutes_download(minutes_id: int):
-    found = _minutes_of_meeting(minutes_id)
+    found = db.session.get(Minutes, minutes_id)
+    if found is not None and found.status == MinutesStatus.CIRCULATED:
+        # Those it was circulated to download it too (their email links to it).
+        circulated_minutes_or_404(found.meeting_id)
+    else:
+        found = _minutes_of_meeting(minutes_id)
     audit.record_now("minutes_downloaded", found)
-    filename = f"minutes-{found.meeting.date:%Y-%m-%d}-v{found.version}.docx"
-    return docx_response(minutes.document_of(found), filename)
+    # The same name as the file attached to secure-domain emails.
+    return docx_response(minutes.document_of(found), minutes.minutes_filename(found))
 
 
 def _minutes_action(minutes_id: int, action, message: str):
@@ -435,13 +455,19 @@ def approve_minutes(minutes_id: int):
     )
 
 
+def _circulate(found: Minutes) -> str:
+    queued = minutes.circulate(found, current_user)
+    by_link, attached = minutes.documents_sent(found)
+    return f"{plural(queued, 'person', 'people')}: {documents_in_words(by_link, attached)}"
+
+
 @bp.route("/minutes/<int:minutes_id>/circulate", methods=["POST"])
 @signed_in
 def circulate_minutes(minutes_id: int):
     return _minutes_action(
         minutes_id,
-        lambda found: minutes.circulate(found, current_user),
-        "The minutes are on their way to {result} people.",
+        _circulate,
+        "The minutes are on their way to {result}.",
     )
 
 
