@@ -14,6 +14,7 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor, Twips
@@ -96,6 +97,8 @@ def agenda_document(meeting: Meeting) -> bytes:
     _add_labelled(document, "Date", long_date(meeting.date))
     _add_labelled(document, "Time", f"{clock(meeting.start_time)}–{clock(_booked_until(meeting))}")
     _add_labelled(document, "Venue", meeting.venue)
+    if meeting.joining_link:
+        _add_link(_add_labelled(document, "Join online", ""), meeting.joining_link)
     _add_labelled(document, "Chair", forum.chair.name if forum.chair else "Not yet appointed")
     if forum.coordinator:
         _add_labelled(document, "Coordinator", forum.coordinator.name)
@@ -202,6 +205,26 @@ def _add_labelled(document: DocxDocument, label: str, value: str) -> Paragraph:
     paragraph.add_run(f"{label}: ").bold = True
     paragraph.add_run(_clean(value))
     return paragraph
+
+
+def _add_link(paragraph: Paragraph, url: str) -> None:
+    """`url` as a link Word opens on a click (python-docx has no call for one): a w:hyperlink
+    pointing at an external relationship, its text underlined in Word's link blue."""
+    relationship = paragraph.part.relate_to(url, RT.HYPERLINK, is_external=True)
+    hyperlink = OxmlElement("w:hyperlink")
+    hyperlink.set(qn("r:id"), relationship)
+    run = OxmlElement("w:r")
+    properties = OxmlElement("w:rPr")
+    colour = OxmlElement("w:color")
+    colour.set(qn("w:val"), "0563C1")
+    underline = OxmlElement("w:u")
+    underline.set(qn("w:val"), "single")
+    properties.extend((colour, underline))
+    text = OxmlElement("w:t")
+    text.text = _clean(url)
+    run.extend((properties, text))
+    hyperlink.append(run)
+    paragraph._p.append(hyperlink)
 
 
 def _add_note(document: DocxDocument, text: str) -> None:

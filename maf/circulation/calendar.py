@@ -18,6 +18,13 @@ writes the spring-forward onset as 02:00 where RFC 5545 wants the local time bef
 calendar uses; if the rules ever stop matching (Parliament changes the clocks) the tz-database
 form from icalendar is used instead, so an event is never written at the wrong time.
 
+Outlook's documented behaviour (MS-OXCICAL) is kept: X-MICROSOFT-CDO-BUSYSTATUS and
+X-MICROSOFT-CDO-INTENDEDSTATUS say BUSY for a confirmed meeting and FREE for a cancelled one
+(2.1.3.1.1.20.31 and .34; without them Outlook guesses from TRANSP, which is written to agree),
+and X-ALT-DESC;FMTTYPE=text/html carries the description as HTML with working links, which
+Outlook shows in place of the plain DESCRIPTION (2.1.3.1.1.20.26). The email carrying an
+invitation must also give the links in its body: Outlook may show the body, not the event.
+
 Everything written comes from the fields of :class:`CalendarEvent`. Callers choose the text; it
 must never carry a child's or family's personal data (a summary names the forum, not a case),
 and nothing beyond those fields is added here.
@@ -39,6 +46,7 @@ from icalendar import (
     vCalAddress,
     vDuration,
     vRecur,
+    vText,
 )
 
 from maf.dbtypes import LONDON, utcnow
@@ -74,7 +82,7 @@ class CalendarEvent:
     summary: str  # never a child's name: e.g. "Charnwood multi-agency forum"
     description: str  # plain text
     location: str
-    url: str  # link to the agenda page (behind sign-in)
+    url: str  # the joining link of a hybrid meeting, else the agenda page (behind sign-in)
     starts: datetime  # aware, Europe/London
     ends: datetime
     organizer_email: str
@@ -83,6 +91,9 @@ class CalendarEvent:
     related_to: str | None = None  # a presenter's slot points at its meeting's UID
     attendees: tuple[Attendee, ...] = ()
     dtstamp: datetime | None = None  # default now (UTC); tests pass a fixed value
+    # The description again as an HTML fragment whose links work (X-ALT-DESC); the caller
+    # escapes what it puts in. Empty: none is written.
+    html_description: str = ""
 
     def __post_init__(self) -> None:
         if not self.uid or _CONTROL.search(self.uid):
@@ -163,9 +174,26 @@ def _vevent(event: CalendarEvent, *, cancelled: bool, with_attendees: bool) -> E
             vevent.add("attendee", address)
     if event.related_to:
         vevent.add("related-to", event.related_to)
+    if event.html_description:
+        # As TEXT (MS-OXCICAL's format for it): icalendar would write an X- property it does
+        # not know unescaped, so a line break in it would end the property.
+        vevent.add("x-alt-desc", vText(_html_document(event)), parameters={"FMTTYPE": "text/html"})
     vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    vevent.add("transp", "OPAQUE")
+    # A cancelled meeting no longer takes up the time: Outlook frees it (MS-OXCICAL's busy
+    # status), other clients read TRANSP.
+    busy = "FREE" if cancelled else "BUSY"
+    vevent.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    vevent.add("x-microsoft-cdo-busystatus", vText(busy))
+    vevent.add("x-microsoft-cdo-intendedstatus", vText(busy))
     return vevent
+
+
+def _html_document(event: CalendarEvent) -> str:
+    # Outlook expects a whole HTML document in X-ALT-DESC, as it writes one itself.
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        f"<body>{event.html_description}</body></html>"
+    )
 
 
 def _address(email: str, name: str) -> vCalAddress:

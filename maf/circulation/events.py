@@ -3,13 +3,21 @@ organiser (the mailbox calendar programs answer to), its times, place and links.
 cancellations and the personal feed all build their events here, so an invitation and the feed
 never describe the same meeting differently.
 
-Nothing here may carry a child's personal data: events travel to personal calendars.
+Nothing here may carry a child's personal data: events travel to personal calendars. So an
+event never carries the agenda's contents, only links to it.
+
+A hybrid meeting's joining link (e.g. a Teams link) goes where each client looks for it: in
+LOCATION after the venue (LOCATION is text, RFC 5545 3.8.1.7, but Outlook, Google Calendar and
+Thunderbird make a link of a URL in it), as the event's URL (Apple Calendar and Thunderbird show
+it as the event's link; on the day, joining is what the link is for) and in the description, as
+text and as HTML. The agenda link is always in the description.
 """
 
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
+from markupsafe import Markup, escape
 
 from maf.agendas.models import AgendaItem
 from maf.agendas.services import Slot
@@ -52,21 +60,49 @@ def agenda_link(meeting: Meeting) -> str:
     return _link(f"/meetings/{meeting.id}/agenda")
 
 
+def location(meeting: Meeting) -> str:
+    if not meeting.joining_link:
+        return meeting.venue
+    return f"{meeting.venue}; online: {meeting.joining_link}"
+
+
+def _event_link(meeting: Meeting) -> str:
+    return meeting.joining_link or agenda_link(meeting)
+
+
+def _descriptions(meeting: Meeting, opening: str) -> tuple[str, str]:
+    """The event's description as plain text and as HTML: `opening`, the joining link of a
+    hybrid meeting, then where to read the agenda."""
+    text = [opening]
+    html = [Markup("<p>{}</p>").format(opening)]
+    if meeting.joining_link:
+        text.append(f"Join online: {meeting.joining_link}")
+        html.append(
+            Markup('<p>Join online: <a href="{0}">{0}</a></p>').format(meeting.joining_link)
+        )
+    text.append(f"Read the agenda after signing in: {agenda_link(meeting)}")
+    html.append(
+        Markup('<p>Read the agenda after signing in: <a href="{0}">{0}</a></p>').format(
+            agenda_link(meeting)
+        )
+    )
+    return "\n".join(text), str(escape("").join(html))
+
+
 def meeting_event(
     meeting: Meeting, attendees=(), cancelled: bool = False
 ) -> calendar.CalendarEvent:
     starts, ends = _meeting_times(meeting)
     organiser_email, organiser_name = _organiser(meeting.forum)
+    description, html_description = _descriptions(meeting, f"Meeting of the {meeting.forum.name}.")
     return calendar.CalendarEvent(
         uid=meeting_uid(meeting),
         sequence=meeting.calendar_sequence,
         summary=meeting.forum.name,
-        description=(
-            f"Meeting of the {meeting.forum.name}. The agenda comes by email; with an "
-            f"account you can also read it at {agenda_link(meeting)}"
-        ),
-        location=meeting.venue,
-        url=agenda_link(meeting),
+        description=description,
+        html_description=html_description,
+        location=location(meeting),
+        url=_event_link(meeting),
         starts=starts,
         ends=ends,
         organizer_email=organiser_email,
@@ -83,16 +119,17 @@ def slot_event(
     organiser_email, organiser_name = _organiser(meeting.forum)
     starts = datetime.combine(meeting.date, slot.starts, LONDON)
     ends = datetime.combine(meeting.date, slot.ends, LONDON)
+    description, html_description = _descriptions(
+        meeting, f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}."
+    )
     return calendar.CalendarEvent(
         uid=slot_uid(item),
         sequence=sequence,
         summary=f"Presenting at the {meeting.forum.name}",
-        description=(
-            f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}. The agenda "
-            f"comes by email; with an account you can also read it at {agenda_link(meeting)}"
-        ),
-        location=meeting.venue,
-        url=agenda_link(meeting),
+        description=description,
+        html_description=html_description,
+        location=location(meeting),
+        url=_event_link(meeting),
         starts=starts,
         ends=ends,
         organizer_email=organiser_email,

@@ -16,6 +16,7 @@ from maf.forms import (
     VersionField,
 )
 from maf.forums.models import MemberRole
+from maf.forums.services import joining_link_problem
 from maf.rules import services as rules
 from maf.rules.words import Worded
 
@@ -160,6 +161,11 @@ class ScheduleForm(Form):
     submit = SubmitField("Add the year's meetings", widget=GovSubmitInput())
 
 
+def _trimmed(value):
+    """A link pasted with a space either side is still the link; a space inside it is not."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class MeetingForm(BreaksForm):
     date = GovDateField("Date", validators=[InputRequired(message="Enter the date")])
     start_time = GovTimeField(
@@ -178,7 +184,21 @@ class MeetingForm(BreaksForm):
         widget=GovTextInput(),
         validators=[InputRequired(message="Enter the venue"), Length(max=300)],
     )
+    joining_link = StringField(
+        "Online joining link (optional)",
+        description=(
+            "For a hybrid meeting: the link people use to join online, for example a "
+            "Microsoft Teams link starting https://. Leave it empty if everyone meets in the room."
+        ),
+        widget=GovTextInput(),
+        filters=[_trimmed],
+    )
     reason = GovTextAreaField("Reason for the change", validators=[Length(max=1000)])
+
+    def validate_joining_link(self, field):
+        if problem := joining_link_problem(field.data or ""):
+            raise ValidationError(problem)
+
     version = VersionField()
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 

@@ -156,15 +156,16 @@ class MeetingBreak(db.Model):
 
 
 class MeetingChange(db.Model):
-    """History of one meeting: every change of date, time, venue or status."""
+    """History of one meeting: every change of date, time, venue, joining link or status."""
 
     __tablename__ = "meeting_change"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
     what: Mapped[str] = mapped_column(String(60))
-    before: Mapped[str] = mapped_column(String(300), default="")
-    after: Mapped[str] = mapped_column(String(300), default="")
+    # As long as the longest value changed: a joining link (500).
+    before: Mapped[str] = mapped_column(String(500), default="")
+    after: Mapped[str] = mapped_column(String(500), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

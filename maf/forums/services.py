@@ -1,7 +1,9 @@
 """Forum set-up, membership and the meeting schedule."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
+from urllib.parse import urlsplit
 
 from dateutil.rrule import MONTHLY, rrule, weekday
 from sqlalchemy import select, update
@@ -331,8 +333,8 @@ def _record_change(meeting, what, before, after, reason, user) -> None:
         MeetingChange(
             meeting=meeting,
             what=what,
-            before=before[:300],
-            after=after[:300],
+            before=before[:500],
+            after=after[:500],
             reason=reason,
             changed_by_id=user.id,
         )
@@ -340,6 +342,34 @@ def _record_change(meeting, what, before, after, reason, user) -> None:
 
 
 EDITABLE_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
+
+
+JOINING_LINK_MAX = 500  # Meeting.joining_link's column
+
+
+def joining_link_problem(link: str) -> str | None:
+    """Why `link` cannot be a meeting's joining link, or None when it can (empty: none).
+
+    It goes into emails, invitations and the agenda as a link people click, so only a whole
+    https:// address on one line is taken: not another scheme (javascript:, a file, plain
+    http), not text with spaces, which calendar programs would cut short."""
+    if not link:
+        return None
+    if len(link) > JOINING_LINK_MAX:
+        return f"The joining link must be {JOINING_LINK_MAX} characters or fewer"
+    if re.search(r"[\s\x00-\x1f\x7f]", link):
+        return "The joining link must not contain spaces"
+    try:
+        parts = urlsplit(link)
+        usable = parts.scheme.lower() == "https" and "." in (parts.hostname or "")
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        usable = False
+    if not usable:
+        return (
+            "Enter the joining link as a web address starting https://, "
+            "like https://teams.microsoft.com/l/meetup-join/…"
+        )
+    return None
 
 
 def reschedule_meeting(
@@ -353,15 +383,21 @@ def reschedule_meeting(
     version: int | None = UNCHECKED,
     length_minutes: int | None = None,
     breaks: list[tuple[time, int]] | None = None,
+    joining_link: str | None = None,
 ) -> None:
     """`version` is the meeting's version when the form was opened: a save from an older page
-    is refused (StaleEdit) rather than moving the meeting back. `length_minutes` and `breaks`
-    None keep the meeting's own."""
+    is refused (StaleEdit) rather than moving the meeting back. `length_minutes`, `breaks` and
+    `joining_link` None keep the meeting's own; a joining link "" takes it away."""
     if meeting.status not in EDITABLE_STATUSES:
         raise ForumError(f"A meeting that is {meeting.status.label.lower()} cannot be changed")
     values = {"date": day, "start_time": start_time, "venue": venue.strip()}
     if length_minutes is not None:
         values["length_minutes"] = length_minutes
+    if joining_link is not None:
+        joining_link = joining_link.strip()
+        if problem := joining_link_problem(joining_link):
+            raise ForumError(problem, field="joining_link")
+        values["joining_link"] = joining_link
     if breaks is not None:
         _require_breaks_after(start_time, breaks)
         values["breaks"] = tuple(sorted(breaks))
@@ -398,9 +434,10 @@ USUAL = {
     "venue": "venue",
     "breaks": "breaks",
 }
-_LABELS = {"date": "date"} | USUAL
+# The joining link is each meeting's own: the forum has no usual one.
+_LABELS = {"date": "date"} | USUAL | {"joining_link": "joining link"}
 # What a calendar shows of the meeting: a change of any of these is sent with a new SEQUENCE.
-_IN_CALENDARS = ("date", "start_time", "length_minutes", "venue")
+_IN_CALENDARS = ("date", "start_time", "length_minutes", "venue", "joining_link")
 
 
 def _value(holder, name: str):
@@ -420,6 +457,8 @@ def _in_words(name: str, value) -> str:
         return f"{value} minutes"
     if name == "breaks":
         return ", ".join(f"{at:%H:%M} for {minutes} minutes" for at, minutes in value) or "None"
+    if name == "joining_link":
+        return value or "None (in the room only)"
     return value
 
 

@@ -319,6 +319,8 @@ def edit_meeting(meeting_id: int):
                 length_minutes=form.length_minutes.data,
                 # A page drawn before the meeting had breaks of its own does not send them.
                 breaks=_breaks(form) if "break_1_starts_at" in request.form else None,
+                # Likewise a page drawn before meetings had joining links.
+                joining_link=form.joining_link.data if "joining_link" in request.form else None,
                 reason=form.reason.data or "",
                 user=current_user,
                 version=form.version.data,

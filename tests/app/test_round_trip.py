@@ -225,6 +225,10 @@ EVENT_PROPERTIES = {
     "ORGANIZER",
     "STATUS",
     "TRANSP",
+    # Outlook's (MS-OXCICAL): busy status, and the description as HTML with working links
+    "X-MICROSOFT-CDO-BUSYSTATUS",
+    "X-MICROSOFT-CDO-INTENDEDSTATUS",
+    "X-ALT-DESC",
 }
 
 
