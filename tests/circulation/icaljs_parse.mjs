@@ -32,6 +32,17 @@ function address(prop) {
   };
 }
 
+// ical.js keeps an X- property it has no type for as written (still escaped); MS-OXCICAL
+// says X-ALT-DESC is TEXT, so it is unescaped as TEXT here, as Outlook reads it.
+function textOf(prop) {
+  if (!prop) {
+    return null;
+  }
+  return String(prop.getFirstValue()).replace(/\\([\\;,nN])/g, (_, c) =>
+    c === "n" || c === "N" ? "\n" : c,
+  );
+}
+
 function when(time) {
   return {
     utc: time.toJSDate().toISOString(),
@@ -69,6 +80,11 @@ const events = vcalendar.getAllSubcomponents("vevent").map((vevent) => {
     organizer: address(vevent.getFirstProperty("organizer")),
     attendees: vevent.getAllProperties("attendee").map(address),
     relatedTo: vevent.getFirstPropertyValue("related-to"),
+    // Outlook's own properties (MS-OXCICAL); X- properties are read as text.
+    altDesc: textOf(vevent.getFirstProperty("x-alt-desc")),
+    altDescType: vevent.getFirstProperty("x-alt-desc")?.getParameter("fmttype") ?? null,
+    busyStatus: vevent.getFirstPropertyValue("x-microsoft-cdo-busystatus"),
+    intendedStatus: vevent.getFirstPropertyValue("x-microsoft-cdo-intendedstatus"),
   };
 });
 
