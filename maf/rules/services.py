@@ -233,6 +233,19 @@ RULES: dict[str, Rule] = {
             maximum=20,
             unit="working days",
         ),
+        Rule(
+            "answer_reminder_working_days",
+            "Reminder to answer an invitation",
+            3,
+            "MAF default: members who have not answered a meeting's invitation are reminded 3 "
+            "working days before it",
+            "Working days (Monday to Friday, not bank holidays) before a meeting that the "
+            "members who have not said whether they will come get one reminder, unless they "
+            "chose not to.",
+            minimum=1,
+            maximum=20,
+            unit="working days",
+        ),
         _word(
             "word_assessment",
             "Name of the assessment",
