@@ -265,6 +265,57 @@ def test_text_cannot_break_out_of_its_property():
     assert event["ORGANIZER"].params["CN"] == "Coordinator 'A' X"
 
 
+# Outlook's own properties (MS-OXCICAL); the whole path through circulation is in test_outlook.
+HTML_DESCRIPTION = (
+    '<p>Charnwood forum; room 2, then online.</p>\n<p><a href="https://maf.leics.example/'
+    'agendas/12">Read the agenda</a> \\ <a href="https://teams.example/j?a=1&amp;b=2">Join'
+    "</a></p>"
+)
+
+
+def test_the_busy_status_is_outlooks_busy_and_a_cancel_frees_the_time():
+    request, cancel = request_and_cancel()
+    (busy,) = Calendar.from_ical(request).walk("VEVENT")
+    (free,) = Calendar.from_ical(cancel).walk("VEVENT")
+
+    assert "\r\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY\r\n" in request.decode()
+    assert "\r\nX-MICROSOFT-CDO-INTENDEDSTATUS:BUSY\r\n" in request.decode()
+    assert (str(busy["TRANSP"]), str(free["TRANSP"])) == ("OPAQUE", "TRANSPARENT")
+    assert str(free["X-MICROSOFT-CDO-BUSYSTATUS"]) == "FREE"
+    assert str(free["X-MICROSOFT-CDO-INTENDEDSTATUS"]) == "FREE"
+    feed_events = {str(e["UID"]): e for e in Calendar.from_ical(the_feed()).walk("VEVENT")}
+    assert str(feed_events["meeting-7@maf.leics.example"]["X-MICROSOFT-CDO-BUSYSTATUS"]) == "FREE"
+    assert str(feed_events["meeting-12@maf.leics.example"]["X-MICROSOFT-CDO-BUSYSTATUS"]) == "BUSY"
+
+
+def test_the_html_description_is_x_alt_desc_as_text_in_a_whole_document():
+    data = invitation(meeting(html_description=HTML_DESCRIPTION), "REQUEST")
+    unfolded = data.decode().replace("\r\n ", "")
+
+    (line,) = [line for line in unfolded.split("\r\n") if line.startswith("X-ALT-DESC")]
+    assert line.startswith("X-ALT-DESC;FMTTYPE=text/html:<!DOCTYPE html><html>")
+    assert "forum\\; room 2\\, then" in line and "</p>\\n<p>" in line, "escaped as TEXT"
+    (parsed,) = icaljs(data)["events"]
+    assert parsed["altDescType"] == "text/html"
+    assert parsed["altDesc"] == (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        f"<body>{HTML_DESCRIPTION}</body></html>"
+    )
+    assert HTML_DESCRIPTION not in data.decode(), "never written unescaped"
+    # Without one, none is written: plain DESCRIPTION is what every client reads.
+    assert b"X-ALT-DESC" not in invitation(meeting(), "REQUEST")
+
+
+def test_a_line_break_in_the_html_description_cannot_end_the_property():
+    injected = "<p>Forum</p>\r\nATTENDEE:mailto:intruder@evil.example\nEND:VEVENT"
+    data = invitation(meeting(html_description=injected), "REQUEST")
+
+    assert b"\r\nATTENDEE:mailto:intruder" not in data
+    assert data.count(b"\r\nEND:VEVENT\r\n") == 1
+    (event,) = Calendar.from_ical(data).walk("VEVENT")
+    assert len(event.attendees) == len(ATTENDEES)
+
+
 def test_the_rule_based_vtimezone_agrees_with_the_tz_database_1996_to_2037():
     vtimezone = Calendar.from_ical(invitation(meeting(), "REQUEST")).walk("VTIMEZONE")[0]
     written = vtimezone.to_tz(lookup_tzid=False)
@@ -501,6 +552,19 @@ def test_vobject_reads_the_feed_and_markup_as_text():
     summary = "<script>alert('forum')</script>; Charnwood, north"
     event = vobject_read(invitation(meeting(summary=summary), "REQUEST")).vevent
     assert event.summary.value == summary
+
+
+def test_vobject_reads_outlooks_properties():
+    data = invitation(meeting(html_description=HTML_DESCRIPTION), "REQUEST")
+    event = vobject_read(data).vevent
+    (alt_desc,) = event.contents["x-alt-desc"]
+    assert alt_desc.params["FMTTYPE"] == ["text/html"]
+    assert HTML_DESCRIPTION in alt_desc.value
+    assert event.contents["x-microsoft-cdo-busystatus"][0].value == "BUSY"
+    assert (
+        vobject_read(request_and_cancel()[1]).vevent.contents["x-microsoft-cdo-busystatus"][0].value
+        == "FREE"
+    )
 
 
 # --- Radicale ----------------------------------------------------------------------------------
