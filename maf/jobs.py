@@ -19,6 +19,7 @@ from maf.circulation.models import SchedulerLease
 from maf.circulation.services import queue_reminders
 from maf.dbtypes import london_today, utcnow
 from maf.extensions import db
+from maf.notifications.followup import queue_action_reminders
 
 LEASE_NAME = "scheduler"
 _app: Flask | None = None  # the app the jobs run in; jobs are stored by name, not closure
@@ -62,6 +63,8 @@ def send_outbox() -> None:
 
 def send_reminders() -> None:
     _run(lambda: queue_reminders(london_today()))
+    # Each in its own transaction: a failure in one kind of reminder holds back no other.
+    _run(lambda: queue_action_reminders(london_today()))
 
 
 def apply_retention_rule() -> None:

@@ -55,6 +55,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forums
 from maf.forums.models import Meeting, MeetingStatus
+from maf.notifications.followup import after_minutes_circulated
 from maf.outcomes.models import (
     Action,
     AgreedService,
@@ -385,6 +386,7 @@ def circulate(minutes: Minutes, user: User) -> int:
     )
     if meeting.status == MeetingStatus.HELD:
         forums.change_meeting_status(meeting, MeetingStatus.MINUTES_CIRCULATED, user)
+    after_minutes_circulated(minutes)  # action owners and lead professionals (issue 17)
     audit.record(
         "minutes_circulated", minutes, user=user, detail=f"version {minutes.version}: {queued}"
     )

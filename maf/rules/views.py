@@ -23,7 +23,7 @@ SECTIONS = (
     ("Forum capacities", ("new_case_capacity", "review_capacity")),
     ("Retention of closed cases", ("retention_years_accessible", "retention_years_archived")),
     ("Quality assurance", ("audit_sample_one_in",)),
-    ("Reminders", ("action_reminder_working_days",)),
+    ("Reminders", ("answer_reminder_working_days", "action_reminder_working_days")),
     (
         "Words the service uses",
         (
