@@ -14,6 +14,8 @@ from flask import Flask, current_app
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
+from maf.answers import mailbox as organiser_mailbox
+from maf.answers.services import queue_answer_reminders
 from maf.circulation import outbox
 from maf.circulation.models import SchedulerLease
 from maf.circulation.services import queue_reminders
@@ -65,6 +67,12 @@ def send_reminders() -> None:
     _run(lambda: queue_reminders(london_today()))
     # Each in its own transaction: a failure in one kind of reminder holds back no other.
     _run(lambda: queue_action_reminders(london_today()))
+    _run(lambda: queue_answer_reminders(london_today()))
+
+
+def read_organiser_mailbox() -> None:
+    """Members' answers sent from their calendar programs (maf.answers.mailbox)."""
+    _run(organiser_mailbox.read_organiser_mailbox)
 
 
 def apply_retention_rule() -> None:
@@ -91,6 +99,14 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         id="send_outbox",
         replace_existing=True,
     )
+    if app.config["ORGANISER_MAILBOX_URL"]:
+        scheduler.add_job(
+            "maf.jobs:read_organiser_mailbox",
+            "interval",
+            seconds=app.config["ORGANISER_MAILBOX_INTERVAL_SECONDS"],
+            id="read_organiser_mailbox",
+            replace_existing=True,
+        )
     scheduler.add_job(
         "maf.jobs:send_reminders",
         "cron",

@@ -10,20 +10,25 @@ and meetings by id, never a person.
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import current_app
+from flask import current_app, render_template
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from maf.answers.models import Answer, AnswerSource, Response
 from maf.audit import services as audit
-from maf.circulation import events
+from maf.cases.deadlines import add_working_days
+from maf.circulation import events, outbox
 from maf.circulation.models import Invitation, InvitationKind
-from maf.dbtypes import utcnow
+from maf.dbtypes import LONDON, utcnow
 from maf.extensions import db
+from maf.forums import services as forum_services
 from maf.forums.models import Meeting, MeetingStatus
+from maf.invitations.services import who_to_ask
+from maf.notifications import services as notifications
+from maf.rules import services as rules
 
 log = logging.getLogger(__name__)
 
@@ -242,4 +247,57 @@ def invitation_for(meeting: Meeting, email: str) -> Invitation | None:
             Invitation.cancelled.is_(False),
             func.lower(Invitation.email) == email.strip().lower(),
         )
+    )
+
+
+# --- the reminder to those who have not answered -----------------------------------------
+
+
+def queue_answer_reminders(today: date) -> int:
+    """One reminder to each member who has not answered a circulated meeting's invitation,
+    `answer_reminder_working_days` working days before it (or, had that morning's run been
+    missed, on a later day before the meeting; never earlier). Not to those invited only since
+    yesterday, nor to those who turned the reminder off. Committed here; returns how many."""
+    days = rules.current("answer_reminder_working_days")
+    meetings = db.session.scalars(
+        select(Meeting).where(
+            Meeting.status == MeetingStatus.AGENDA_CIRCULATED,
+            Meeting.date > today,
+            Meeting.date <= add_working_days(today, days),
+        )
+    )
+    queued = 0
+    for meeting in meetings:
+        members = {m.email.lower() for m in forum_services.active_members(meeting.forum)}
+        coming = who_is_coming(meeting)
+        for invitee in coming.not_answered:
+            invitation = invitee.invitation
+            email = invitation.email.lower()
+            if (
+                email not in members  # the chair runs the meeting: nobody asks them
+                or invitation.sent_at.astimezone(LONDON).date() >= today
+                or not notifications.wants(email, "answer_reminder")
+            ):
+                continue
+            queued += _queue_reminder(meeting, invitation) is not None
+    db.session.commit()
+    return queued
+
+
+def _queue_reminder(meeting: Meeting, invitation: Invitation):
+    context = {
+        "meeting": meeting,
+        "person": invitation,
+        "when": f"{meeting.date:%A %-d %B %Y} at {meeting.start_time:%H:%M}",
+        "answer_links": answer_links(meeting, invitation.email),
+        "contact": who_to_ask(meeting.forum),
+    }
+    return outbox.enqueue(
+        dedupe_key=f"answer-reminder:{meeting.id}:{invitation.email.lower()}",
+        recipient_email=invitation.email,
+        recipient_name=invitation.name,
+        subject=f"Will you come? {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+        text_body=render_template("answers/email/reminder.txt", **context),
+        html_body=render_template("answers/email/reminder.html", **context),
+        meeting_id=meeting.id,
     )
