@@ -1,0 +1,104 @@
+"""Who is coming, for the chair and the coordinators; the meeting record's attendance starts
+from the answers (issue 17 point 2)."""
+
+import re
+
+import pytest
+
+from maf.answers import services
+from maf.answers.models import AnswerSource, Response
+from maf.extensions import db
+from maf.forums.services import active_members
+from maf.outcomes import services as outcomes
+from maf.outcomes.models import AttendanceStatus
+from tests.answers.conftest import CHILD
+from tests.conftest import PASSWORD, at_the_meeting, submit
+
+MAYA, PRIYA, TOM = "maya.member@example.org", "priya.patel@example.org", "tom.reid@example.org"
+
+
+@pytest.fixture
+def answered(circulated):
+    """Maya comes, Priya cannot, Tom sends Sam Okoro; the chair has not answered."""
+    meeting = circulated.meeting
+    for email, response, source, deputy in (
+        (MAYA, Response.ATTENDING, AnswerSource.LINK, ""),
+        (PRIYA, Response.NOT_ATTENDING, AnswerSource.CALENDAR, ""),
+        (TOM, Response.DEPUTY, AnswerSource.LINK, "Sam Okoro"),
+    ):
+        invitation = services.invitation_for(meeting, email)
+        services.record_answer(meeting, invitation, response, source, deputy_name=deputy)
+    db.session.commit()
+    return meeting
+
+
+def _rows(html: str) -> list[list[str]]:
+    rows = re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', html, re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    return [[re.sub(r"\s+", " ", cell).strip() for cell in row] for row in cells if row]
+
+
+def test_the_coordinator_sees_who_is_coming(client, sign_in, coordinator, answered):
+    sign_in(coordinator)
+    page = client.get(f"/meetings/{answered.id}/answers")
+    assert page.status_code == 200
+    rows = {row[0]: row[1:4] for row in _rows(page.text)}
+    assert rows == {
+        "Maya Member": ["Attending", "", "Link in the email"],
+        "Priya Patel": ["Not attending", "", "Calendar program"],
+        "Tom Reid": ["Sending a deputy", "Sam Okoro", "Link in the email"],
+        "Margaret Okafor": ["Not answered", "", ""],
+    }
+    counts = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    assert "Attending 1" in counts and "Not answered 1" in counts
+    assert CHILD[0] not in page.text and CHILD[1] not in page.text
+
+
+def test_the_chair_sees_who_is_coming_and_a_member_does_not(client, sign_in, answered, make_user):
+    sign_in(answered.forum.chair)
+    assert client.get(f"/meetings/{answered.id}/answers").status_code == 200
+    member = make_user(email=MAYA, name="Maya Member")
+    as_member = client.application.test_client()
+    submit(as_member, "/sign-in", {"email": member.email, "password": PASSWORD})
+    assert as_member.get(f"/meetings/{answered.id}/answers").status_code == 404
+
+
+def _checked(html: str) -> dict[str, str]:
+    """Each member's chosen attendance, by the radio button checked."""
+    return dict(re.findall(r'name="member-(\d+)" type="radio" value="(\w+)" checked', html))
+
+
+def test_the_attendance_starts_from_the_answers_until_it_is_saved(
+    client, sign_in, coordinator, answered
+):
+    at_the_meeting(answered)
+    sign_in(coordinator)
+    members = {m.email: str(m.id) for m in active_members(answered.forum)}
+
+    page = client.get(f"/meetings/{answered.id}/record/attendance")
+
+    assert _checked(page.text) == {
+        members[MAYA]: "present",
+        members[PRIYA]: "apologies",
+        members[TOM]: "apologies",  # sent a deputy
+    }
+    assert "Sam Okoro, Charnwood Housing" in page.text  # the deputy, a guest
+    assert "Filled in from the members" in page.text
+    assert outcomes.attendance_of(answered) == []  # nothing saved until the chair saves
+
+    response = submit(
+        client,
+        f"/meetings/{answered.id}/record/attendance",
+        {
+            f"member-{members[MAYA]}": "absent",
+            f"member-{members[PRIYA]}": "apologies",
+            f"member-{members[TOM]}": "apologies",
+            "guests": "Sam Okoro, Charnwood Housing",
+        },
+    )
+    assert response.status_code == 302
+    saved = client.get(f"/meetings/{answered.id}/record/attendance")
+    assert _checked(saved.text)[members[MAYA]] == "absent"  # what was saved, not the answer
+    assert "Filled in from the members" not in saved.text
+    statuses = {a.name: a.status for a in outcomes.attendance_of(answered)}
+    assert statuses["Sam Okoro"] == AttendanceStatus.PRESENT
