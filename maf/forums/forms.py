@@ -161,11 +161,6 @@ class ScheduleForm(Form):
     submit = SubmitField("Add the year's meetings", widget=GovSubmitInput())
 
 
-def _trimmed(value):
-    """A link pasted with a space either side is still the link; a space inside it is not."""
-    return value.strip() if isinstance(value, str) else value
-
-
 class MeetingForm(BreaksForm):
     date = GovDateField("Date", validators=[InputRequired(message="Enter the date")])
     start_time = GovTimeField(
@@ -191,12 +186,12 @@ class MeetingForm(BreaksForm):
             "Microsoft Teams link starting https://. Leave it empty if everyone meets in the room."
         ),
         widget=GovTextInput(),
-        filters=[_trimmed],
     )
     reason = GovTextAreaField("Reason for the change", validators=[Length(max=1000)])
 
     def validate_joining_link(self, field):
-        if problem := joining_link_problem(field.data or ""):
+        # A link pasted with a space either side is still the link (the service trims it).
+        if problem := joining_link_problem((field.data or "").strip()):
             raise ValidationError(problem)
 
     version = VersionField()
