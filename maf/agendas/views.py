@@ -11,7 +11,7 @@ from maf.audit import services as audit
 from maf.auth.models import Role
 from maf.auth.permissions import agenda_or_404, roles_required, signed_in
 from maf.cases import services as case_services
-from maf.circulation.services import changes_not_circulated
+from maf.circulation.services import changes_not_circulated, document_filename
 from maf.downloads import docx_response
 from maf.extensions import db
 from maf.forums.services import active_members, next_meeting
@@ -233,5 +233,6 @@ def show(meeting_id: int):
 def download(meeting_id: int):
     meeting = agenda_or_404(meeting_id)
     audit.record_now("agenda_downloaded", meeting)
-    filename = f"agenda-{meeting.forum.district.name}-{meeting.date:%Y-%m-%d}.docx"
-    return docx_response(agenda_document(meeting), filename.replace(" ", "-").lower())
+    # The same name as the file attached to secure-domain emails of this version.
+    filename = document_filename(meeting.forum, "agenda", meeting.date, meeting.agenda_version)
+    return docx_response(agenda_document(meeting), filename)

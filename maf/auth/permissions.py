@@ -365,6 +365,30 @@ def records_meeting(user: User, forum: Forum) -> bool:
     return forum.chair_id == user.id or manages_agenda(user, forum)
 
 
+def reads_circulated_minutes(user: User, meeting: Meeting) -> bool:
+    """The circulated minutes are read by those they were circulated to (the forum's members
+    who attended or sent apologies, and its chair) as well as by the record keepers."""
+    from maf.outcomes.minutes import minutes_recipients
+
+    if records_meeting(user, meeting.forum):
+        return True
+    email = user.email.lower()
+    return any(
+        person.user_id == user.id or person.email.lower() == email
+        for person in minutes_recipients(meeting)
+    )
+
+
+def circulated_minutes_or_404(meeting_id: int) -> Meeting:
+    """A meeting whose circulated minutes (children's names) the user may read; reads audited."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None or not reads_circulated_minutes(current_user, meeting):
+        deny(f"circulated minutes {meeting_id} out of scope", status=404)
+    if request.method == "GET":
+        audit.record_read(meeting)
+    return meeting
+
+
 def meeting_record_or_404(meeting_id: int) -> Meeting:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or not records_meeting(current_user, meeting.forum):

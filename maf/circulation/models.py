@@ -1,4 +1,5 @@
 from datetime import datetime, time
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from maf.dbtypes import LabelledEnum, UTCDateTime, str_enum, utcnow
 from maf.extensions import db
 
 if TYPE_CHECKING:
+    from maf.auth.models import User
     from maf.cases.models import Case
 
 
@@ -78,6 +80,9 @@ class OutboxMessage(db.Model):
     # The body carries a one-use link (an invitation, a password reset), whose token is
     # otherwise stored only as a hash: the body is erased once the message is sent or given up.
     erase_once_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How an email sending an agenda or minutes carried them: a link to the page behind
+    # sign-in, or the document attached (secure email domains only); "" for every other email.
+    documents: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     attachments: Mapped[list["OutboxAttachment"]] = relationship(
         cascade="all, delete-orphan", order_by="OutboxAttachment.id"
@@ -123,6 +128,29 @@ class Invitation(db.Model):
     ends_at: Mapped[time | None] = mapped_column(Time)
     cancelled: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The meeting's latest MeetingChange when this was last sent: the next update tells the
+    # person every change after it (ids, not times: a change and a send can share a moment).
+    last_change_id: Mapped[int | None] = mapped_column()
+
+
+class DocumentsBy(StrEnum):
+    LINK = "link"
+    ATTACHMENT = "attachment"
+
+
+class SecureEmailDomain(db.Model):
+    """An email domain an admin trusts with children's personal data (e.g. gov.uk, nhs.net,
+    pnn.police.uk): addresses in it, or in a subdomain of it, get agendas and minutes attached.
+    Everybody else gets a link to the page behind sign-in."""
+
+    __tablename__ = "secure_email_domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)  # lower case
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    added_by: Mapped["User"] = relationship()
 
 
 class SchedulerLease(db.Model):

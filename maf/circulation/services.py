@@ -2,41 +2,121 @@
 and the personal calendar feed.
 
 Nothing here puts a child's personal data into an email subject or body, an invitation or a
-feed: those travel to personal calendars and phones. Only the attached agenda document and
-the pages behind sign-in name children.
+feed: those travel to personal calendars and phones. Only the pages behind sign-in name
+children, and the agenda document, which is attached only for addresses on a secure email
+domain an admin has listed; everyone else is sent a link to the page.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from maf import submissions
 from maf.agendas import services as agendas
 from maf.agendas.document import agenda_document
 from maf.agendas.models import AgendaItem, ItemStatus
 from maf.agendas.services import Slot, timed_agenda
+from maf.answers import services as answers
 from maf.audit import services as audit
-from maf.auth.models import User, new_session_token
+from maf.auth.models import Role, User, new_session_token
 from maf.cases import services as case_services
 from maf.cases.deadlines import add_working_days, working_days_between
 from maf.cases.models import Case
 from maf.circulation import calendar, events, outbox
-from maf.circulation.models import Invitation, InvitationKind, OutboxMessage
+from maf.circulation.models import (
+    DocumentsBy,
+    Invitation,
+    InvitationKind,
+    OutboxMessage,
+    SecureEmailDomain,
+)
+from maf.dbtypes import utcnow
+from maf.directory.services import DirectoryError, parse_domains
 from maf.downloads import DOCX_MIMETYPE
 from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forum_services
-from maf.forums.models import Meeting, MeetingStatus, MemberRole
+from maf.forums.models import Forum, Meeting, MeetingChange, MeetingStatus, MemberRole
 from maf.invitations.services import can_sign_in, who_to_ask
+from maf.notifications import services as notifications
 from maf.outcomes.progress import request_updates
 from maf.rules.words import words
 from maf.versioning import UNCHECKED
+from maf.words import plural
 
 
 class CirculationError(DomainError):
     """A rule about circulation refused the action."""
+
+
+# --- secure email domains: who may be sent documents attached --------------------------------
+
+
+class SecureDomainError(DomainError):
+    """A domain that cannot be added to the list."""
+
+
+def secure_domains() -> list[SecureEmailDomain]:
+    return list(db.session.scalars(select(SecureEmailDomain).order_by(SecureEmailDomain.domain)))
+
+
+def secure_domain_names() -> frozenset[str]:
+    return frozenset(db.session.scalars(select(SecureEmailDomain.domain)))
+
+
+def documents_by_attachment(email: str, domains: frozenset[str] | None = None) -> bool:
+    """Whether an agenda or minutes may go to this address attached: its domain is a listed
+    secure domain or a subdomain of one ("x.pnn.police.uk" under "pnn.police.uk"; "gov.uk"
+    covers "leics.gov.uk" but not "notgov.uk"). An empty list, the default, attaches nothing.
+    `domains` is the list already read, for a circulation asking about many addresses."""
+    if domains is None:
+        domains = secure_domain_names()
+    host = email.rpartition("@")[2].strip().lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def add_secure_domain(text: str, user: User, once: str | None = None) -> SecureEmailDomain:
+    """Add a domain typed by an admin; `once` is the form's one-time token (maf.submissions)."""
+    try:
+        typed = parse_domains(text)
+    except DirectoryError:
+        typed = None
+    if not typed or len(typed) > 1:
+        raise SecureDomainError("Enter one email domain, like nhs.net", field="domain")
+    domain = typed[0]
+    submission = submissions.claim(once, "secure_email_domain", user)
+    if db.session.scalar(select(SecureEmailDomain.id).where(SecureEmailDomain.domain == domain)):
+        raise SecureDomainError(f"{domain} is already on the list", field="domain")
+    added = SecureEmailDomain(domain=domain, added_by_id=user.id)
+    db.session.add(added)
+    submissions.created(submission, added)
+    audit.record("secure_domain_added", added, user=user, detail=domain)
+    db.session.commit()
+    return added
+
+
+def remove_secure_domain(domain: SecureEmailDomain, user: User) -> None:
+    audit.record("secure_domain_removed", domain, user=user, detail=domain.domain)
+    db.session.delete(domain)
+    db.session.commit()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def document_filename(forum: Forum, kind: str, day: date, version: int) -> str:
+    """The name of an agenda or minutes file, the same attached and downloaded, different for
+    each forum, date and version: a member's folder never holds two files of one name."""
+    return f"{_slug(forum.name)}-{kind}-{day:%Y-%m-%d}-v{version}.docx"
+
+
+def documents_in_words(by_link: int, attached: int) -> str:
+    return f"{by_link} by link, {attached} attached"
 
 
 # --- recipients --------------------------------------------------------------------------
@@ -94,6 +174,7 @@ def _queue(
     event=None,
     attachments=(),
     concerning=(),
+    documents="",
     **context,
 ):
     text, html = _email(
@@ -107,7 +188,7 @@ def _queue(
         contact=who_to_ask(meeting.forum),
         **context,
     )
-    return outbox.enqueue(
+    message = outbox.enqueue(
         dedupe_key=key,
         recipient_email=person.email,
         recipient_name=person.name,
@@ -120,6 +201,9 @@ def _queue(
         meeting_id=meeting.id,
         concerning=concerning,
     )
+    if message is not None:
+        message.documents = documents
+    return message
 
 
 def _already_queued(dedupe_key: str) -> bool:
@@ -138,6 +222,9 @@ def _invitation(uid: str, email: str) -> Invitation | None:
 @dataclass
 class CirculationReport:
     agendas: int = 0
+    # Of the emails carrying the agenda: how many linked to it, how many had it attached.
+    by_link: int = 0
+    attached: int = 0
     meeting_updates: int = 0
     slot_invitations: int = 0
     cancellations: int = 0
@@ -192,16 +279,26 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
     report = CirculationReport()
     agenda = timed_agenda(meeting)
     withdrawn = _withdrawn_since_last_sent(meeting, agenda)
-    document = outbox.Attachment(
-        f"agenda-{meeting.date:%Y-%m-%d}.docx", DOCX_MIMETYPE, agenda_document(meeting)
-    )
-    on_agenda = [slot.item.case for slot in agenda.slots if slot.item is not None]
     people = recipients(meeting)
+    secure = secure_domain_names()
+    document = None
+    if any(documents_by_attachment(person.email, secure) for person in people):
+        document = outbox.Attachment(
+            document_filename(meeting.forum, "agenda", meeting.date, meeting.agenda_version),
+            DOCX_MIMETYPE,
+            agenda_document(meeting),
+        )
+    sending = _Sending(
+        agenda=agenda,
+        document=document,
+        secure=secure,
+        withdrawn=len(withdrawn),
+        on_agenda=[slot.item.case for slot in agenda.slots if slot.item is not None],
+        last_change_id=_last_change_id(meeting),
+    )
     attendees = [calendar.Attendee(p.email, p.name, p.role) for p in people]
     for person in people:
-        _circulate_to_member(
-            meeting, person, attendees, document, report, len(withdrawn), on_agenda
-        )
+        _circulate_to_member(meeting, person, attendees, sending, report)
     _cancel_for_former_members(meeting, {p.email for p in people}, report)
     _circulate_slots(meeting, agenda, report)
     if meeting.status == MeetingStatus.PLANNED:
@@ -234,9 +331,63 @@ def _withdrawn_since_last_sent(meeting: Meeting, agenda) -> list[AgendaItem]:
     return withdrawn
 
 
-def _circulate_to_member(
-    meeting, person, attendees, document, report, withdrawn=0, on_agenda=()
-) -> None:
+@dataclass
+class _Sending:
+    """What one circulation sends every member."""
+
+    agenda: object  # TimedAgenda
+    document: outbox.Attachment | None  # made only when someone may have it attached
+    secure: frozenset[str]
+    withdrawn: int
+    on_agenda: list[Case]
+    last_change_id: int | None
+
+
+def _last_change_id(meeting: Meeting) -> int | None:
+    return db.session.scalar(
+        select(func.max(MeetingChange.id)).where(MeetingChange.meeting_id == meeting.id)
+    )
+
+
+# MeetingChange rows that are not a change the members need told (the schedule made the
+# meeting; a status change is told by its own email or page).
+_NOT_TOLD = ("created", "status")
+# Changes that move the times on the agenda document (forums.services names them so).
+_MOVES_THE_AGENDA = ("date", "start time", "breaks")
+
+
+def changes_since(meeting: Meeting, invitation: Invitation | None) -> list[MeetingChange]:
+    """The changes of date, time, length, venue, breaks or joining link made since this
+    person's invitation last went out, oldest first."""
+    if invitation is None or invitation.cancelled:
+        return []
+    query = select(MeetingChange).where(
+        MeetingChange.meeting_id == meeting.id, MeetingChange.what.not_in(_NOT_TOLD)
+    )
+    if invitation.last_change_id is not None:
+        query = query.where(MeetingChange.id > invitation.last_change_id)
+    else:  # sent before changes were counted: those after its sending
+        query = query.where(MeetingChange.changed_at > invitation.sent_at)
+    return list(db.session.scalars(query.order_by(MeetingChange.id)))
+
+
+def agenda_counts(agenda) -> str:
+    """How many items, never which: all an email may say of what the agenda holds."""
+    parts = []
+    if agenda.new_cases:
+        parts.append(plural(agenda.new_cases, "new case"))
+    if agenda.reviews:
+        parts.append(plural(agenda.reviews, "review"))
+    return " and ".join(parts) or "no cases"
+
+
+def _subject(words_before: str, meeting: Meeting, attached: bool) -> str:
+    """An email carrying the document is marked as what it carries; one with a link is not."""
+    subject = f"{words_before}: {meeting.forum.name}, {meeting.date:%-d %B %Y}"
+    return f"OFFICIAL-SENSITIVE: {subject}" if attached else subject
+
+
+def _circulate_to_member(meeting, person, attendees, sending: _Sending, report) -> None:
     uid = events.meeting_uid(meeting)
     invitation = _invitation(uid, person.email)
     event = events.meeting_event(meeting, [a for a in attendees if a.email == person.email])
@@ -245,38 +396,91 @@ def _circulate_to_member(
         or invitation.cancelled
         or (invitation.sequence < meeting.calendar_sequence)
     )
+    changes = changes_since(meeting, invitation)
     agenda_key = f"agenda:{meeting.id}:v{meeting.agenda_version}:{person.email}"
-    if not _already_queued(agenda_key):
-        subject = f"Agenda: {meeting.forum.name}, {meeting.date:%-d %B %Y}"
-        if invitation is not None and not invitation.cancelled:
-            subject = f"Updated agenda: {meeting.forum.name}, {meeting.date:%-d %B %Y}"
-        _queue(
-            meeting,
-            person,
-            agenda_key,
-            subject,
-            "agenda",
-            method="REQUEST" if calendar_due else None,
-            event=event if calendar_due else None,
-            attachments=[document],
-            concerning=on_agenda,
+    agenda_due = not _already_queued(agenda_key)
+    if not agenda_due and not calendar_due:
+        return
+    attached = (
+        agenda_due
+        and sending.document is not None
+        and documents_by_attachment(person.email, sending.secure)
+    )
+    context = dict(
+        method="REQUEST" if calendar_due else None,
+        event=event if calendar_due else None,
+        answer_links=answers.answer_links(meeting, person.email),
+        counts=agenda_counts(sending.agenda),
+        attached=attached,
+        changes=changes,
+        reasons=list(dict.fromkeys(change.reason for change in changes if change.reason)),
+    )
+    if agenda_due:
+        context.update(
+            attachments=[sending.document] if attached else [],
+            # Linked or attached, the email sent this agenda: a child's subject access
+            # export lists it either way.
+            concerning=sending.on_agenda,
+            documents=DocumentsBy.ATTACHMENT if attached else DocumentsBy.LINK,
             # How many, never which: the members are not told whose consent was withdrawn.
-            withdrawn=withdrawn,
+            withdrawn=sending.withdrawn,
+            agenda_changed=True,
         )
+        if changes:
+            # The meeting moved and its agenda with it: one email says both.
+            _queue(
+                meeting,
+                person,
+                agenda_key,
+                _subject("Changed", meeting, attached),
+                "meeting_changed",
+                **context,
+            )
+        else:
+            updated = invitation is not None and not invitation.cancelled
+            words_before = "Updated agenda" if updated else "Agenda"
+            _queue(
+                meeting,
+                person,
+                agenda_key,
+                _subject(words_before, meeting, attached),
+                "agenda",
+                **context,
+            )
         report.agendas += 1
-    elif calendar_due:
+        if attached:
+            report.attached += 1
+        else:
+            report.by_link += 1
+    else:
+        # A new date or start moves every slot's time on the agenda already sent, though
+        # nothing on it changed: the email says an updated agenda is waiting.
+        moved = any(change.what in _MOVES_THE_AGENDA for change in changes)
+        attached = (
+            moved
+            and sending.document is not None
+            and documents_by_attachment(person.email, sending.secure)
+        )
+        if moved:
+            context.update(
+                attached=attached,
+                attachments=[sending.document] if attached else [],
+                concerning=sending.on_agenda,
+                documents=DocumentsBy.ATTACHMENT if attached else DocumentsBy.LINK,
+            )
         _queue(
             meeting,
             person,
             f"meeting:{meeting.id}:seq{meeting.calendar_sequence}:{person.email}",
-            f"Changed: {meeting.forum.name}, {meeting.date:%-d %B %Y}",
+            _subject("Changed", meeting, attached),
             "meeting_changed",
-            method="REQUEST",
-            event=event,
+            agenda_changed=moved,
+            **context,
         )
         report.meeting_updates += 1
-    else:
-        return
+        if moved:
+            report.attached += attached
+            report.by_link += not attached
     report.recipients.add(person.email)
     if invitation is None:
         invitation = Invitation(
@@ -285,6 +489,8 @@ def _circulate_to_member(
         db.session.add(invitation)
     invitation.name, invitation.user_id, invitation.cancelled = person.name, person.user_id, False
     invitation.sequence = meeting.calendar_sequence
+    invitation.last_change_id = sending.last_change_id
+    invitation.sent_at = utcnow()
 
 
 def _cancel_for_former_members(meeting: Meeting, current: set[str], report) -> None:
@@ -441,6 +647,22 @@ def cancel_meeting(
     return sent
 
 
+def cancellation(meeting: Meeting) -> MeetingChange | None:
+    """When and why the meeting was cancelled, for its pages to say so; None if it was not."""
+    if meeting.status != MeetingStatus.CANCELLED:
+        return None
+    return db.session.scalar(
+        select(MeetingChange)
+        .where(
+            MeetingChange.meeting_id == meeting.id,
+            MeetingChange.what == "status",
+            MeetingChange.after == MeetingStatus.CANCELLED.label,
+        )
+        .order_by(MeetingChange.id.desc())
+        .limit(1)
+    )
+
+
 def changes_not_circulated(meeting: Meeting) -> bool:
     """Whether the meeting or its agenda changed since invitations last went out."""
     invitations = _open_invitations(meeting, InvitationKind.MEETING)
@@ -506,6 +728,9 @@ def queue_reminders(today: date) -> int:
             )
         if meeting.status == MeetingStatus.AGENDA_CIRCULATED and meeting.date == tomorrow:
             for person in recipients(meeting):
+                # Optional: a member may have turned this reminder off (their email settings).
+                if not notifications.wants(person.email, "meeting_reminder"):
+                    continue
                 queued += (
                     _queue(
                         meeting,
@@ -534,14 +759,23 @@ def reset_calendar_token(user: User) -> None:
 
 
 def calendar_feed(user: User) -> bytes:
-    """The meetings and slots this person was invited to, as they stand now."""
-    invitations = db.session.scalars(
-        select(Invitation).where((Invitation.user_id == user.id) | (Invitation.email == user.email))
+    """The meetings and slots this person was invited to, as they stand now, and the meetings
+    they organise (a coordinator of the forum's district) or chair, invited or not."""
+    invitations = list(
+        db.session.scalars(
+            select(Invitation).where(
+                (Invitation.user_id == user.id) | (Invitation.email == user.email)
+            )
+        )
     )
     feed_events = []
+    meetings_in_feed = set()
     for invitation in invitations:
         meeting = db.session.get(Meeting, invitation.meeting_id)
         if invitation.kind == InvitationKind.MEETING:
+            if meeting.id in meetings_in_feed:
+                continue
+            meetings_in_feed.add(meeting.id)
             feed_events.append(
                 events.meeting_event(
                     meeting,
@@ -558,4 +792,21 @@ def calendar_feed(user: User) -> bytes:
                 or not case_services.may_share_with_forum(item.case)
             )
             feed_events.append(events.slot_event(item, slot, invitation.sequence, cancelled=gone))
+    for meeting in _organised_or_chaired(user, meetings_in_feed):
+        feed_events.append(
+            events.meeting_event(meeting, cancelled=meeting.status == MeetingStatus.CANCELLED)
+        )
     return calendar.feed(feed_events, f"{words().forum_short} meetings for {user.name}")
+
+
+def _organised_or_chaired(user: User, already: set[int]) -> list[Meeting]:
+    """The meetings of the forums this person chairs or coordinates, or whose district they
+    coordinate, except those already in the feed by an invitation."""
+    forums = (Forum.chair_id == user.id) | (Forum.coordinator_id == user.id)
+    districts = [district.id for district in user.districts]
+    if user.has_role(Role.COORDINATOR) and districts:
+        forums = forums | Forum.district_id.in_(districts)
+    query = select(Meeting).join(Forum).where(forums).options(selectinload(Meeting.forum))
+    if already:
+        query = query.where(Meeting.id.not_in(already))
+    return list(db.session.scalars(query.order_by(Meeting.date)))

@@ -18,7 +18,7 @@ from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.shared import Pt, Twips
 from flask import current_app, render_template
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -47,7 +47,8 @@ from maf.auth.models import User
 from maf.cases.models import Case
 from maf.cases.services import may_share_with_forum
 from maf.circulation import outbox
-from maf.circulation.models import OutboxMessage
+from maf.circulation import services as circulation
+from maf.circulation.models import DocumentsBy, OutboxMessage
 from maf.circulation.services import Recipient, _when
 from maf.dbtypes import LONDON, utcnow
 from maf.downloads import DOCX_MIMETYPE
@@ -55,6 +56,7 @@ from maf.errors import DomainError
 from maf.extensions import db
 from maf.forums import services as forums
 from maf.forums.models import Meeting, MeetingStatus
+from maf.invitations.services import can_sign_in, who_to_ask
 from maf.notifications.followup import after_minutes_circulated
 from maf.outcomes.models import (
     Action,
@@ -76,6 +78,7 @@ from maf.outcomes.progress import answered_questions, request_of
 from maf.outcomes.services import attendance_of, record_for, when_it_starts
 from maf.rules.words import words
 from maf.versioning import UNCHECKED, last_changed_by, require_version, touch
+from maf.words import plural
 
 MINUTES_NOTE = (
     "These minutes name children and hold their personal data. They are for forum members "
@@ -358,8 +361,9 @@ def minutes_recipients(meeting: Meeting) -> list[Recipient]:
 
 
 def circulate(minutes: Minutes, user: User) -> int:
-    """Email the approved document to each recipient, in one transaction with the status
-    change; returns how many emails were queued."""
+    """Tell each recipient the approved minutes are ready, with a link to read them after
+    signing in, or with the document attached for an address on a secure email domain; in one
+    transaction with the status change. Returns how many emails were queued."""
     if minutes.status != MinutesStatus.APPROVED:
         raise MinutesError(
             f"Version {minutes.version} is {minutes.status.label.lower()}: only approved "
@@ -373,17 +377,24 @@ def circulate(minutes: Minutes, user: User) -> int:
         )
     _claim(minutes, MinutesStatus.APPROVED, status=MinutesStatus.CIRCULATED, circulated_at=utcnow())
     meeting = minutes.meeting
-    attachment = outbox.Attachment(
-        f"minutes-{meeting.date:%Y-%m-%d}-v{minutes.version}.docx",
-        DOCX_MIMETYPE,
-        document_of(minutes),
-    )
+    people = minutes_recipients(meeting)
+    secure = circulation.secure_domain_names()
+    attachment = None
+    if any(circulation.documents_by_attachment(person.email, secure) for person in people):
+        attachment = outbox.Attachment(
+            minutes_filename(minutes), DOCX_MIMETYPE, document_of(minutes)
+        )
     # Every case minuted, withheld items too: the document numbers them by case reference.
     minuted = [item.case for item in minuted_items(meeting)]
-    queued = sum(
-        _queue_minutes(meeting, minutes, person, attachment, minuted) is not None
-        for person in minutes_recipients(meeting)
-    )
+    queued = 0
+    for person in people:
+        attached = attachment is not None and circulation.documents_by_attachment(
+            person.email, secure
+        )
+        queued += (
+            _queue_minutes(meeting, minutes, person, attachment if attached else None, minuted)
+            is not None
+        )
     if meeting.status == MeetingStatus.HELD:
         forums.change_meeting_status(meeting, MeetingStatus.MINUTES_CIRCULATED, user)
     after_minutes_circulated(minutes)  # action owners and lead professionals (issue 17)
@@ -394,29 +405,74 @@ def circulate(minutes: Minutes, user: User) -> int:
     return queued
 
 
+def minutes_filename(minutes: Minutes) -> str:
+    """The same name attached and downloaded, unique per forum, date and version."""
+    meeting = minutes.meeting
+    return circulation.document_filename(meeting.forum, "minutes", meeting.date, minutes.version)
+
+
+def minutes_link(meeting: Meeting) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + f"/meetings/{meeting.id}/minutes/circulated"
+
+
+def documents_sent(minutes: Minutes) -> tuple[int, int]:
+    """How many of this version's emails linked to the minutes, and how many attached them."""
+    sent = dict(
+        db.session.execute(
+            select(OutboxMessage.documents, func.count())
+            .where(
+                OutboxMessage.dedupe_key.startswith(
+                    f"minutes:{minutes.meeting_id}:v{minutes.version}:", autoescape=True
+                )
+            )
+            .group_by(OutboxMessage.documents)
+        ).all()
+    )
+    return sent.get(DocumentsBy.LINK, 0), sent.get(DocumentsBy.ATTACHMENT, 0)
+
+
 def _queue_minutes(
     meeting: Meeting,
     minutes: Minutes,
     person: Recipient,
-    attachment: outbox.Attachment,
+    attachment: outbox.Attachment | None,
     minuted: list[Case],
 ) -> OutboxMessage | None:
-    context = dict(meeting=meeting, minutes=minutes, person=person, when=_when(meeting))
+    """`attachment` only for an address on a secure email domain; the others get a link."""
+    attached = attachment is not None
+    context = dict(
+        meeting=meeting,
+        minutes=minutes,
+        person=person,
+        when=_when(meeting),
+        attached=attached,
+        link=minutes_link(meeting),
+        signs_in=can_sign_in(person.email),
+        contact=who_to_ask(meeting.forum),
+        # How many, never which.
+        counts=plural(len(minuted), "case"),
+        document_words="The minutes",
+    )
     day = f"{meeting.date:%-d %B %Y}"
     subject = f"Minutes: {meeting.forum.name}, {day}"
     if minutes.version > 1:
         subject = f"Corrected minutes (version {minutes.version}): {meeting.forum.name}, {day}"
-    return outbox.enqueue(
+    if attached:
+        subject = f"OFFICIAL-SENSITIVE: {subject}"
+    message = outbox.enqueue(
         dedupe_key=f"minutes:{meeting.id}:v{minutes.version}:{person.email}",
         recipient_email=person.email,
         recipient_name=person.name,
         subject=subject,
         text_body=render_template("outcomes/email/minutes.txt", **context),
         html_body=render_template("outcomes/email/minutes.html", **context),
-        attachments=[attachment],
+        attachments=[attachment] if attached else [],
         meeting_id=meeting.id,
         concerning=minuted,
     )
+    if message is not None:
+        message.documents = DocumentsBy.ATTACHMENT if attached else DocumentsBy.LINK
+    return message
 
 
 # --- the content ----------------------------------------------------------------------

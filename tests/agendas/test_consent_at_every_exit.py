@@ -377,7 +377,8 @@ def test_a_cancelled_meetings_agenda_page_and_document_say_cancelled_at_the_top(
     sign_in(coordinator)
     page = client.get(f"/meetings/{meeting.id}/agenda")
     body = page.text[page.text.index('id="main-content"') :]
-    assert body.index("CANCELLED") < body.index("<h1")
+    banner = body.index("This meeting was cancelled on 14 December 2026: Chair unwell")
+    assert banner < body.index("<h1")
     document = Document(io.BytesIO(client.get(f"/meetings/{meeting.id}/agenda.docx").data))
     assert document.paragraphs[0].text == "CANCELLED: this meeting will not take place."
 

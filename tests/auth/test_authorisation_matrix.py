@@ -150,6 +150,12 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "circulation.retry": AGENDA_BUILDERS_POST,
     "circulation.feed": public(),  # the secret token is the credential
     "circulation.account_calendar": EVERYONE_SIGNED_IN,
+    # Issue 17: the circulated minutes are read by those they went to (the members present or
+    # with apologies, and the chair) and the record keepers; the secure email domains, whose
+    # addresses get documents attached, are kept by administrators.
+    "circulation.circulated_minutes": RECORD_KEEPERS,
+    "circulation.secure_domains": ADMINS_ONLY,
+    "circulation.remove_secure_domain": ADMINS_ONLY_POST,
     "circulation.reset_calendar": EVERYONE_SIGNED_IN_POST,
     "outcomes.record": RECORD_KEEPERS,
     "outcomes.attendance": RECORD_KEEPERS,
@@ -275,7 +281,11 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
 KNOWN_FINDINGS: dict[tuple[str, str], str] = {}
 
 # Meetings: the planned meeting (agenda being built) unless the route is about the held one.
-HELD_MEETING_ENDPOINTS = {"outcomes.minutes_page", "outcomes.correct_minutes"}
+HELD_MEETING_ENDPOINTS = {
+    "outcomes.minutes_page",
+    "outcomes.correct_minutes",
+    "circulation.circulated_minutes",
+}
 # The minutes' wording routes name an item the held meeting's minutes have, not April's review.
 MINUTED_ITEM_ENDPOINTS = {"outcomes.minutes_wording", "outcomes.save_minutes_wording"}
 # Routes whose query string chooses the district: ask for the case's district.

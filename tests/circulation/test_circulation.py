@@ -76,7 +76,9 @@ def test_first_circulation_sends_each_member_the_agenda_and_an_invitation(
     for email in members:
         message = messages[email]
         assert message.subject == "Agenda: Charnwood multi-agency forum, 13 July 2027"
-        assert [a.filename for a in message.attachments] == ["agenda-2027-07-13.docx"]
+        # No secure email domain is listed (the default): a link, never the document.
+        assert message.attachments == [] and message.documents == "link"
+        assert "2 new cases" in message.text_body
         calendar, event = _event(message)
         assert calendar["METHOD"] == "REQUEST" and message.calendar_method == "REQUEST"
         assert str(event["UID"]) == events.meeting_uid(meeting)
@@ -85,6 +87,9 @@ def test_first_circulation_sends_each_member_the_agenda_and_an_invitation(
         attendees = attendees if isinstance(attendees, list) else [attendees]
         assert [str(a) for a in attendees] == [f"mailto:{email}"], "one attendee: the recipient"
         assert str(event["ORGANIZER"]) == f"mailto:{coordinator.email}"
+    # The chair signs in to read it; members without an account are told whom to ask.
+    assert f"{events.agenda_link(meeting)}\n" in messages[meeting.forum.chair.email].text_body
+    assert "no MAF account to read it online. Ask" in messages["zoe@example.org"].text_body
     _, slot = _event(messages["dan@example.org"])
     assert str(slot["RELATED-TO"]) == events.meeting_uid(meeting)
     assert slot["DTSTART"].dt.strftime("%H:%M") == "09:30"
@@ -192,7 +197,7 @@ def test_a_member_added_after_circulation_gets_the_current_version(
     before = _last_id()
     services.circulate(meeting, coordinator)
     (message,) = _messages(before)
-    assert message.recipient_email == "new@example.org" and message.attachments
+    assert message.recipient_email == "new@example.org" and message.documents == "link"
     _, event = _event(message)
     assert event["SEQUENCE"] == 1 and event["DTSTART"].dt.strftime("%H:%M") == "10:00"
     assert event["ATTENDEE"].params["ROLE"] == "OPT-PARTICIPANT"

@@ -327,10 +327,9 @@ def test_circulation_emails_attendees_and_the_chair_without_naming_children(held
     for message in messages:
         assert message.dedupe_key == f"minutes:{held.meeting.id}:v1:{message.recipient_email}"
         assert message.subject == f"Minutes: {held.forum.name}, 12 January 2027"
-        [attachment] = message.attachments
-        assert attachment.filename == "minutes-2027-01-12-v1.docx"
-        assert attachment.content == minutes.document
-        assert "OFFICIAL-SENSITIVE" in message.text_body
+        # No secure email domain is listed (the default): they are told, not sent, the minutes.
+        assert message.attachments == [] and message.documents == "link"
+        assert "3 cases" in message.text_body
         assert f"Dear {message.recipient_name}" in message.html_body
         sent = " ".join((message.subject, message.text_body, message.html_body))
         assert not [name for name in CHILDREN if name in sent]
@@ -375,7 +374,7 @@ def test_a_correction_is_a_new_version_and_the_old_one_is_kept(held, coordinator
         )
     )
     assert corrected.subject.startswith("Corrected minutes (version 2): ")
-    assert corrected.attachments[0].filename == "minutes-2027-01-12-v2.docx"
+    assert corrected.documents == "link" and not corrected.attachments
     assert "version 2" in corrected.text_body
     assert "nurse" not in corrected.text_body  # the note may name a child, so it stays out
     assert held.meeting.status == MeetingStatus.MINUTES_CIRCULATED
