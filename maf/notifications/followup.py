@@ -149,13 +149,13 @@ def _send(
 
 
 def after_minutes_circulated(minutes: Minutes) -> int:
-    """Tell each owner of the meeting's open actions how many they have and by when, and the
-    lead professionals of its cases who are not sent the minutes that they are ready; in the
-    caller's transaction. Returns how many emails were queued.
+    """Tell each owner of the meeting's open actions how many they have and by when; and tell
+    those who own an action or lead one of its cases, but are not sent the minutes (which name
+    other children), that the minutes are ready: one email each, whichever they are. In the
+    caller's transaction; returns how many emails were queued.
 
-    One email a person: an owner who also leads a case hears both in one. The key of an
-    owner's email is made from their actions and due dates, so circulating a corrected version
-    tells them again only if what they own from the meeting changed.
+    The key of an owner's email is made from their actions and due dates, so circulating a
+    corrected version tells them again only if what they own from the meeting changed.
     """
     # minutes.py calls this as it circulates, so it is imported here, not at the top.
     from maf.outcomes.minutes import minuted_items, minutes_recipients
@@ -172,15 +172,20 @@ def after_minutes_circulated(minutes: Minutes) -> int:
             .order_by(Action.due_on, Action.id)
         )
     )
-    leads: dict[str, _Person] = {}
+    # Those the minutes do not go to, who own an action or lead a case: one email each.
+    ready = {
+        address: _Person(address, owner.name, owner.actions)
+        for address, owner in owners.items()
+        if address not in told
+    }
     for lead in outcomes.current_leads([item.case for item in minuted_items(meeting)]).values():
         if lead.kind == LeadKind.PRACTITIONER and lead.email:
             address = normalise_email(lead.email)
             if address in owners:
                 owners[address].leads = True
-            elif address not in told:
-                leads.setdefault(address, _Person(address, lead.name, leads=True))
-    accounts = _accounts([*owners, *leads])
+            if address not in told:
+                ready.setdefault(address, _Person(address, lead.name)).leads = True
+    accounts = _accounts([*owners, *ready])
     queued = 0
     for address, owner in owners.items():
         fingerprint = hashlib.sha256(
@@ -195,12 +200,11 @@ def after_minutes_circulated(minutes: Minutes) -> int:
             "actions",
             meeting=meeting,
             signs_in=address in accounts,
-            gets_minutes=address in told,
             due_dates=_due_dates(owner.actions),
         )
-    for address, lead in leads.items():
+    for address, person in ready.items():
         queued += _send(
-            lead,
+            person,
             f"minutes-ready:{meeting.id}:v{minutes.version}:{address}",
             f"Minutes ready: {meeting.forum.name}, {day}",
             "minutes_ready",
