@@ -131,7 +131,7 @@ def _close_the_loop(j: Journey, app, clock, mail: Mailboxes, person, monkeypatch
 
     # 1 -------------------------------------------------------------------------------------------
     with j.step("Admin lists the secure email domains"):
-        _list_secure_domains(j, app, admin, world)
+        _list_secure_domains(j, admin)
 
     # 2 -------------------------------------------------------------------------------------------
     clock.london(date(2027, 1, 4), 10, 0)
@@ -171,7 +171,6 @@ def _close_the_loop(j: Journey, app, clock, mail: Mailboxes, person, monkeypatch
         for key, got in agenda_mail.items():  # a hybrid meeting: how to join, everywhere
             j.contains(got.text, f"Join online: {TEAMS}", f"{key}'s agenda email")
             j.equal(got.event()["url"], TEAMS, f"the URL of {key}'s invitation")
-        world["agenda_mail"] = agenda_mail
         # The record of the circulation: which member got a link and which the document.
         page = coordinator.visit(f"/meetings/{meeting.id}/deliveries")
         carried = {
@@ -241,6 +240,15 @@ def _close_the_loop(j: Journey, app, clock, mail: Mailboxes, person, monkeypatch
         chair = person(world["chair"])
         chair.sign_in()
         _attendance_from_answers(j, chair, meeting, world)
+
+    clock(meeting.starts_at + timedelta(minutes=meeting.length_minutes + 30))
+    with j.step("Once the meeting is over, its answer links have expired"):
+        answered = _answers(meeting)
+        paul = people["paul"]
+        response = paul.page.goto(_answer_link(agenda_mail["paul"], Response.NOT_ATTENDING))
+        j.equal(response.status, 410, "the status of an answer link after the meeting")
+        db.session.expire_all()
+        j.equal(_answers(meeting), answered, "the answers after an expired link was opened")
 
     # 7 -------------------------------------------------------------------------------------------
     with j.step("Minutes circulated: one email per action owner; the non-member told too"):
@@ -388,22 +396,17 @@ def _ready_case(world, given, family, born, gender, postcode, referrer):
 # --- steps' parts ---------------------------------------------------------------------------------
 
 
-def _list_secure_domains(j: Journey, app, admin, world):
-    """The admin adds the two domains on the secure email domains page, when there is one."""
-    pages = [r.rule for r in app.url_map.iter_rules() if "secure" in r.rule and "<" not in r.rule]
-    if not pages:  # the page is not there yet: the service the page would call
-        for domain in SECURE_DOMAINS:
-            circulation.add_secure_domain(domain, world["admin"])
-    else:
-        admin.sign_in()
-        for domain in SECURE_DOMAINS:
-            page = admin.visit(pages[0])
-            page.get_by_label(re.compile("domain", re.IGNORECASE)).first.fill(domain)
-            press(page, re.compile("^Add"))
-        shown = words(admin.main())
-        for domain in SECURE_DOMAINS:
-            j.contains(shown, domain, "the secure email domains page")
-        j.equal(admin.axe(), [], "axe-core on the secure email domains page")
+def _list_secure_domains(j: Journey, admin):
+    """The admin adds the two domains on the secure email domains page."""
+    admin.sign_in()
+    for domain in SECURE_DOMAINS:
+        page = admin.visit("/secure-email-domains")
+        page.get_by_label("Email domain").fill(domain)
+        press(page, "Add the domain")
+    shown = words(admin.main())
+    for domain in SECURE_DOMAINS:
+        j.contains(shown, domain, "the secure email domains page")
+    j.equal(admin.axe(), [], "axe-core on the secure email domains page")
     db.session.expire_all()
     j.equal(sorted(circulation.secure_domain_names()), sorted(SECURE_DOMAINS), "the domains listed")
 
@@ -411,10 +414,8 @@ def _list_secure_domains(j: Journey, app, admin, world):
 def _answer_by_link(j: Journey, meeting, who, agenda_mail: Mail, response, deputy: str):
     """Open the answer's link from the email (its HTML part, as a member clicks it); the page
     asks to confirm, changing nothing until then; confirm (naming the deputy if sending one)."""
-    label = answers.LINK_LABELS[response]
-    found = re.search(rf'<a href="([^"]+)">\s*{re.escape(label)}\s*</a>', agenda_mail.html)
-    j.check(found, f"{who.name}'s agenda email has a link '{label}'")
-    url = html.unescape(found.group(1))
+    url = _answer_link(agenda_mail, response)
+    j.check(url, f"{who.name}'s agenda email has a link '{answers.LINK_LABELS[response]}'")
     j.contains(agenda_mail.text, url, f"{who.name}'s agenda email (plain text)")
     before = _answers(meeting)
     who.page.goto(url)
@@ -424,8 +425,8 @@ def _answer_by_link(j: Journey, meeting, who, agenda_mail: Mail, response, deput
     j.contains(shown, "19 January 2027", f"the page {who.name}'s link opens")
     j.equal(who.axe(), [], f"axe-core on the page {who.name}'s link opens")
     if deputy:
-        who.page.get_by_label(re.compile("deputy", re.IGNORECASE)).first.fill(deputy)
-    press(who.page, re.compile(r"^(Confirm|Send|Save|Answer)"))
+        who.page.get_by_label("Name of your deputy").fill(deputy)
+    press(who.page, f"Confirm: {answers.LINK_LABELS[response]}")
     j.contains(words(who.main()), "Thank you", f"{who.name}'s page after answering")
 
 
@@ -454,7 +455,15 @@ def _answer_from_calendars(j: Journey, app, meeting, agenda_mail: dict, monkeypa
     note.set_content("Is there parking on the day?\n")
     imap.append(note.as_bytes())
     before = _answers(meeting)
-    run = mailbox.read_organiser_mailbox()  # what the scheduler runs every few minutes
+    # The mail server is down when the scheduled job first runs: nothing changes, nothing lost.
+    imap.stop()
+    _run_job(app, monkeypatch, "read_organiser_mailbox")
+    j.equal(_answers(meeting), before, "the answers while the organiser mailbox is down")
+    imap.start()
+    j.equal(
+        [m.seen for m in imap.messages()], [False] * 3, "the mailbox's messages, all still unread"
+    )
+    run = mailbox.read_organiser_mailbox()  # the scheduled job's next run, with its report
     db.session.expire_all()
     j.equal(
         (run.reachable, run.count(mailbox.Outcome.APPLIED), run.count(mailbox.Outcome.NOT_A_REPLY)),
@@ -479,10 +488,9 @@ def _answer_from_calendars(j: Journey, app, meeting, agenda_mail: dict, monkeypa
     )
     j.equal(sorted(seen.values()), [False, True, True], "the replies applied are marked read")
     # Read again (the next scheduled run): nothing is applied twice, nothing changes.
-    again = mailbox.read_organiser_mailbox()
-    db.session.expire_all()
-    j.equal(dict(again.outcomes), {}, "what the next run of the mailbox reader finds to do")
+    _run_job(app, monkeypatch, "read_organiser_mailbox")
     j.equal(_answers(meeting), stored, "the answers after the mailbox was read again")
+    j.equal({_subject(m.raw): m.seen for m in imap.messages()}, seen, "the mailbox after that run")
 
 
 def _subject(raw: bytes) -> str:
@@ -656,6 +664,13 @@ def _follow_up(j: Journey, world, chair, mail: Mailboxes):
 def _person_details(world, key) -> tuple[str, str, Agency]:
     name, email, agency, _setting = _referrer(world, key)
     return name, email, agency
+
+
+def _answer_link(mail: Mail, response) -> str | None:
+    """The address of the email's link for this answer (in its HTML, where a member clicks)."""
+    label = re.escape(answers.LINK_LABELS[response])
+    found = re.search(rf'<a href="([^"]+)">\s*{label}\s*</a>', mail.html)
+    return html.unescape(found.group(1)) if found else None
 
 
 def _answers(meeting) -> dict[str, tuple[str, str, str]]:
