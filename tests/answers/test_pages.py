@@ -11,7 +11,7 @@ from maf.extensions import db
 from maf.forums.services import active_members
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import AttendanceStatus
-from tests.answers.conftest import CHILD
+from tests.answers.meeting import CHILD
 from tests.conftest import PASSWORD, at_the_meeting, submit
 
 MAYA, PRIYA, TOM = "maya.member@example.org", "priya.patel@example.org", "tom.reid@example.org"

@@ -13,7 +13,7 @@ from maf.circulation.models import OutboxMessage
 from maf.extensions import db
 from maf.notifications import services as notifications
 from maf.rules import services as rules
-from tests.answers.conftest import CHILD
+from tests.answers.meeting import CHILD
 
 MAYA, PRIYA, TOM = "maya.member@example.org", "priya.patel@example.org", "tom.reid@example.org"
 # 6 April 2027 is a Tuesday after Easter (Good Friday 26 March, Easter Monday 29 March 2027).
