@@ -12,6 +12,8 @@ f"agenda:{meeting.id}:v{version}:{email}".
 
 from dataclasses import dataclass
 
+from maf.rules.words import Worded
+
 # What no email body, subject or calendar invitation ever carries (issue 17, point 1).
 NEVER_PERSONAL = (
     "No child's or family member's name, date of birth, address or case details in the "
@@ -155,13 +157,14 @@ CATALOGUE: tuple[Email, ...] = (
     # --- meetings ---------------------------------------------------------------------------
     Email(
         "agenda",
-        "Agenda (and updated agenda)",
+        "Agenda, updated agenda, or meeting changed with its agenda",
         ("agenda:",),
-        "The forum's members and chair",
-        "The forum, date, time, place, joining link and how many items; a link to the agenda "
-        "behind sign-in; a calendar invitation; links to say whether you will come. The agenda "
-        "document is attached only for agencies on the secure email domain list, with "
-        "OFFICIAL-SENSITIVE in the subject.",
+        "The forum's members and chair, each time the agenda is circulated",
+        "The forum, date, time, place and joining link, how many new cases and reviews, a link "
+        "to the agenda behind sign-in, a calendar invitation and one-click links to say "
+        "whether you will come; when the meeting moved, what changed (before and after) and "
+        "why. The agenda document is attached only for agencies whose addresses are on the "
+        "secure email domain list, with OFFICIAL-SENSITIVE in the subject.",
         why_always="Members must have the agenda to check their agency's records.",
         area=_MEETING,
     ),
@@ -169,9 +172,10 @@ CATALOGUE: tuple[Email, ...] = (
         "meeting_changed",
         "Meeting changed",
         ("meeting:",),
-        "The forum's members and chair",
-        "What changed (before and after) and why, the updated calendar invitation and a link "
-        "to the updated agenda.",
+        "The forum's members and chair, when the meeting changes after its agenda went out",
+        "What changed (before and after) and why, the updated calendar invitation and links to "
+        "answer; when the date or time moved, a link to the updated agenda (the document "
+        "itself only to secure email domains, marked OFFICIAL-SENSITIVE).",
         why_always="An invitation that no longer matches the meeting would mislead.",
         area=_MEETING,
     ),
@@ -190,7 +194,8 @@ CATALOGUE: tuple[Email, ...] = (
         "Your slot at a meeting",
         ("slot:",),
         "The practitioner presenting a case",
-        "The time of their slot and a calendar invitation for it; never the child's name.",
+        "The time of their slot, the meeting, a calendar invitation for the slot and a link to "
+        "the agenda; never which child.",
         why_always="You are presenting at the meeting.",
         area=_MEETING,
     ),
@@ -208,7 +213,7 @@ CATALOGUE: tuple[Email, ...] = (
         "Agenda not yet circulated",
         ("reminder:circulate:",),
         "The forum's coordinator",
-        "Which meeting, and how many working days are left.",
+        "Which meeting, how many working days are left, and a link to build the agenda.",
         why_always="The members need the agenda in time; it is the coordinator's duty.",
         area=_MEETING,
     ),
@@ -217,7 +222,7 @@ CATALOGUE: tuple[Email, ...] = (
         "Meeting tomorrow",
         ("reminder:members:",),
         "The forum's members and chair, the working day before",
-        "The forum, time and place, and a link to the agenda.",
+        "The forum, time, place and joining link, and a link to the agenda behind sign-in.",
         setting="meeting_reminder",
         sent_when="on",
         area=_MEETING,
@@ -226,7 +231,8 @@ CATALOGUE: tuple[Email, ...] = (
         "answer_reminder",
         "Will you come? (reminder)",
         ("answer-reminder:",),
-        "Members who have not answered the invitation, a few working days before",
+        "Members who have not answered the invitation, a number of working days before the "
+        "meeting (a local rule)",
         "The forum, date and time, and links to say whether you will come.",
         setting="answer_reminder",
         sent_when="on",
@@ -236,7 +242,7 @@ CATALOGUE: tuple[Email, ...] = (
         "progress_request",
         "Progress update needed",
         ("progress:",),
-        "The lead professional of a case due for review",
+        Worded("The {w.lead_professional} of a case due for review"),
         "The forum and date, the case's reference number and a link to the update form.",
         why_always="The forum needs the update to review the case.",
         area=_MEETING,
@@ -246,10 +252,10 @@ CATALOGUE: tuple[Email, ...] = (
         "minutes",
         "Minutes (and corrected minutes)",
         ("minutes:",),
-        "The forum's members and chair, and those at the meeting",
-        "The forum and date, and a link to the minutes behind sign-in. The minutes document is "
-        "attached only for agencies on the secure email domain list, with OFFICIAL-SENSITIVE "
-        "in the subject.",
+        "The chair, and the forum's members who were at the meeting or sent apologies",
+        "The forum, date and place, how many cases were minuted, and a link to the minutes "
+        "behind sign-in. The minutes document is attached only for agencies whose addresses "
+        "are on the secure email domain list, with OFFICIAL-SENSITIVE in the subject.",
         why_always="The minutes are the forum's record of what was agreed.",
         area=_FOLLOW_UP,
     ),
@@ -267,9 +273,12 @@ CATALOGUE: tuple[Email, ...] = (
         "minutes_ready",
         "Minutes are ready",
         ("minutes-ready:",),
-        "Lead professionals of the meeting's cases and action owners who are not sent the minutes",
-        "That the minutes are approved, with links to their actions and cases; not the "
-        "minutes, which name other children.",
+        Worded(
+            "Those who own an action from the meeting or are the {w.lead_professional} of one "
+            "of its cases, and are not sent the minutes: one email each"
+        ),
+        "That the minutes are ready, with links to their actions and the cases they lead; not "
+        "the minutes, which name other children.",
         why_always="It tells you what the forum decided about your case or your actions.",
         area=_FOLLOW_UP,
     ),
