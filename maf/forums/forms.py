@@ -149,7 +149,21 @@ class MemberForm(Form):
     submit = SubmitField("Add member", widget=GovSubmitInput())
 
 
-class ScheduleForm(Form):
+def _joining_link(label: str, description: str) -> StringField:
+    # Made in each form's body, so it comes where the page shows it in the error summary.
+    return StringField(label, description=description, widget=GovTextInput())
+
+
+class JoiningLinkForm(Form):
+    """A form with a `joining_link` field, checked as a meeting's joining link."""
+
+    def validate_joining_link(self, field):
+        # A link pasted with a space either side is still the link (the service trims it).
+        if problem := joining_link_problem((field.data or "").strip()):
+            raise ValidationError(problem)
+
+
+class ScheduleForm(JoiningLinkForm):
     year = GovIntegerField(
         "Year",
         validators=[
@@ -157,11 +171,16 @@ class ScheduleForm(Form):
             NumberRange(2000, 2100, message="Enter a year like 2027"),
         ],
     )
+    joining_link = _joining_link(
+        "Online joining link for these meetings (optional)",
+        "For hybrid meetings that share one link, such as a recurring Microsoft Teams meeting. "
+        "Each meeting's link can be changed when changing the meeting.",
+    )
     once = OnceField()
     submit = SubmitField("Add the year's meetings", widget=GovSubmitInput())
 
 
-class MeetingForm(BreaksForm):
+class MeetingForm(BreaksForm, JoiningLinkForm):
     date = GovDateField("Date", validators=[InputRequired(message="Enter the date")])
     start_time = GovTimeField(
         "Start time", validators=[InputRequired(message="Enter the start time")]
@@ -179,20 +198,12 @@ class MeetingForm(BreaksForm):
         widget=GovTextInput(),
         validators=[InputRequired(message="Enter the venue"), Length(max=300)],
     )
-    joining_link = StringField(
+    joining_link = _joining_link(
         "Online joining link (optional)",
-        description=(
-            "For a hybrid meeting: the link people use to join online, for example a "
-            "Microsoft Teams link starting https://. Leave it empty if everyone meets in the room."
-        ),
-        widget=GovTextInput(),
+        "For a hybrid meeting: the link people use to join online, for example a Microsoft "
+        "Teams link starting https://. Leave it empty if everyone meets in the room.",
     )
     reason = GovTextAreaField("Reason for the change", validators=[Length(max=1000)])
-
-    def validate_joining_link(self, field):
-        # A link pasted with a space either side is still the link (the service trims it).
-        if problem := joining_link_problem((field.data or "").strip()):
-            raise ValidationError(problem)
 
     version = VersionField()
     submit = SubmitField("Save changes", widget=GovSubmitInput())

@@ -272,78 +272,6 @@ def meeting_dates(forum: Forum, year: int) -> list[date]:
     return [occurrence.date() for occurrence in rule]
 
 
-def new_meeting(forum: Forum, day: date) -> Meeting:
-    """A meeting on `day` with a copy of the forum's usual time, length, venue and breaks: a
-    later change to the forum reaches it only when the coordinator applies it (see carry_plan)."""
-    return Meeting(
-        forum=forum,
-        date=day,
-        start_time=forum.start_time,
-        length_minutes=forum.length_minutes,
-        venue=forum.venue,
-        breaks=[MeetingBreak(starts_at=b.starts_at, minutes=b.minutes) for b in forum.breaks],
-    )
-
-
-def _lock_forum(forum: Forum) -> None:
-    """The forum's row lock (PostgreSQL; SQLite's write lock is already held), taken before its
-    meetings are read, so two people doing the same to them at once are served in turn."""
-    db.session.execute(
-        update(Forum)
-        .where(Forum.id == forum.id)
-        .values(id=Forum.id)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def generate_schedule(
-    forum: Forum, year: int, user: User, once: str | None = None
-) -> list[Meeting]:
-    """Create the year's meetings; a month that already has a meeting is left alone, so a
-    meeting moved to another day is not created twice."""
-    submissions.created(submissions.claim(once, "schedule", user), forum)
-    # Two people adding the year at once (two forms, two tokens) are served one after the
-    # other, so the second sees the first's meetings.
-    _lock_forum(forum)
-    db.session.expire(forum, ["meetings"])
-    taken = {(m.date.year, m.date.month) for m in forum.meetings}
-    created = []
-    for day in meeting_dates(forum, year):
-        if (day.year, day.month) in taken:
-            continue
-        meeting = new_meeting(forum, day)
-        db.session.add(meeting)
-        created.append(meeting)
-    db.session.flush()
-    for meeting in created:
-        _record_change(
-            meeting, "created", "", _describe(meeting), "Generated from the pattern", user
-        )
-    audit.record("schedule_generated", forum, user=user, detail=f"{year}: {len(created)} meetings")
-    db.session.commit()
-    return created
-
-
-def _describe(meeting: Meeting) -> str:
-    return f"{meeting.date:%-d %B %Y} at {meeting.start_time:%H:%M}, {meeting.venue}"
-
-
-def _record_change(meeting, what, before, after, reason, user) -> None:
-    db.session.add(
-        MeetingChange(
-            meeting=meeting,
-            what=what,
-            before=before[:500],
-            after=after[:500],
-            reason=reason,
-            changed_by_id=user.id,
-        )
-    )
-
-
-EDITABLE_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
-
-
 JOINING_LINK_MAX = 500  # Meeting.joining_link's column
 
 
@@ -370,6 +298,84 @@ def joining_link_problem(link: str) -> str | None:
             "like https://teams.microsoft.com/l/meetup-join/…"
         )
     return None
+
+
+def new_meeting(forum: Forum, day: date, joining_link: str = "") -> Meeting:
+    """A meeting on `day` with a copy of the forum's usual time, length, venue and breaks: a
+    later change to the forum reaches it only when the coordinator applies it (see carry_plan)."""
+    return Meeting(
+        forum=forum,
+        date=day,
+        start_time=forum.start_time,
+        length_minutes=forum.length_minutes,
+        venue=forum.venue,
+        joining_link=joining_link,
+        breaks=[MeetingBreak(starts_at=b.starts_at, minutes=b.minutes) for b in forum.breaks],
+    )
+
+
+def _lock_forum(forum: Forum) -> None:
+    """The forum's row lock (PostgreSQL; SQLite's write lock is already held), taken before its
+    meetings are read, so two people doing the same to them at once are served in turn."""
+    db.session.execute(
+        update(Forum)
+        .where(Forum.id == forum.id)
+        .values(id=Forum.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def generate_schedule(
+    forum: Forum, year: int, user: User, once: str | None = None, joining_link: str = ""
+) -> list[Meeting]:
+    """Create the year's meetings; a month that already has a meeting is left alone, so a
+    meeting moved to another day is not created twice. `joining_link`: one online link for
+    all of them (a recurring Teams meeting), or "" for meetings in the room only."""
+    joining_link = joining_link.strip()
+    if problem := joining_link_problem(joining_link):
+        raise ForumError(problem, field="joining_link")
+    submissions.created(submissions.claim(once, "schedule", user), forum)
+    # Two people adding the year at once (two forms, two tokens) are served one after the
+    # other, so the second sees the first's meetings.
+    _lock_forum(forum)
+    db.session.expire(forum, ["meetings"])
+    taken = {(m.date.year, m.date.month) for m in forum.meetings}
+    created = []
+    for day in meeting_dates(forum, year):
+        if (day.year, day.month) in taken:
+            continue
+        meeting = new_meeting(forum, day, joining_link)
+        db.session.add(meeting)
+        created.append(meeting)
+    db.session.flush()
+    for meeting in created:
+        _record_change(
+            meeting, "created", "", _describe(meeting), "Generated from the pattern", user
+        )
+    audit.record("schedule_generated", forum, user=user, detail=f"{year}: {len(created)} meetings")
+    db.session.commit()
+    return created
+
+
+def _describe(meeting: Meeting) -> str:
+    online = f"; online: {meeting.joining_link}" if meeting.joining_link else ""
+    return f"{meeting.date:%-d %B %Y} at {meeting.start_time:%H:%M}, {meeting.venue}{online}"
+
+
+def _record_change(meeting, what, before, after, reason, user) -> None:
+    db.session.add(
+        MeetingChange(
+            meeting=meeting,
+            what=what,
+            before=before[:500],
+            after=after[:500],
+            reason=reason,
+            changed_by_id=user.id,
+        )
+    )
+
+
+EDITABLE_STATUSES = (MeetingStatus.PLANNED, MeetingStatus.AGENDA_CIRCULATED)
 
 
 def reschedule_meeting(

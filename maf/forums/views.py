@@ -289,10 +289,18 @@ def generate_schedule(forum_id: int):
         return _render_forum(forum, schedule_form=form, status=400)
     try:
         created = services.generate_schedule(
-            forum, form.year.data, current_user, once=form.once.data
+            forum,
+            form.year.data,
+            current_user,
+            once=form.once.data,
+            joining_link=form.joining_link.data or "",
         )
     except AlreadySaved as saved:
         flash(str(saved))
+    except services.ForumError as error:
+        db.session.rollback()
+        attach_error(form, error, "year")
+        return _render_forum(forum, schedule_form=form, status=400)
     else:
         flash(
             f"{len(created)} meetings added for {form.year.data}."

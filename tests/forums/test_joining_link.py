@@ -17,6 +17,7 @@ from maf.agendas.document import agenda_document
 from maf.agendas.models import ItemKind
 from maf.extensions import db
 from maf.forums import services
+from tests.conftest import submit
 
 TEAMS = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_Charnwood%40thread.v2/0"
 ZOOM = "https://us02web.zoom.us/j/81234567890?pwd=Q2hhcm53b29k"
@@ -158,3 +159,31 @@ def test_a_meeting_in_the_room_only_shows_no_joining_link(
     assert "Join online" not in client.get(f"/meetings/{meeting.id}/agenda").text
     document = Document(io.BytesIO(agenda_document(meeting)))
     assert not [p for p in document.paragraphs if "Join online" in p.text]
+
+
+def test_a_years_meetings_can_share_one_joining_link(client, sign_in, coordinator, make_forum):
+    """A recurring Teams meeting: one link for every meeting the schedule adds."""
+    forum = make_forum(months=[1, 4])
+    sign_in(coordinator)
+    shown = f"/forums/{forum.id}"
+
+    refused = submit(
+        client,
+        shown,
+        {"year": "2027", "joining_link": "teams.microsoft.com/l/1"},
+        f"/forums/{forum.id}/schedule",
+    )
+    assert refused.status_code == 400
+    assert "starting https://" in refused.text and 'href="#joining_link"' in refused.text
+    assert 'value="teams.microsoft.com/l/1"' in refused.text, "what was typed is kept"
+    db.session.refresh(forum)
+    assert forum.meetings == []
+
+    added = submit(
+        client, shown, {"year": "2027", "joining_link": TEAMS}, f"/forums/{forum.id}/schedule"
+    )
+    assert added.status_code == 302
+    db.session.refresh(forum)
+    assert [(m.date.month, m.joining_link) for m in forum.meetings] == [(1, TEAMS), (4, TEAMS)]
+    assert forum.meetings[0].changes[0].after.endswith(f"; online: {TEAMS}")
+    assert "Loughborough Council Offices, Room 2, and online" in client.get(shown).text
