@@ -1,21 +1,22 @@
 from govuk_frontend_wtf.wtforms_widgets import GovTextInput
 from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from maf.answers.models import Response
-from maf.forms import Form, GovRadioField, GovSubmitInput
+from maf.forms import Form, GovRadioField, GovSelectField, GovSubmitInput
 
 DEPUTY_NAME_MISSING = "Enter the name of the person coming in your place"
 
 
-def _deputy_name(required: bool) -> StringField:
+def _deputy_name(required: bool, label="Name of your deputy", hint="your agency", place="your"):
     return StringField(
-        "Name of your deputy",
+        label,
         widget=GovTextInput(),
-        description="The colleague from your agency who will come in your place",
+        description=f"The colleague from {hint} who will come in {place} place",
         filters=[lambda value: value.strip() if value else value],
+        # Not Optional() when not required: it would stop the form's own check of the name.
         validators=[
-            DataRequired(message=DEPUTY_NAME_MISSING) if required else Optional(),
+            *([DataRequired(message=DEPUTY_NAME_MISSING)] if required else []),
             Length(max=200, message="The name must be 200 characters or fewer"),
         ],
     )
@@ -33,12 +34,27 @@ class ConfirmDeputyForm(Form):
 
 
 class RecordAnswerForm(Form):
-    """A coordinator types in an answer given by phone or in person."""
+    """A coordinator or the chair types in an answer given by phone or in person."""
 
+    invitation = GovSelectField(
+        "Member",
+        coerce=int,
+        validators=[InputRequired(message="Select the member who answered")],
+    )
     response = GovRadioField(
-        "Answer",
+        "Their answer",
         choices=Response.choices(),
         validators=[InputRequired(message="Select the member's answer")],
     )
-    deputy_name = _deputy_name(required=False)
+    deputy_name = _deputy_name(
+        required=False, label="Name of their deputy", hint="their agency", place="their"
+    )
     submit = SubmitField("Save the answer", widget=GovSubmitInput())
+
+    def validate_invitation(self, field):
+        if not field.data:  # "Choose a member"
+            raise ValidationError("Select the member who answered")
+
+    def validate_deputy_name(self, field):
+        if self.response.data == Response.DEPUTY and not field.data:
+            raise ValidationError("Enter the name of the person coming in the member's place")

@@ -73,10 +73,15 @@ def answer_token(meeting: Meeting, email: str, response: Response) -> str:
     return _serializer().dumps([meeting.id, _address_hash(email), response.value])
 
 
+def open_for_answers(meeting: Meeting) -> bool:
+    """Answers are taken until the meeting ends, unless it is cancelled."""
+    return meeting.status != MeetingStatus.CANCELLED and utcnow() < meeting_ends_at(meeting)
+
+
 def answer_links(meeting: Meeting, email: str) -> list[AnswerLink]:
     """The three one-click answers for one invited address (absolute links, for an email).
     None once the meeting has ended or been cancelled: there is nothing left to answer."""
-    if meeting.status == MeetingStatus.CANCELLED or utcnow() >= meeting_ends_at(meeting):
+    if not open_for_answers(meeting):
         return []
     base = current_app.config["BASE_URL"].rstrip("/")
     return [

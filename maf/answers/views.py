@@ -1,4 +1,5 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from maf.answers import forms, services
 from maf.answers.models import AnswerSource, Response
@@ -72,14 +73,60 @@ def confirm_answer(token: str):
     return redirect(url_for("answers.answer", token=token))
 
 
+def _record_form(meeting, coming: services.WhoIsComing) -> forms.RecordAnswerForm:
+    form = forms.RecordAnswerForm()
+    form.invitation.choices = [(0, "Choose a member")] + [
+        (invitee.invitation.id, invitee.invitation.name or invitee.invitation.email)
+        for invitee in coming.invitees
+    ]
+    return form
+
+
+def _render_who_is_coming(meeting, form=None, status: int = 200):
+    coming = services.who_is_coming(meeting)
+    return (
+        render_template(
+            "answers/who_is_coming.html",
+            meeting=meeting,
+            coming=coming,
+            responses=Response,
+            form=form or _record_form(meeting, coming),
+            open_for_answers=services.open_for_answers(meeting),
+        ),
+        status,
+    )
+
+
 @bp.route("/meetings/<int:meeting_id>/answers")
 @signed_in
 def who_is_coming(meeting_id: int):
     """The forum's chair and the district's coordinators see who has said they will come."""
+    return _render_who_is_coming(meeting_record_or_404(meeting_id))
+
+
+@bp.route("/meetings/<int:meeting_id>/answers", methods=["POST"])
+@signed_in
+def record_for_member(meeting_id: int):
+    """An answer given by phone or in person, typed in by a coordinator or the chair."""
     meeting = meeting_record_or_404(meeting_id)
-    return render_template(
-        "answers/who_is_coming.html",
-        meeting=meeting,
-        coming=services.who_is_coming(meeting),
-        responses=Response,
+    coming = services.who_is_coming(meeting)
+    form = _record_form(meeting, coming)
+    if not services.open_for_answers(meeting):
+        return _render_who_is_coming(meeting, form, status=409)
+    if not form.validate_on_submit():
+        return _render_who_is_coming(meeting, form, status=400)
+    # The choices are the open invitations, so validation has refused any other id.
+    (invitation,) = [
+        i.invitation for i in coming.invitees if i.invitation.id == form.invitation.data
+    ]
+    services.record_answer(
+        meeting,
+        invitation,
+        Response(form.response.data),
+        AnswerSource.COORDINATOR,
+        deputy_name=form.deputy_name.data or "",
+        by=current_user,
     )
+    db.session.commit()
+    flash(f"The answer of {invitation.name or invitation.email} is saved.")
+    return redirect(url_for("answers.who_is_coming", meeting_id=meeting.id))

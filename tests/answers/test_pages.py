@@ -12,7 +12,7 @@ from maf.forums.services import active_members
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import AttendanceStatus
 from tests.answers.meeting import CHILD
-from tests.conftest import PASSWORD, at_the_meeting, submit
+from tests.conftest import PASSWORD, at_the_meeting, csrf_token_from, submit
 
 MAYA, PRIYA, TOM = "maya.member@example.org", "priya.patel@example.org", "tom.reid@example.org"
 
@@ -102,3 +102,56 @@ def test_the_attendance_starts_from_the_answers_until_it_is_saved(
     assert "Filled in from the members" not in saved.text
     statuses = {a.name: a.status for a in outcomes.attendance_of(answered)}
     assert statuses["Sam Okoro"] == AttendanceStatus.PRESENT
+
+
+def test_the_coordinator_records_an_answer_phoned_in(client, sign_in, coordinator, circulated):
+    meeting = circulated.meeting
+    sign_in(coordinator)
+    page_url = f"/meetings/{meeting.id}/answers"
+    tom = services.invitation_for(meeting, TOM)
+
+    nobody = submit(client, page_url, {"invitation": "0", "response": "attending"})
+    assert nobody.status_code == 400
+    assert (
+        'id="invitation-error"' in nobody.text and "Select the member who answered" in nobody.text
+    )
+    unnamed = submit(client, page_url, {"invitation": str(tom.id), "response": "deputy"})
+    assert unnamed.status_code == 400
+    assert "Enter the name of the person coming in the member" in unnamed.text
+    assert services.answers_by_email(meeting) == {}
+
+    saved = submit(
+        client,
+        page_url,
+        {"invitation": str(tom.id), "response": "deputy", "deputy_name": "Sam Okoro"},
+        follow_redirects=True,
+    )
+    assert "The answer of Tom Reid is saved" in saved.text
+    rows = {row[0]: row[1:4] for row in _rows(saved.text)}
+    assert rows["Tom Reid"] == ["Sending a deputy", "Sam Okoro", "Recorded by the coordinator"]
+    db.session.expire_all()
+    answer = services.answer_for(meeting, TOM)
+    assert answer.recorded_by_id == coordinator.id
+
+
+def test_no_answer_is_recorded_once_the_meeting_is_over(
+    client, sign_in, coordinator, circulated, app_clock
+):
+    meeting = circulated.meeting
+    app_clock(services.meeting_ends_at(meeting))
+    sign_in(coordinator)
+    page_url = f"/meetings/{meeting.id}/answers"
+    page = client.get(page_url)
+    assert "Answers can no longer be recorded" in page.text
+    tom = services.invitation_for(meeting, TOM)
+    late = client.post(
+        page_url,
+        data={
+            "csrf_token": csrf_token_from(page.text),
+            "invitation": str(tom.id),
+            "response": "attending",
+        },
+    )
+    assert late.status_code == 409
+    assert "Answers can no longer be recorded: the meeting is over" in late.text
+    assert services.answers_by_email(meeting) == {}
