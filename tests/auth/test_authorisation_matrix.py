@@ -268,6 +268,7 @@ EXPECTED: dict[str, dict[str, int | str | None]] = {
     "answers.answer": public(400),
     "answers.confirm_answer": public(400),
     "answers.who_is_coming": RECORD_KEEPERS,
+    "answers.record_for_member": RECORD_KEEPERS_POST,
     # --- end of answers ---
     # --- email preferences and the catalogue of emails (issue 17, point 3): a person's own
     # choices (it takes no id); the catalogue names no one, for admins and coordinators. ---
