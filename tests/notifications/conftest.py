@@ -24,6 +24,7 @@ from maf.outcomes.services import (
     save_attendance,
     save_item_record,
 )
+from tests.circulation.conftest import _smtp_controller, smtp_server  # noqa: F401
 from tests.conftest import at_the_meeting
 
 # Everything that could name a child or say what the forum decided about one: none of it may
