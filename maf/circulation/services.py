@@ -179,6 +179,7 @@ def _queue(
 ):
     text, html = _email(
         template,
+        method=method,
         meeting=meeting,
         person=person,
         agenda_link=events.agenda_link(meeting),
@@ -294,6 +295,7 @@ def circulate(meeting: Meeting, user: User) -> CirculationReport:
         secure=secure,
         withdrawn=len(withdrawn),
         on_agenda=[slot.item.case for slot in agenda.slots if slot.item is not None],
+        changes=_changes_to_tell(meeting),
         last_change_id=_last_change_id(meeting),
     )
     attendees = [calendar.Attendee(p.email, p.name, p.role) for p in people]
@@ -340,6 +342,7 @@ class _Sending:
     secure: frozenset[str]
     withdrawn: int
     on_agenda: list[Case]
+    changes: list[MeetingChange]
     last_change_id: int | None
 
 
@@ -356,19 +359,25 @@ _NOT_TOLD = ("created", "status")
 _MOVES_THE_AGENDA = ("date", "start time", "breaks")
 
 
-def changes_since(meeting: Meeting, invitation: Invitation | None) -> list[MeetingChange]:
-    """The changes of date, time, length, venue, breaks or joining link made since this
-    person's invitation last went out, oldest first."""
+def _changes_to_tell(meeting: Meeting) -> list[MeetingChange]:
+    """Every change of date, time, length, venue, breaks or joining link, oldest first."""
+    return list(
+        db.session.scalars(
+            select(MeetingChange)
+            .where(MeetingChange.meeting_id == meeting.id, MeetingChange.what.not_in(_NOT_TOLD))
+            .order_by(MeetingChange.id)
+        )
+    )
+
+
+def changes_since(changes: list[MeetingChange], invitation: Invitation | None):
+    """Of the meeting's `changes`, those made since this person's invitation last went out."""
     if invitation is None or invitation.cancelled:
         return []
-    query = select(MeetingChange).where(
-        MeetingChange.meeting_id == meeting.id, MeetingChange.what.not_in(_NOT_TOLD)
-    )
     if invitation.last_change_id is not None:
-        query = query.where(MeetingChange.id > invitation.last_change_id)
-    else:  # sent before changes were counted: those after its sending
-        query = query.where(MeetingChange.changed_at > invitation.sent_at)
-    return list(db.session.scalars(query.order_by(MeetingChange.id)))
+        return [change for change in changes if change.id > invitation.last_change_id]
+    # Sent before changes were counted: those after its sending.
+    return [change for change in changes if change.changed_at > invitation.sent_at]
 
 
 def agenda_counts(agenda) -> str:
@@ -396,7 +405,7 @@ def _circulate_to_member(meeting, person, attendees, sending: _Sending, report) 
         or invitation.cancelled
         or (invitation.sequence < meeting.calendar_sequence)
     )
-    changes = changes_since(meeting, invitation)
+    changes = changes_since(sending.changes, invitation)
     agenda_key = f"agenda:{meeting.id}:v{meeting.agenda_version}:{person.email}"
     agenda_due = not _already_queued(agenda_key)
     if not agenda_due and not calendar_due:

@@ -451,7 +451,7 @@ def _queue_minutes(
         contact=who_to_ask(meeting.forum),
         # How many, never which.
         counts=plural(len(minuted), "case"),
-        document_words="The minutes",
+        document_words="The minutes document",
     )
     day = f"{meeting.date:%-d %B %Y}"
     subject = f"Minutes: {meeting.forum.name}, {day}"

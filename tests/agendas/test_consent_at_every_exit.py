@@ -256,15 +256,17 @@ def test_the_next_circulation_goes_without_the_child_and_says_an_item_was_withdr
     withdrawn,
 ):
     """Seed 003 §4.12: members are told an item was withdrawn, never whose."""
+    # Their addresses are on a secure email domain, so the agenda document itself goes too.
+    circulation.add_secure_domain("example.org", withdrawn.coordinator)
     before = _last_id()
     circulation.circulate(withdrawn.meeting, withdrawn.coordinator)
     agendas_sent = [m for m in _messages(before) if m.attachments]
     recipients = {m.recipient_email for m in agendas_sent}
     assert MEMBER_EMAIL in recipients and withdrawn.forum.chair.email in recipients
     first = next(m for m in _messages() if m.recipient_email == MEMBER_EMAIL)
-    assert "invitation for your calendar.\n\nWhen:" in first.text_body, "nothing withdrawn"
+    assert "withdrawn" not in first.text_body, "nothing withdrawn"
     for message in agendas_sent:
-        assert message.subject.startswith("Updated agenda")
+        assert message.subject.startswith("OFFICIAL-SENSITIVE: Updated agenda")
         assert "use this one.\n\nWhen:" in message.text_body
         assert "1 item has been withdrawn from the agenda since it was last sent" in (
             message.text_body
@@ -434,6 +436,7 @@ def test_minutes_going_to_members_stop_naming_the_child_after_withdrawal(
     assert _names_the_withdrawn_child(downloaded) == []
     assert "Home visit" not in downloaded and "attendance has dropped" not in downloaded
 
+    circulation.add_secure_domain("example.org", coordinator)
     before = _last_id()
     minutes_service.circulate(minutes, forum_year.forum.chair)
     circulated = [m for m in _messages(before) if m.attachments]

@@ -101,7 +101,7 @@ def test_slot_change_and_reminder_emails_say_whom_to_ask_instead(meeting, agenda
     circulation.circulate(meeting, coordinator)
     slots = _mails("Your slot")
     message = _check_both_ways(slots, WITH_ACCOUNT, PRESENTER_WITHOUT)
-    assert f"ask {coordinator.name} ({coordinator.email})" in message.text_body
+    assert f"Ask {coordinator.name} ({coordinator.email})" in message.text_body
     assert coordinator.email in message.html_body
     forums.reschedule_meeting(
         meeting,

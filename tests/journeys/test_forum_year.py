@@ -46,6 +46,7 @@ from maf.cases.models import (
     SettingType,
     TierOutcome,
 )
+from maf.circulation import services as circulation
 from maf.circulation.events import slot_uid
 from maf.circulation.models import OutboxMessage
 from maf.dbtypes import london_today
@@ -98,6 +99,11 @@ CHAIR, COORDINATOR, ADMIN = (
     "alex.morgan@council.example.org",
 )
 HANNAH = "hannah.price@shepshed.example.org"  # a referrer and presenter without an account
+# Issue 17: the admin lists the NHS's, the police's and the chairs' mail as secure, so Zoë,
+# Paul and the chair get agendas and minutes attached; Daniel's school gets a link.
+SECURE_DOMAINS = ("nhs.example.org", "police.example.org", "chairs.example.org")
+ATTACHED = (ZOE, PAUL, CHAIR)
+MARKED = "OFFICIAL-SENSITIVE: "
 REGISTER = (
     "given_name,family_name,date_of_birth,postcode,service,status,contact\n"
     "Oliver,Mensah,17/05/2012,LE11 1AA,CIN,open,Duty team 0116 305 0005\n"
@@ -211,6 +217,19 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             sorted([DANIEL, PAUL, ZOE]),
             "the forum's members",
         )
+    with j.step("Admin lists the secure email domains: NHS, police and the chairs' mail"):
+        admin.visit("/secure-email-domains")
+        j.contains(admin.main(), "No domain is listed", "the secure email domains page")
+        for domain in SECURE_DOMAINS:
+            admin.page.get_by_label("Email domain").fill(domain)
+            press(admin.page, "Add the domain")
+        j.contains(admin.main(), "chairs.example.org added", "the secure email domains page")
+        j.equal(admin.axe(), [], "axe-core on the secure email domains page")
+        db.session.expire_all()
+        listed = [domain.domain for domain in circulation.secure_domains()]
+        j.equal(listed, sorted(SECURE_DOMAINS), "the secure email domains")
+    for domain in set(SECURE_DOMAINS) - set(circulation.secure_domain_names()):
+        circulation.add_secure_domain(domain, world["admin"])  # the page failed: go on
     if len(meetings) != 4:  # the admin's page failed: make the year so the journey can go on
         db.session.expire_all()
         if not forum.meetings:
@@ -375,8 +394,10 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         ledger.meeting_status["january"] = MeetingStatus.AGENDA_CIRCULATED
         first_uid = None
         for address in (ZOE, DANIEL, PAUL, CHAIR):
-            (agenda_mail,) = [m for m in arrived[address] if m.subject.startswith("Agenda:")]
-            j.equal(agenda_mail.subject, f"Agenda: {FORUM}, 12 January 2027", "subject")
+            (agenda_mail,) = [
+                m for m in arrived[address] if _plain(m.subject).startswith("Agenda:")
+            ]
+            j.equal(_plain(agenda_mail.subject), f"Agenda: {FORUM}, 12 January 2027", "subject")
             event = agenda_mail.event()
             j.equal(
                 (event["start"], event["sequence"]),
@@ -385,8 +406,9 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             )
             first_uid = first_uid or event["uid"]
             j.equal(event["uid"], first_uid, "every member holds the same event")
-            document = agenda_mail.docx_text()
-            j.contains(document, "Sophie Turner", f"the agenda .docx sent to {address}")
+            document = _document(j, agenda_mail, address, "the January agenda")
+            if address in ATTACHED:
+                j.contains(document, "Sophie Turner", f"the agenda .docx sent to {address}")
         slots = {m.event()["uid"]: m for m in arrived[DANIEL] if m.subject.startswith("Your slot")}
         j.equal(len(slots), 3, "Daniel's slot invitations (Amelia, Sophie, Harry)")
         sophie_item = _item(january, ledger.cases["sophie"])
@@ -453,8 +475,9 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         )
         for address in (ZOE, DANIEL, PAUL, CHAIR):
             (update,) = [m for m in arrived[address] if "agenda" in m.subject.lower()]
-            j.equal(update.subject, f"Updated agenda: {FORUM}, 12 January 2027", "subject")
-            j.lacks(update.docx_text(), "Sophie", f"the re-circulated agenda .docx to {address}")
+            j.equal(_plain(update.subject), f"Updated agenda: {FORUM}, 12 January 2027", "subject")
+            document = _document(j, update, address, "the re-circulated agenda")
+            j.lacks(document, "Sophie", f"the re-circulated agenda .docx to {address}")
             j.contains(
                 update.text.lower(), "withdrawn", "the email tells members an item was withdrawn"
             )
@@ -503,7 +526,7 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
             "the re-circulation after the move",
         )
         for address in (ZOE, DANIEL, PAUL, CHAIR):
-            (changed,) = [m for m in arrived[address] if m.subject.startswith("Changed:")]
+            (changed,) = [m for m in arrived[address] if _plain(m.subject).startswith("Changed:")]
             event = changed.event()
             j.equal(event["uid"], first_uid, f"{address}'s calendar updates the event it holds")
             j.check(event["sequence"] >= 1, f"{address}'s update has a higher SEQUENCE")
@@ -1276,6 +1299,23 @@ def _circulate(j, coordinator, mail, ledger, button, expected, what, page_says=N
     return arrived
 
 
+def _plain(subject: str) -> str:
+    """The subject without the marking an email carrying the document has."""
+    return subject.removeprefix(MARKED)
+
+
+def _document(j, mail, address: str, what: str) -> str:
+    """The agenda or minutes as `address` got them: attached to a secure domain's address, with
+    the subject marked; to anyone else a link to the page, nothing attached (then "")."""
+    if address in ATTACHED:
+        j.check(mail.subject.startswith(MARKED), f"{what} to {address}: marked OFFICIAL-SENSITIVE")
+        return mail.docx_text()
+    j.equal(list(mail.attachments), [], f"{what} to {address}: nothing attached")
+    j.check(MARKED not in mail.subject, f"{what} to {address}: not marked")
+    j.contains(mail.text, "/meetings/", f"{what} to {address}: the link to the page")
+    return ""
+
+
 def _approve_and_circulate_minutes(chair: Person, meeting, version):
     chair.visit(f"/meetings/{meeting.id}/minutes")
     press(chair.page, f"Approve version {version}")
@@ -1343,11 +1383,11 @@ def _hold(
     )
     ledger.progress_asked += len(reviews) + len(sign_offs)
     for address in (ZOE, DANIEL, PAUL, CHAIR):
-        (agenda_mail,) = [m for m in arrived[address] if m.subject.startswith("Agenda:")]
+        (agenda_mail,) = [m for m in arrived[address] if _plain(m.subject).startswith("Agenda:")]
         event = agenda_mail.event()
         j.equal(event["start"][:10], meeting.date.isoformat(), f"{address}'s {key} calendar event")
-        document = agenda_mail.docx_text()
-        for case_key in reviews + sign_offs:
+        document = _document(j, agenda_mail, address, f"the {key} agenda")
+        for case_key in reviews + sign_offs if address in ATTACHED else ():
             j.contains(document, ledger.cases[case_key].child.full_name, f"the {key} agenda .docx")
         j.lacks(document, "Sophie", f"the {key} agenda .docx")
     ledger.meeting_status[key] = MeetingStatus.AGENDA_CIRCULATED
