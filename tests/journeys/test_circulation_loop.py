@@ -586,14 +586,13 @@ def _attendance_from_answers(j: Journey, chair, meeting, world):
     press(page, "Save attendance")
     db.session.expire_all()
     stored = {(a.name, a.status.value) for a in outcomes.attendance_of(meeting)}
-    j.check(
-        {(MEMBERS[k][0], v) for k, v in expected.items() if v} <= stored,
-        f"the attendance recorded: {sorted(stored)}",
+    deputies = {(name, status) for name, status in stored if name.startswith(DEPUTY)}
+    j.equal(
+        stored - deputies,
+        {(MEMBERS[k][0], v) for k, v in expected.items() if v},
+        "the members' attendance recorded (Omar's left for the chair to say)",
     )
-    j.check(
-        any(name.startswith(DEPUTY) and status == "present" for name, status in stored),
-        f"Daniel's deputy recorded as a guest, present: {sorted(stored)}",
-    )
+    j.equal([status for _name, status in deputies], ["present"], "Daniel's deputy, a guest")
 
 
 def _follow_up(j: Journey, world, chair, mail: Mailboxes):
@@ -612,12 +611,17 @@ def _follow_up(j: Journey, world, chair, mail: Mailboxes):
             _item(meeting, world["cases"][key]),
             outcomes.ItemDetails(
                 outcome=Outcome.CONTINUE,
-                discussion=f"Discussed the plan for {key}.",
+                discussion=f"{CHILDREN[key][0]} is settling; the plan goes on.",
                 next_review_on=date(2027, 4, 13),
                 lead=outcomes.LeadDetails(LeadKind.PRACTITIONER, lead[0], True, lead[1], lead[2]),
                 actions=[
                     outcomes.ActionDetails(
-                        f"Plan step {n} for {key}", owner[0], date(2027, 3, 31), owner[1], owner[2]
+                        # Actions often name their child: no email may say what they are.
+                        f"Step {n} of {CHILDREN[key][0]} {CHILDREN[key][1]}'s plan",
+                        owner[0],
+                        date(2027, 3, 31),
+                        owner[1],
+                        owner[2],
                     )
                     for n, owner in enumerate(owners, 1)
                 ],
@@ -655,6 +659,7 @@ def _follow_up(j: Journey, world, chair, mail: Mailboxes):
         j.contains(words(actions_mail.text), "31 March 2027", f"the action email to {address}")
     zoe_minutes = [m for m in arrived[MEMBERS["zoe"][1]] if m.attachments]
     j.equal(len(zoe_minutes), 1, "the minutes attached for Zoë (a secure domain)")
+    j.contains(zoe_minutes[0].docx_text(), "Tobias Wrenfield", "the minutes attached for Zoë")
     ruth_minutes = arrived[MEMBERS["ruth"][1]]
     j.equal(
         [m.attachments for m in ruth_minutes], [{}], "the minutes email to Ruth: a link, no file"
@@ -708,7 +713,7 @@ def _children_named(mail: Mailboxes) -> list[str]:
             text = " ".join(
                 [m.subject, m.text, m.html, (m.calendar or b"").decode("utf-8", "replace")]
             )
-            flat = re.sub(r"\s+", " ", text.replace("\r\n ", ""))
+            flat = re.sub(r"\s+", " ", text.replace("\r\n ", "")).lower()
             for given, family, born, _gender, postcode, _referrer in CHILDREN.values():
                 for fragment in (
                     given,
@@ -719,7 +724,7 @@ def _children_named(mail: Mailboxes) -> list[str]:
                     born.isoformat(),
                     f"{born:%Y%m%d}",
                 ):
-                    if fragment in flat:
+                    if fragment.lower() in flat:
                         found[f"{fragment} (to {m.to}: {m.subject})"] += 1
     return sorted(found)
 
