@@ -99,16 +99,21 @@ class LinkTarget:
     response: Response
 
 
-def meeting_invitations(meeting: Meeting, *, open_only: bool = True) -> list[Invitation]:
-    """The members' (and chair's) invitations to the meeting itself, presenters' slots aside."""
-    statement = select(Invitation).where(
-        Invitation.meeting_id == meeting.id,
-        Invitation.kind == InvitationKind.MEETING,
-        Invitation.uid == events.meeting_uid(meeting),
+def meeting_invitations(meeting: Meeting) -> list[Invitation]:
+    """The open invitations to the meeting itself (members and chair), presenters' slots and
+    those taken off since aside."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.meeting_id == meeting.id,
+                Invitation.kind == InvitationKind.MEETING,
+                Invitation.uid == events.meeting_uid(meeting),
+                Invitation.cancelled.is_(False),
+            )
+            .order_by(Invitation.name, Invitation.id)
+        )
     )
-    if open_only:
-        statement = statement.where(Invitation.cancelled.is_(False))
-    return list(db.session.scalars(statement.order_by(Invitation.name, Invitation.id)))
 
 
 def read_link(token: str) -> LinkTarget:
@@ -165,7 +170,15 @@ def record_answer(
     email = invitation.email.lower()
     answer = answer_for(meeting, email)
     if answer is None:
-        answer = Answer(meeting_id=meeting.id, email=email, response=response, source=source)
+        answer = Answer(
+            meeting_id=meeting.id,
+            email=email,
+            response=response,
+            source=source,
+            deputy_name=deputy_name,
+            calendar_stamp=calendar_stamp,
+            recorded_by_id=by.id if by is not None else None,
+        )
         try:
             # Two posts of the same link at once on PostgreSQL: the second insert meets the
             # unique key and updates the first's row instead.
@@ -175,9 +188,6 @@ def record_answer(
         except IntegrityError:
             answer = answer_for(meeting, email)
         else:
-            answer.deputy_name = deputy_name
-            answer.calendar_stamp = calendar_stamp
-            answer.recorded_by_id = by.id if by is not None else None
             _audit(meeting, invitation, answer, by)
             return answer
     if (answer.response, answer.deputy_name) == (response, deputy_name):
