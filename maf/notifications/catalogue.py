@@ -59,7 +59,7 @@ SETTINGS: dict[str, Setting] = {
                 ("digest", "One daily digest, on days when something is due or overdue"),
                 ("none", "None"),
             ),
-            hint="Whatever you choose, you can see your actions at any time in Your actions.",
+            hint="Whatever you choose, your actions are always listed under My actions.",
         ),
     )
 }
@@ -83,6 +83,19 @@ class Email:
     def optional(self) -> bool:
         return bool(self.setting)
 
+    @property
+    def who_chooses(self) -> str:
+        """Whether a person can turn it off, and how, as the catalogue page says it."""
+        if not self.optional:
+            return f"No. {self.why_always}"
+        setting = SETTINGS[self.setting]
+        if self.sent_when == setting.default:
+            return f"Yes. Sent unless the person turns it off under “{setting.question}”."
+        return (
+            f"Yes. Sent only to those who choose “{setting.label_of(self.sent_when)}” under "
+            f"“{setting.question}”."
+        )
+
 
 _MEETING = "Meetings"
 _FOLLOW_UP = "After the meeting"
@@ -96,7 +109,7 @@ CATALOGUE: tuple[Email, ...] = (
         ("invitation:",),
         "A person an administrator or coordinator invites",
         "The service's name, who invited them and a one-use link to set a password, valid for "
-        "7 days. The link is erased from MAF's copy once sent.",
+        "7 days. The link is erased from the service's copy once sent.",
         why_always="It is how an account is made.",
         area=_ACCOUNT,
     ),
@@ -123,7 +136,7 @@ CATALOGUE: tuple[Email, ...] = (
         "Reset your password",
         ("password-reset:",),
         "A person who asked to reset their password",
-        "A one-use link valid for a short time, erased from MAF's copy once sent.",
+        "A one-use link valid for a short time, erased from the service's copy once sent.",
         why_always="You asked for it; it is how you get back into your account.",
         area=_ACCOUNT,
     ),

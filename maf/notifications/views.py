@@ -55,6 +55,5 @@ def catalogue():
     return render_template(
         "notifications/catalogue.html",
         areas=[(area, [email for email in CATALOGUE if email.area == area]) for area in AREAS],
-        settings=SETTINGS,
         never=NEVER_PERSONAL,
     )

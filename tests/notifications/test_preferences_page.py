@@ -139,6 +139,9 @@ def test_the_catalogue_lists_every_email_for_coordinators_only(
     for email in CATALOGUE:
         assert email.name in page
     assert "OFFICIAL-SENSITIVE" in page
+    assert "Sent unless the person turns it off under “Reminders about actions you own”" in page
+    assert "Sent only to those who choose “One daily digest" in page
+    assert "No. The minutes are the forum&#39;s record of what was agreed." in page
     client.post("/sign-out", data={"csrf_token": csrf_token_from(page)})
     sign_in(make_user(Role.PRACTITIONER))
     assert client.get("/emails").status_code == 403
