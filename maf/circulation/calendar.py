@@ -18,12 +18,12 @@ writes the spring-forward onset as 02:00 where RFC 5545 wants the local time bef
 calendar uses; if the rules ever stop matching (Parliament changes the clocks) the tz-database
 form from icalendar is used instead, so an event is never written at the wrong time.
 
-Outlook's documented behaviour (MS-OXCICAL) is kept: X-MICROSOFT-CDO-BUSYSTATUS and
-X-MICROSOFT-CDO-INTENDEDSTATUS say BUSY for a confirmed meeting and FREE for a cancelled one
-(2.1.3.1.1.20.31 and .34; without them Outlook guesses from TRANSP, which is written to agree),
-and X-ALT-DESC;FMTTYPE=text/html carries the description as HTML with working links, which
-Outlook shows in place of the plain DESCRIPTION (2.1.3.1.1.20.26). The email carrying an
-invitation must also give the links in its body: Outlook may show the body, not the event.
+Outlook's documented behaviour (MS-OXCICAL, the sections named after each property) is kept:
+X-MICROSOFT-CDO-BUSYSTATUS and X-MICROSOFT-CDO-INTENDEDSTATUS say BUSY for a confirmed meeting
+and FREE for a cancelled one (TRANSP, which other clients read, is written to agree), and
+X-ALT-DESC;FMTTYPE=text/html carries the description as HTML with working links, which Outlook
+imports as the item's body in place of the plain DESCRIPTION. The email carrying an invitation
+must also give the links in its body: Outlook may show the body, not the event.
 
 Everything written comes from the fields of :class:`CalendarEvent`. Callers choose the text; it
 must never carry a child's or family's personal data (a summary names the forum, not a case),

@@ -60,7 +60,7 @@ def agenda_link(meeting: Meeting) -> str:
     return _link(f"/meetings/{meeting.id}/agenda")
 
 
-def location(meeting: Meeting) -> str:
+def _location(meeting: Meeting) -> str:
     if not meeting.joining_link:
         return meeting.venue
     return f"{meeting.venue}; online: {meeting.joining_link}"
@@ -101,7 +101,7 @@ def meeting_event(
         summary=meeting.forum.name,
         description=description,
         html_description=html_description,
-        location=location(meeting),
+        location=_location(meeting),
         url=_event_link(meeting),
         starts=starts,
         ends=ends,
@@ -128,7 +128,7 @@ def slot_event(
         summary=f"Presenting at the {meeting.forum.name}",
         description=description,
         html_description=html_description,
-        location=location(meeting),
+        location=_location(meeting),
         url=_event_link(meeting),
         starts=starts,
         ends=ends,
