@@ -51,10 +51,11 @@ class AnswerLink:
 class LinkRefused(Exception):
     """A link that cannot be used; `reason` is for the page and the log, never personal."""
 
-    def __init__(self, reason: str, status: int):
+    def __init__(self, reason: str, status: int, meeting: Meeting | None = None):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.meeting = meeting  # when known, so the page can say whom to ask
 
 
 def _serializer() -> URLSafeSerializer:
@@ -132,16 +133,16 @@ def read_link(token: str) -> LinkTarget:
         raise LinkRefused("not valid", 400)
     if meeting.status == MeetingStatus.CANCELLED:
         log.info("answer link refused: meeting %s is cancelled", meeting.id)
-        raise LinkRefused("cancelled", 410)
+        raise LinkRefused("cancelled", 410, meeting)
     if utcnow() >= meeting_ends_at(meeting):
         log.info("answer link refused: meeting %s has ended", meeting.id)
-        raise LinkRefused("ended", 410)
+        raise LinkRefused("ended", 410, meeting)
     invitation = next(
         (i for i in meeting_invitations(meeting) if _address_hash(i.email) == address), None
     )
     if invitation is None:
         log.info("answer link refused: no open invitation to meeting %s for it", meeting.id)
-        raise LinkRefused("not invited", 410)
+        raise LinkRefused("not invited", 410, meeting)
     return LinkTarget(meeting, invitation, response)
 
 

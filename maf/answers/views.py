@@ -11,7 +11,16 @@ bp = Blueprint("answers", __name__)
 
 
 def _refused(refusal: services.LinkRefused):
-    return render_template("answers/link_not_working.html", reason=refusal.reason), refusal.status
+    meeting = refusal.meeting
+    return (
+        render_template(
+            "answers/link_not_working.html",
+            reason=refusal.reason,
+            meeting=meeting,
+            contact=who_to_ask(meeting.forum) if meeting is not None else None,
+        ),
+        refusal.status,
+    )
 
 
 def _form_for(response: Response):

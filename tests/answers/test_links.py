@@ -158,6 +158,8 @@ def test_a_cancelled_meetings_link_says_so(client, circulated, coordinator, capl
     forums.change_meeting_status(circulated.meeting, MeetingStatus.CANCELLED, coordinator)
     db.session.commit()
     _refused(client, path, 410, "The meeting has been cancelled", caplog)
+    # whom to ask: the forum's coordinator
+    assert f"ask {coordinator.name} ({coordinator.email})" in client.get(path).text
     assert _answers(circulated.meeting) == []
 
 
