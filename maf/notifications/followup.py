@@ -1,7 +1,8 @@
 """Following actions up (issue 17, point 3): after the minutes are circulated, each action
-owner hears how many actions they have and by when, and lead professionals who are not sent the
-minutes that they are ready; then reminders as actions fall due and when they are overdue, or
-a daily digest, as each person chose (maf.notifications.services).
+owner hears how many actions they have and by when, and those who own an action or lead one of
+the meeting's cases but are not sent the minutes hear that they are ready; then reminders as
+actions fall due and when they are overdue, or a daily digest, as each person chose
+(maf.notifications.services).
 
 None of these emails says what an action is: descriptions are free text and could name a
 child. They say how many, by when, from which forum's meeting, and link to the person's
@@ -27,8 +28,7 @@ from maf.extensions import db
 from maf.forums.models import Meeting
 from maf.invitations.services import who_to_ask
 from maf.notifications.catalogue import SETTINGS
-from maf.notifications.models import EmailPreference
-from maf.notifications.services import choices_for
+from maf.notifications.services import choices_by_user
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import Action, ActionStatus, LeadKind, Minutes
 from maf.rules import services as rules
@@ -62,29 +62,6 @@ def _accounts(emails: Iterable[str]) -> dict[str, User]:
         for user in db.session.scalars(
             select(User).where(func.lower(User.email).in_(wanted), User.active)
         )
-    }
-
-
-def _choices_by_email(accounts: dict[str, User]) -> dict[str, dict[str, str]]:
-    """choices_for each account, in one query however many."""
-    stored: dict[int, dict[str, str]] = {}
-    if accounts:
-        rows = db.session.execute(
-            select(EmailPreference.user_id, EmailPreference.kind, EmailPreference.choice).where(
-                EmailPreference.user_id.in_([user.id for user in accounts.values()])
-            )
-        )
-        for user_id, kind, choice in rows:
-            stored.setdefault(user_id, {})[kind] = choice
-    defaults = choices_for(None)
-    return {
-        email: {
-            key: value
-            if (value := stored.get(user.id, {}).get(key)) in dict(SETTINGS[key].choices)
-            else defaults[key]
-            for key in SETTINGS
-        }
-        for email, user in accounts.items()
     }
 
 
@@ -242,11 +219,12 @@ def queue_action_reminders(today: date) -> int:
     meeting_of = {action.id: meeting for action, meeting in rows}
     owners = _by_owner(action for action, _meeting in rows)
     accounts = _accounts(owners)
-    choices = _choices_by_email(accounts)
+    choices = choices_by_user(accounts.values())
     default = SETTINGS["action_reminder"].default
     queued = 0
     for address, owner in owners.items():
-        choice = choices.get(address, {}).get("action_reminder", default)
+        account = accounts.get(address)
+        choice = choices[account.id]["action_reminder"] if account is not None else default
         due_soon = [a for a in owner.actions if a.due_on >= today]
         overdue = [a for a in owner.actions if add_working_days(a.due_on, 1) <= today]
         if choice == "each":
@@ -261,10 +239,9 @@ def queue_action_reminders(today: date) -> int:
                 for action in [*due_soon, *overdue]
             )
         elif choice == "digest" and (due_soon or overdue) and is_working_day(today):
-            user = accounts[address]
             queued += _send(
                 _Person(address, owner.name, [*due_soon, *overdue]),
-                f"action-digest:{user.id}:{today.isoformat()}",
+                f"action-digest:{account.id}:{today.isoformat()}",
                 _digest_subject(len(due_soon), len(overdue)),
                 "action_digest",
                 signs_in=True,

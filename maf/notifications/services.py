@@ -4,6 +4,8 @@
 before queueing it; mandatory kinds are always wanted.
 """
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,17 +26,27 @@ def _active_user(email: str) -> User | None:
 
 def choices_for(user: User | None) -> dict[str, str]:
     """Every setting's choice for this person: what they chose, or the default."""
-    chosen = {}
-    if user is not None:
-        chosen = dict(
-            db.session.execute(
-                select(EmailPreference.kind, EmailPreference.choice).where(
-                    EmailPreference.user_id == user.id
-                )
-            ).all()
+    return choices_by_user([user])[user.id] if user is not None else _with_defaults({})
+
+
+def choices_by_user(users: Iterable[User]) -> dict[int, dict[str, str]]:
+    """choices_for each of these people, by user id, in one query however many."""
+    chosen: dict[int, dict[str, str]] = {user.id: {} for user in users}
+    if chosen:
+        rows = db.session.execute(
+            select(EmailPreference.user_id, EmailPreference.kind, EmailPreference.choice).where(
+                EmailPreference.user_id.in_(chosen)
+            )
         )
+        for user_id, kind, choice in rows:
+            chosen[user_id][kind] = choice
+    return {user_id: _with_defaults(choices) for user_id, choices in chosen.items()}
+
+
+def _with_defaults(chosen: dict[str, str]) -> dict[str, str]:
+    """Each setting's stored choice, or its default where none (or one no longer offered)."""
     return {
-        key: chosen.get(key) if chosen.get(key) in dict(setting.choices) else setting.default
+        key: chosen[key] if chosen.get(key) in dict(setting.choices) else setting.default
         for key, setting in SETTINGS.items()
     }
 
