@@ -65,7 +65,7 @@ def send_outbox() -> None:
 
 def send_reminders() -> None:
     _run(lambda: queue_reminders(london_today()))
-    # Each in its own transaction: a failure in one kind of reminder holds back no other.
+    # Each commits its own emails, so those queued stand if a later kind fails.
     _run(lambda: queue_action_reminders(london_today()))
     _run(lambda: queue_answer_reminders(london_today()))
 
