@@ -2,16 +2,20 @@
 "Done when"), lived in real Chromium against a real SMTP server (aiosmtpd) and a real IMAP
 server (Debian's dovecot), with the app's clock moved on between steps.
 
-The admin lists two secure email domains; the coordinator circulates the agenda of a meeting
-with three children on it to the forum's six members: the two on secure domains get the
-.docx attached (OFFICIAL-SENSITIVE in the subject), the four others a link to the page
-where they sign in. Three members answer by the one-click link in their email (one sends a
-named deputy); two answer from their calendar programs (an Outlook and a Google Calendar
-iTIP REPLY, placed in the organiser mailbox that MAF reads over IMAP); one never answers and,
-on the reminder day only, is the one person reminded. The coordinator sees who is coming; at
-the meeting the chair's attendance page starts from the answers. After the minutes each
-action owner gets exactly one email, and the owner who is not a member is told the minutes
-are ready. No email subject, body or invitation in the whole story names a child.
+The admin lists two secure email domains and sets the reminder to answer to 4 working days;
+the coordinator circulates the agenda of a hybrid meeting with three children on it to the
+forum's six members: the two on secure domains get the .docx attached (OFFICIAL-SENSITIVE in
+the subject), the others a link to the page where they sign in (or, without an account, whom
+to ask), and the deliveries page records which. Three members answer by the one-click link in
+their email (opening it changes nothing until confirmed; one names a deputy; a forged link is
+refused). Two answer from their calendar programs: an Outlook and a Google Calendar iTIP
+REPLY placed in the organiser mailbox, which MAF's job reads over IMAP (down at its first run:
+nothing is lost), leaving an ordinary email unread for people. One never answers and, on the
+rule's day and not the day before, is the one person reminded. The coordinator sees who is
+coming; at the meeting the chair's attendance page starts from the answers; afterwards the
+links have expired. After the minutes each action owner gets exactly one email, and the owner
+who is not a member is told the minutes are ready. No email subject, body or invitation in the
+whole story names a child, though the documents attached for secure domains do.
 
 Each step counts its assertions; the summary is printed at the end of the run.
 """
@@ -67,6 +71,7 @@ COORDINATOR = ("Priya Shah", "priya.shah@charnwood.example.org")
 CHAIR = ("Margaret Okafor", "margaret.okafor@chairs.example.org")
 ADMIN = ("Alex Morgan", "alex.morgan@council.example.org")
 SECURE_DOMAINS = ("nhs.net", "pnn.police.uk")
+REMINDER_DAYS = 4  # the admin's choice (the rule's default is 3 working days)
 # The six members: key -> (name, email, agency key, has an account).
 MEMBERS = {
     "zoe": ("Zoë Brennan", "zoe.brennan@nhs.net", "health", True),
@@ -132,6 +137,14 @@ def _close_the_loop(j: Journey, app, clock, mail: Mailboxes, person, monkeypatch
     # 1 -------------------------------------------------------------------------------------------
     with j.step("Admin lists the secure email domains"):
         _list_secure_domains(j, admin)
+
+    with j.step("Admin sets the reminder to answer to 4 working days before a meeting"):
+        page = admin.visit("/rules/answer_reminder_working_days")
+        page.locator("#value").fill(str(REMINDER_DAYS))
+        page.get_by_label("Why it is changing (optional)").fill("Time to find a deputy")
+        press(page, "Save rule")
+        j.contains(page.url, "/rules#answer_reminder_working_days", "after saving the rule")
+        j.equal(rules.current("answer_reminder_working_days"), REMINDER_DAYS, "the rule in force")
 
     # 2 -------------------------------------------------------------------------------------------
     clock.london(date(2027, 1, 4), 10, 0)
@@ -505,8 +518,8 @@ def _run_job(app, monkeypatch, name: str):
 
 
 def _remind(j: Journey, app, clock, meeting, mail: Mailboxes, monkeypatch):
-    """The reminder goes N working days before the meeting (the local rule), to Omar only."""
-    days = rules.current("answer_reminder_working_days")
+    """The reminder goes the rule's working days before the meeting, to Omar only."""
+    days = REMINDER_DAYS
     reminder_day = next(
         d
         for d in (MEETING_DAY - timedelta(days=n) for n in range(1, 30))
