@@ -223,7 +223,8 @@ def _invitation(uid: str, email: str) -> Invitation | None:
 @dataclass
 class CirculationReport:
     agendas: int = 0
-    # Of the emails carrying the agenda: how many linked to it, how many had it attached.
+    # Of the emails carrying the agenda (new, or moved with the meeting): how many linked to
+    # it, how many had it attached.
     by_link: int = 0
     attached: int = 0
     meeting_updates: int = 0
@@ -410,8 +411,11 @@ def _circulate_to_member(meeting, person, attendees, sending: _Sending, report) 
     agenda_due = not _already_queued(agenda_key)
     if not agenda_due and not calendar_due:
         return
+    # A new date or start moves every slot's time on the agenda already sent, though nothing
+    # on it changed: the changed meeting's email then carries the agenda too.
+    carries_agenda = agenda_due or any(change.what in _MOVES_THE_AGENDA for change in changes)
     attached = (
-        agenda_due
+        carries_agenda
         and sending.document is not None
         and documents_by_attachment(person.email, sending.secure)
     )
@@ -421,75 +425,34 @@ def _circulate_to_member(meeting, person, attendees, sending: _Sending, report) 
         answer_links=answers.answer_links(meeting, person.email),
         counts=agenda_counts(sending.agenda),
         attached=attached,
+        agenda_changed=carries_agenda,
         changes=changes,
         reasons=list(dict.fromkeys(change.reason for change in changes if change.reason)),
+        # How many, never which: the members are not told whose consent was withdrawn.
+        withdrawn=sending.withdrawn if agenda_due else 0,
     )
-    if agenda_due:
+    if carries_agenda:
         context.update(
             attachments=[sending.document] if attached else [],
             # Linked or attached, the email sent this agenda: a child's subject access
             # export lists it either way.
             concerning=sending.on_agenda,
             documents=DocumentsBy.ATTACHMENT if attached else DocumentsBy.LINK,
-            # How many, never which: the members are not told whose consent was withdrawn.
-            withdrawn=sending.withdrawn,
-            agenda_changed=True,
         )
-        if changes:
-            # The meeting moved and its agenda with it: one email says both.
-            _queue(
-                meeting,
-                person,
-                agenda_key,
-                _subject("Changed", meeting, attached),
-                "meeting_changed",
-                **context,
-            )
-        else:
-            updated = invitation is not None and not invitation.cancelled
-            words_before = "Updated agenda" if updated else "Agenda"
-            _queue(
-                meeting,
-                person,
-                agenda_key,
-                _subject(words_before, meeting, attached),
-                "agenda",
-                **context,
-            )
+        report.attached += attached
+        report.by_link += not attached
+    if agenda_due:
+        updated = invitation is not None and not invitation.cancelled
+        # The meeting moved and its agenda with it: one email says both.
+        template = "meeting_changed" if changes else "agenda"
+        words_before = "Changed" if changes else "Updated agenda" if updated else "Agenda"
+        key = agenda_key
         report.agendas += 1
-        if attached:
-            report.attached += 1
-        else:
-            report.by_link += 1
     else:
-        # A new date or start moves every slot's time on the agenda already sent, though
-        # nothing on it changed: the email says an updated agenda is waiting.
-        moved = any(change.what in _MOVES_THE_AGENDA for change in changes)
-        attached = (
-            moved
-            and sending.document is not None
-            and documents_by_attachment(person.email, sending.secure)
-        )
-        if moved:
-            context.update(
-                attached=attached,
-                attachments=[sending.document] if attached else [],
-                concerning=sending.on_agenda,
-                documents=DocumentsBy.ATTACHMENT if attached else DocumentsBy.LINK,
-            )
-        _queue(
-            meeting,
-            person,
-            f"meeting:{meeting.id}:seq{meeting.calendar_sequence}:{person.email}",
-            _subject("Changed", meeting, attached),
-            "meeting_changed",
-            agenda_changed=moved,
-            **context,
-        )
+        template, words_before = "meeting_changed", "Changed"
+        key = f"meeting:{meeting.id}:seq{meeting.calendar_sequence}:{person.email}"
         report.meeting_updates += 1
-        if moved:
-            report.attached += attached
-            report.by_link += not attached
+    _queue(meeting, person, key, _subject(words_before, meeting, attached), template, **context)
     report.recipients.add(person.email)
     if invitation is None:
         invitation = Invitation(

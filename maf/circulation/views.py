@@ -35,14 +35,16 @@ def circulate(meeting_id: int):
         db.session.rollback()
         return render_builder(meeting, 409, circulation_error=str(error))
     if report.messages:
-        flash(
+        sent = (
             f"{report.messages} emails queued for {len(report.recipients)} people: "
-            f"{report.agendas} agendas "
-            f"({services.documents_in_words(report.by_link, report.attached)}), "
-            f"{report.meeting_updates} meeting updates, "
+            f"{report.agendas} agendas, {report.meeting_updates} meeting updates, "
             f"{report.slot_invitations} presenters' invitations, "
             f"{report.cancellations} cancellations."
         )
+        if report.by_link or report.attached:
+            documents = services.documents_in_words(report.by_link, report.attached)
+            sent += f" The agenda went {documents}."
+        flash(sent)
     else:
         flash("Nothing has changed since the agenda was last circulated, so nothing was sent.")
     return redirect(url_for("circulation.deliveries", meeting_id=meeting.id))

@@ -15,10 +15,12 @@ from maf.circulation.models import OutboxMessage
 from maf.extensions import db
 from maf.forums import services as forums
 from maf.notifications.models import EmailPreference
-from tests.circulation import test_circulation
+from tests.circulation import test_circulation, test_secure_circulation
 from tests.circulation.test_secure_circulation import AGENDA_CHILDREN
 
 meeting, agenda = test_circulation.meeting, test_circulation.agenda
+admin, secure = test_secure_circulation.admin, test_secure_circulation.secure
+mixed = test_secure_circulation.mixed
 
 
 def _messages(after_id: int = 0) -> list[OutboxMessage]:
@@ -96,6 +98,35 @@ def test_a_reschedule_email_says_what_changed_before_and_after_and_why(
     assert "Date:" not in again.text_body and "election" not in again.text_body
     # Only the venue moved: the agenda's times did not, so no updated agenda is announced.
     assert "updated agenda" not in again.text_body and again.documents == ""
+
+
+def test_a_moved_meeting_sends_secure_domains_the_updated_agenda_attached(
+    mixed, agenda, coordinator, secure
+):
+    services.circulate(mixed, coordinator)
+    before = _last_id()
+    forums.reschedule_meeting(
+        mixed,
+        day=date(2027, 7, 20),
+        start_time=mixed.start_time,
+        venue=mixed.venue,
+        reason="The chair is on leave",
+        user=coordinator,
+    )
+
+    report = services.circulate(mixed, coordinator)
+
+    sent = _messages(before)
+    sam = _to(sent, "sam.patel@mft.nhs.net")
+    assert sam.subject == "OFFICIAL-SENSITIVE: Changed: Charnwood multi-agency forum, 20 July 2027"
+    (attachment,) = sam.attachments
+    assert attachment.filename.startswith("charnwood-multi-agency-forum-agenda-2027-07-20-v")
+    assert sam.documents == "attachment" and "The document is attached" in sam.text_body
+    zoe = _to(sent, "zoe@example.org")
+    assert zoe.subject == "Changed: Charnwood multi-agency forum, 20 July 2027"
+    assert zoe.documents == "link" and zoe.attachments == []
+    assert (report.by_link, report.attached) == (3, 2)
+    _names_no_child(sent)
 
 
 def test_new_breaks_send_the_updated_agenda_with_the_change(meeting, agenda, coordinator):

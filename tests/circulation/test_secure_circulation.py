@@ -116,7 +116,8 @@ def test_secure_domains_get_the_document_attached_and_marked_the_others_a_link(
         follow_redirects=True,
     )
 
-    assert "5 agendas (3 by link, 2 attached)" in response.text
+    assert "5 agendas, 0 meeting updates" in response.text
+    assert "The agenda went 3 by link, 2 attached." in response.text
     emails = {m.recipient_email: m for m in _messages("agenda:")}
     name = f"charnwood-multi-agency-forum-agenda-2027-07-13-v{mixed.agenda_version}.docx"
     for _, email in SECURE_MEMBERS:
