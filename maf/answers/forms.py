@@ -22,6 +22,12 @@ def _deputy_name(required: bool, label="Name of your deputy", hint="your agency"
     )
 
 
+def _invitation_id(value) -> int | None:
+    """The chosen invitation's id; None for the empty "Choose a member" (which an HTML select
+    that is required must start with)."""
+    return int(value) if value not in ("", None) else None
+
+
 class ConfirmAnswerForm(Form):
     """The one button behind a link in the email: the answer is the link's."""
 
@@ -38,7 +44,7 @@ class RecordAnswerForm(Form):
 
     invitation = GovSelectField(
         "Member",
-        coerce=int,
+        coerce=_invitation_id,
         validators=[InputRequired(message="Select the member who answered")],
     )
     response = GovRadioField(
@@ -52,7 +58,7 @@ class RecordAnswerForm(Form):
     submit = SubmitField("Save the answer", widget=GovSubmitInput())
 
     def validate_invitation(self, field):
-        if not field.data:  # "Choose a member"
+        if field.data is None:  # "Choose a member"
             raise ValidationError("Select the member who answered")
 
     def validate_deputy_name(self, field):

@@ -236,12 +236,15 @@ class WhoIsComing:
 
 
 def who_is_coming(meeting: Meeting) -> WhoIsComing:
-    """Everyone invited to the meeting (not since taken off), each with their answer."""
+    """The forum's members invited to the meeting (not since taken off), each with their
+    answer. Not the chair, who runs the meeting and is asked nothing."""
     answers = answers_by_email(meeting)
+    members = {member.email.lower() for member in forum_services.active_members(meeting.forum)}
     return WhoIsComing(
         [
             Invitee(invitation, answers.get(invitation.email.lower()))
             for invitation in meeting_invitations(meeting)
+            if invitation.email.lower() in members
         ]
     )
 
@@ -284,15 +287,10 @@ def queue_answer_reminders(today: date) -> int:
     )
     queued = 0
     for meeting in meetings:
-        members = {m.email.lower() for m in forum_services.active_members(meeting.forum)}
-        coming = who_is_coming(meeting)
-        for invitee in coming.not_answered:
+        for invitee in who_is_coming(meeting).not_answered:
             invitation = invitee.invitation
-            email = invitation.email.lower()
-            if (
-                email not in members  # the chair runs the meeting: nobody asks them
-                or invitation.sent_at.astimezone(LONDON).date() >= today
-                or not notifications.wants(email, "answer_reminder")
+            if invitation.sent_at.astimezone(LONDON).date() >= today or not notifications.wants(
+                invitation.email, "answer_reminder"
             ):
                 continue
             queued += _queue_reminder(meeting, invitation) is not None

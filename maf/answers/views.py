@@ -84,7 +84,7 @@ def confirm_answer(token: str):
 
 def _record_form(meeting, coming: services.WhoIsComing) -> forms.RecordAnswerForm:
     form = forms.RecordAnswerForm()
-    form.invitation.choices = [(0, "Choose a member")] + [
+    form.invitation.choices = [("", "Choose a member")] + [
         (invitee.invitation.id, invitee.invitation.name or invitee.invitation.email)
         for invitee in coming.invitees
     ]
