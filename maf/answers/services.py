@@ -25,7 +25,7 @@ from maf.circulation.models import Invitation, InvitationKind
 from maf.dbtypes import LONDON, utcnow
 from maf.extensions import db
 from maf.forums import services as forum_services
-from maf.forums.models import Meeting, MeetingStatus
+from maf.forums.models import Meeting, MeetingChange, MeetingStatus
 from maf.invitations.services import who_to_ask
 from maf.notifications import services as notifications
 from maf.rules import services as rules
@@ -217,6 +217,9 @@ def _audit(meeting: Meeting, invitation: Invitation, answer: Answer, by) -> None
 class Invitee:
     invitation: Invitation
     answer: Answer | None
+    # The answer was given before the meeting last moved to another day or time: it may not
+    # hold for the new one (the "Changed" email asks again).
+    before_move: bool = False
 
     @property
     def response(self) -> Response | None:
@@ -240,12 +243,24 @@ def who_is_coming(meeting: Meeting) -> WhoIsComing:
     answer. Not the chair, who runs the meeting and is asked nothing."""
     answers = answers_by_email(meeting)
     members = {member.email.lower() for member in forum_services.active_members(meeting.forum)}
-    return WhoIsComing(
-        [
-            Invitee(invitation, answers.get(invitation.email.lower()))
-            for invitation in meeting_invitations(meeting)
-            if invitation.email.lower() in members
-        ]
+    moved = last_moved_at(meeting)
+    invitees = []
+    for invitation in meeting_invitations(meeting):
+        if invitation.email.lower() not in members:
+            continue
+        answer = answers.get(invitation.email.lower())
+        before_move = answer is not None and moved is not None and answer.answered_at < moved
+        invitees.append(Invitee(invitation, answer, before_move))
+    return WhoIsComing(invitees)
+
+
+def last_moved_at(meeting: Meeting) -> datetime | None:
+    """When the meeting last moved to another day or start time, if it ever did."""
+    moves = ("date", forum_services.USUAL["start_time"])
+    return db.session.scalar(
+        select(func.max(MeetingChange.changed_at)).where(
+            MeetingChange.meeting_id == meeting.id, MeetingChange.what.in_(moves)
+        )
     )
 
 

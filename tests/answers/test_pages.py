@@ -2,12 +2,14 @@
 from the answers (issue 17 point 2)."""
 
 import re
+from datetime import date
 
 import pytest
 
 from maf.answers import services
 from maf.answers.models import AnswerSource, Response
 from maf.extensions import db
+from maf.forums import services as forums
 from maf.forums.services import active_members
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import AttendanceStatus
@@ -154,3 +156,26 @@ def test_no_answer_is_recorded_once_the_meeting_is_over(
     assert late.status_code == 409
     assert "Answers can no longer be recorded: the meeting is over" in late.text
     assert services.answers_by_email(meeting) == {}
+
+
+def test_an_answer_given_before_the_meeting_moved_says_so(
+    client, sign_in, coordinator, answered, app_clock
+):
+    app_clock.london(date(2026, 12, 10), 10)
+    forums.reschedule_meeting(
+        answered,
+        day=date(2027, 4, 13),
+        start_time=answered.start_time,
+        venue=answered.venue,
+        reason="The venue is closed for repairs",
+        user=coordinator,
+    )
+    app_clock.london(date(2026, 12, 11), 10)
+    services.record_answer(
+        answered, services.invitation_for(answered, PRIYA), Response.ATTENDING, AnswerSource.LINK
+    )
+    db.session.commit()
+    sign_in(coordinator)
+    rows = {row[0]: row[4] for row in _rows(client.get(f"/meetings/{answered.id}/answers").text)}
+    assert rows["Maya Member"].endswith(", before the meeting moved")
+    assert rows["Priya Patel"] == "11 December 2026, 10:00"  # answered again since
