@@ -8,8 +8,9 @@ invite.ics attachment, Thunderbird inline. The mailbox is shared with the coordi
 
 - only UNSEEN messages are read, and read with BODY.PEEK, so reading marks nothing;
 - a reply applied to an invitation MAF sent is flagged \\Seen and $MAFApplied;
-- everything else (an ordinary email, a reply to an unknown or cancelled invitation, a
-  "tentative", a malformed calendar) stays unseen for people, flagged $MAFLeft only so the next
+- everything else (an ordinary email, a reply to an unknown or cancelled invitation, a reply
+  sent by someone other than the attendee, a "tentative", a malformed calendar) stays unseen
+  for people, flagged $MAFLeft only so the next
   run does not read it again; nothing is ever deleted;
 - a mailbox that cannot be reached, or a database that fails mid-way, changes nothing that is
   not committed, and the next run tries again; one bad message never stops the others.
@@ -25,6 +26,7 @@ import re
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import getaddresses
 from enum import StrEnum
 from urllib.parse import unquote, urlsplit
 
@@ -55,6 +57,7 @@ class Outcome(StrEnum):
     APPLIED = "applied"
     NOT_A_REPLY = "not a calendar reply"
     NO_MATCH = "no open invitation matches"
+    NOT_FROM_ATTENDEE = "sent by someone other than the attendee"
     UNDECIDED = "tentative or no answer"
     STALE = "older than the answer in force"
     MALFORMED = "malformed calendar"
@@ -66,6 +69,7 @@ _PRECEDENCE = [
     Outcome.MALFORMED,
     Outcome.STALE,
     Outcome.UNDECIDED,
+    Outcome.NOT_FROM_ATTENDEE,
     Outcome.NO_MATCH,
     Outcome.NOT_A_REPLY,
 ]
@@ -146,7 +150,7 @@ def _open_invitation(uid: str, address: str) -> Invitation | None:
     )
 
 
-def _apply_event(event, message_uid: str) -> Outcome:
+def _apply_event(event, senders: set[str], message_uid: str) -> Outcome:
     uid = str(event.get("UID", "")).strip()
     attendees = _as_list(event.get("ATTENDEE"))
     if not uid or not attendees:
@@ -168,6 +172,15 @@ def _apply_event(event, message_uid: str) -> Outcome:
                 invitation.id,
             )
             return Outcome.NO_MATCH
+        # Anyone can email the organiser mailbox: only the attendee (or whoever sends on
+        # their behalf, named in Sender) answers for them.
+        if invitation.email.lower() not in senders:
+            log.info(
+                "organiser mailbox: message %s for invitation %s is not from the attendee",
+                message_uid,
+                invitation.id,
+            )
+            return Outcome.NOT_FROM_ATTENDEE
         response = PARTSTATS.get(str(attendee.params.get("PARTSTAT", "")).upper())
         if response is None:
             return Outcome.UNDECIDED
@@ -213,6 +226,12 @@ def _apply_event(event, message_uid: str) -> Outcome:
 def apply_message(raw: bytes, message_uid: str = "?") -> Outcome:
     """Apply the iTIP REPLY in one email, in the caller's transaction (not committed)."""
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    senders = {
+        address.lower()
+        for _, address in getaddresses(
+            [str(value) for value in message.get_all("From", []) + message.get_all("Sender", [])]
+        )
+    }
     outcomes = []
     for part in _calendar_parts(message):
         try:
@@ -223,7 +242,7 @@ def apply_message(raw: bytes, message_uid: str = "?") -> Outcome:
             events = calendar.walk("VEVENT")
             if not events:
                 raise MalformedCalendar("a REPLY without VEVENT")
-            outcomes.extend(_apply_event(event, message_uid) for event in events)
+            outcomes.extend(_apply_event(event, senders, message_uid) for event in events)
         except MalformedCalendar as error:
             log.warning(
                 "organiser mailbox: message %s has a malformed calendar (%s)", message_uid, error

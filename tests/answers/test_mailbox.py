@@ -104,6 +104,21 @@ def test_what_is_not_an_answer_to_an_invitation_stays_unseen_for_people(
     assert mailbox.read_organiser_mailbox().outcomes == {}
 
 
+def test_a_reply_sent_by_someone_else_is_left_for_people(circulated, organiser_mailbox):
+    reply = reply_email("outlook", circulated.meeting, *MAYA, "DECLINED")
+    forged = reply.replace(
+        b"From: Maya Member <maya.member@example.org>", b"From: Mallory <mallory@example.org>"
+    )
+    assert forged != reply
+    organiser_mailbox.append(forged)
+
+    run = mailbox.read_organiser_mailbox()
+
+    assert run.count(mailbox.Outcome.NOT_FROM_ATTENDEE) == 1
+    assert _answers(circulated.meeting) == {}
+    assert _flags(organiser_mailbox) == [{"$MAFLeft"}]
+
+
 def test_a_reply_to_a_cancelled_meeting_changes_nothing(circulated, organiser_mailbox, coordinator):
     meeting = circulated.meeting
     forums.change_meeting_status(meeting, MeetingStatus.CANCELLED, coordinator)
