@@ -175,7 +175,10 @@ def secure_domains():
 @bp.route("/secure-email-domains/remove", methods=["POST"])
 @roles_required(Role.ADMIN)
 def remove_secure_domain():
-    domain = db.session.get(SecureEmailDomain, request.form.get("domain", type=int) or 0)
+    # The row's id, from the page's hidden field; anything else (hand-made) removes nothing.
+    chosen = request.form.get("domain", "")
+    found = chosen.isdigit() and len(chosen) <= 9
+    domain = db.session.get(SecureEmailDomain, int(chosen)) if found else None
     if domain is not None:
         name = domain.domain
         services.remove_secure_domain(domain, current_user)
