@@ -10,12 +10,13 @@ to ask), and the deliveries page records which. Three members answer by the one-
 their email (opening it changes nothing until confirmed; one names a deputy; a forged link is
 refused). Two answer from their calendar programs: an Outlook and a Google Calendar iTIP
 REPLY placed in the organiser mailbox, which MAF's job reads over IMAP (down at its first run:
-nothing is lost), leaving an ordinary email unread for people. One never answers and, on the
-rule's day and not the day before, is the one person reminded. The coordinator sees who is
-coming; at the meeting the chair's attendance page starts from the answers; afterwards the
-links have expired. After the minutes each action owner gets exactly one email, and the owner
-who is not a member is told the minutes are ready. No email subject, body or invitation in the
-whole story names a child, though the documents attached for secure domains do.
+nothing is lost), leaving unread for people an ordinary email and a reply naming a member but
+sent by someone else. One never answers and, on the rule's day and not the day before, is the
+one person reminded. The coordinator sees who is coming; at the meeting the chair's attendance
+page starts from the answers; afterwards the links have expired. After the minutes each action
+owner gets exactly one email, and the owner who is not a member is told the minutes are ready.
+No email subject, body or invitation in the whole story names a child, though the documents
+attached for secure domains do.
 
 Each step counts its assertions; the summary is printed at the end of the run.
 """
@@ -469,6 +470,15 @@ def _answer_from_calendars(j: Journey, app, meeting, agenda_mail: dict, monkeypa
             f"{key}'s invitation names {key} as an attendee",
         )
         imap.append(program(event, (name, email), partstat, stamp))
+    # A reply naming Omar, written by someone else: anyone can email the organiser mailbox.
+    forged = google_reply(
+        agenda_mail["omar"].event(),
+        (MEMBERS["omar"][0], MEMBERS["omar"][1]),
+        "ACCEPTED",
+        "20270106T130000Z",
+        sender=("Someone", "someone@elsewhere.example.com"),
+    )
+    imap.append(forged)
     # Something that is not an answer, left for the coordinators to read.
     note = EmailMessage()
     note["From"] = "Ruth Adebayo <ruth.adebayo@brightstart.example.org>"
@@ -483,14 +493,21 @@ def _answer_from_calendars(j: Journey, app, meeting, agenda_mail: dict, monkeypa
     j.equal(_answers(meeting), before, "the answers while the organiser mailbox is down")
     imap.start()
     j.equal(
-        [m.seen for m in imap.messages()], [False] * 3, "the mailbox's messages, all still unread"
+        [m.seen for m in imap.messages()], [False] * 4, "the mailbox's messages, all still unread"
     )
     run = mailbox.read_organiser_mailbox()  # the scheduled job's next run, with its report
     db.session.expire_all()
     j.equal(
-        (run.reachable, run.count(mailbox.Outcome.APPLIED), run.count(mailbox.Outcome.NOT_A_REPLY)),
-        (True, 2, 1),
-        "the mailbox read: reachable, replies applied, emails left for people",
+        (run.reachable, dict(run.outcomes)),
+        (
+            True,
+            {
+                mailbox.Outcome.APPLIED: 2,
+                mailbox.Outcome.NOT_FROM_ATTENDEE: 1,
+                mailbox.Outcome.NOT_A_REPLY: 1,
+            },
+        ),
+        "the mailbox read: replies applied, the forged one and the note left for people",
     )
     stored = _answers(meeting)
     j.equal(
@@ -508,7 +525,9 @@ def _answer_from_calendars(j: Journey, app, meeting, agenda_mail: dict, monkeypa
         False,
         "the email that is not an answer, still unread for the coordinators",
     )
-    j.equal(sorted(seen.values()), [False, True, True], "the replies applied are marked read")
+    j.equal(
+        sorted(seen.values()), [False, False, True, True], "only the replies applied marked read"
+    )
     # Read again (the next scheduled run): nothing is applied twice, nothing changes.
     _run_job(app, monkeypatch, "read_organiser_mailbox")
     j.equal(_answers(meeting), stored, "the answers after the mailbox was read again")
@@ -851,10 +870,14 @@ def outlook_reply(event: dict, attendee: tuple[str, str], partstat: str, stamp: 
     return message.as_bytes()
 
 
-def google_reply(event: dict, attendee: tuple[str, str], partstat: str, stamp: str) -> bytes:
+def google_reply(
+    event: dict, attendee: tuple[str, str], partstat: str, stamp: str, sender=None
+) -> bytes:
     """Google Calendar declining: UTC times, X-NUM-GUESTS, a 7bit text/calendar part beside
-    the HTML, and the same calendar again as an invite.ics attachment (application/ics)."""
+    the HTML, and the same calendar again as an invite.ics attachment (application/ics).
+    Sent from the attendee's address unless `sender` (name, address) says otherwise."""
     name, address = attendee
+    sender_name, sender_address = sender or attendee
     verb = {"ACCEPTED": "Accepted", "DECLINED": "Declined", "TENTATIVE": "Maybe"}[partstat]
     utc = {part: _utc(event[part]) for part in ("start", "end")}
     calendar = _fold(
@@ -884,12 +907,12 @@ def google_reply(event: dict, attendee: tuple[str, str], partstat: str, stamp: s
         ]
     )
     message = EmailMessage()
-    message["From"] = f"{name} <{address}>"
+    message["From"] = f"{sender_name} <{sender_address}>"
     message["To"] = ORGANISER
     message["Subject"] = f"{verb}: {event['summary']} @ Tue 19 Jan 2027 09:30 - 13:30 (GMT)"
     message["Date"] = "Wed, 06 Jan 2027 12:40:55 +0000"
     message["Message-ID"] = f"<calendar-{stamp}@google.com>"
-    message["Reply-To"] = f"{name} <{address}>"
+    message["Reply-To"] = f"{sender_name} <{sender_address}>"
     message.set_content(f"{name} has {verb.lower()} this invitation.\n")
     message.add_alternative(
         f"<p>{html.escape(name)} has {verb.lower()} this invitation.</p>\n", "html"
