@@ -646,7 +646,11 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         j.contains(words(chair.main()), words(discussion), "the draft minutes page")
         _approve_and_circulate_minutes(chair, january, 1)
         arrived = mail.deliver()
-        ledger.expect_mail(arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1}, j, "January's minutes")
+        # Issue 17 point 3: the owners of the new actions (Zoë, Daniel, Hannah) each get one
+        # email about theirs; Hannah, who is sent no minutes, hears they are ready.
+        ledger.expect_mail(
+            arrived, {ZOE: 2, DANIEL: 2, PAUL: 1, CHAIR: 1, HANNAH: 2}, j, "January's minutes"
+        )
         ledger.meeting_status["january"] = MeetingStatus.MINUTES_CIRCULATED
         minutes_text = arrived[PAUL][0].docx_text()
         j.contains(minutes_text, discussion, "the minutes")
@@ -681,7 +685,10 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         j.contains(words(chair.main()), f"Discussion: {corrected}", "the draft minutes page")
         _approve_and_circulate_minutes(chair, january, 2)
         arrived = mail.deliver()
-        ledger.expect_mail(arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1}, j, "corrected minutes")
+        # The actions did not change: only Hannah hears the corrected minutes are ready.
+        ledger.expect_mail(
+            arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1, HANNAH: 1}, j, "corrected minutes"
+        )
         j.contains(arrived[PAUL][0].docx_text(), corrected, "the corrected minutes")
         db.session.expire_all()
         j.equal(outcomes.record_for(amelia).discussion, recorded, "the record as recorded")
@@ -821,7 +828,9 @@ def _live_the_year(j: Journey, clock, mail: Mailboxes, ledger: Ledger, person):
         j.contains(words(coordinator.main()), "Needs met", "the reason Grace's CAF closed")
         _approve_and_circulate_minutes(chair, april, 1)
         arrived = mail.deliver()
-        ledger.expect_mail(arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1}, j, "April's minutes")
+        ledger.expect_mail(
+            arrived, {ZOE: 2, DANIEL: 2, PAUL: 1, CHAIR: 1, HANNAH: 2}, j, "April's minutes"
+        )
         ledger.meeting_status["april"] = MeetingStatus.MINUTES_CIRCULATED
         minutes_text = arrived[CHAIR][0].docx_text()
         j.contains(minutes_text, "From Zoë Brennan, received", "the minutes (Jonathan's update)")
@@ -1411,7 +1420,10 @@ def _hold(
     j.contains(chair.main(), "The record is complete", f"the chair's {key} record")
     _approve_and_circulate_minutes(chair, meeting, 1)
     arrived = mail.deliver()
-    ledger.expect_mail(arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1}, j, f"{key}'s minutes")
+    # No new actions; Hannah, who is sent no minutes, hears they are ready (issue 17 point 3).
+    ledger.expect_mail(
+        arrived, {ZOE: 1, DANIEL: 1, PAUL: 1, CHAIR: 1, HANNAH: 1}, j, f"{key}'s minutes"
+    )
     ledger.meeting_status[key] = MeetingStatus.MINUTES_CIRCULATED
     not_received = re.findall(r"Asked of [^;]+; not received", arrived[CHAIR][0].docx_text())
     j.equal(
