@@ -33,6 +33,11 @@ PUBLIC_ENDPOINTS = {
     # The accessibility statement and the privacy notice (maf/public_pages): the law asks that
     # anyone can read them, signed in or not.
     "public_pages.show",
+    # Answers to a meeting invitation from the email's one-click link (maf/answers): the signed
+    # link is the credential (one purpose, one meeting and address, expiring when the meeting
+    # ends), and showing it changes nothing: only the confirmation's POST records the answer.
+    "answers.answer",
+    "answers.confirm_answer",
 }
 
 
