@@ -65,6 +65,7 @@ from maf.dbtypes import LONDON, set_clock  # noqa: E402
 from maf.directory.models import Agency, AgencyTier, AgencyType, District  # noqa: E402
 from maf.extensions import db  # noqa: E402
 from maf.forums import services as forum_services  # noqa: E402
+from maf.forums.models import MemberRole  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 _sequence = itertools.count(1)
@@ -373,6 +374,25 @@ def make_meeting(make_forum):
         return meeting
 
     return make
+
+
+@pytest.fixture
+def add_members(coordinator, make_agency):
+    """Standing members of a forum, each from an agency of their own: add(forum, [(name,
+    email), ...])."""
+
+    def add(forum, people):
+        for name, email in people:
+            forum_services.add_member(
+                forum,
+                name=name,
+                email=email,
+                agency=make_agency(),
+                role=MemberRole.STANDING,
+                user=coordinator,
+            )
+
+    return add
 
 
 @pytest.fixture

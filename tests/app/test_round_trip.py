@@ -38,7 +38,7 @@ from maf.agendas.services import add_to_agenda
 from maf.auth.models import Role
 from maf.circulation import outbox
 from maf.circulation import services as circulation
-from maf.circulation.models import DeliveryStatus, OutboxMessage, SecureEmailDomain
+from maf.circulation.models import DeliveryStatus, OutboxMessage
 from maf.dbtypes import utcnow
 from maf.extensions import db
 from maf.forums import services as forums
@@ -305,7 +305,7 @@ def circulated(client, sign_in, coordinator, make_user, make_agency, make_meetin
         chair = make_user(Role.CHAIR, name="Margaret Okafor", email="chair@example.org")
         # The agenda document is attached only on a secure domain (issue 17): these addresses
         # are, so the names can be read back from the document each received.
-        secure("example.org", coordinator)
+        circulation.add_secure_domain("example.org", coordinator)
         agency = make_agency(name="Leicestershire Police")
         sign_in(coordinator)
         forum_values = {
@@ -345,11 +345,6 @@ def circulated(client, sign_in, coordinator, make_user, make_agency, make_meetin
         return forum, meeting, chair
 
     return circulate
-
-
-def secure(domain: str, admin) -> None:
-    db.session.add(SecureEmailDomain(domain=domain, added_by_id=admin.id))
-    db.session.commit()
 
 
 def subjects(messages) -> list[tuple[str, str]]:
@@ -535,7 +530,7 @@ def test_line_breaks_saved_without_the_forms_never_become_headers_or_properties(
         user=coordinator,
     )
     meeting = make_meeting(date(2027, 1, 12), forum=forum)
-    secure("example.org", coordinator)
+    circulation.add_secure_domain("example.org", coordinator)
     # An empty agenda is not circulated (issue 13).
     add_to_agenda(meeting, make_ready_case(), ItemKind.NEW_CASE, coordinator)
     circulation.circulate(meeting, coordinator)

@@ -18,17 +18,11 @@ from maf.forums.models import MeetingStatus, MemberRole
 
 
 @pytest.fixture
-def meeting(coordinator, make_meeting, make_agency):
+def meeting(make_meeting, add_members):
     meeting = make_meeting(date(2027, 7, 13))
-    for name, email in (("Zoë Brennan", "zoe@example.org"), ("Paul Dennis", "paul@example.org")):
-        forums.add_member(
-            meeting.forum,
-            name=name,
-            email=email,
-            agency=make_agency(),
-            role=MemberRole.STANDING,
-            user=coordinator,
-        )
+    add_members(
+        meeting.forum, [("Zoë Brennan", "zoe@example.org"), ("Paul Dennis", "paul@example.org")]
+    )
     return meeting
 
 

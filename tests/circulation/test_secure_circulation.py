@@ -15,8 +15,6 @@ from maf.auth.models import Role
 from maf.circulation import services
 from maf.circulation.models import OutboxMessage, SecureEmailDomain
 from maf.extensions import db
-from maf.forums import services as forums
-from maf.forums.models import MemberRole
 from maf.outcomes import minutes as minutes_service
 from tests.circulation import test_circulation
 from tests.conftest import PASSWORD, csrf_token_from, submit
@@ -54,17 +52,9 @@ def secure(admin):
 
 
 @pytest.fixture
-def mixed(meeting, coordinator, make_agency):
+def mixed(meeting, add_members):
     """Four members: two on secure domains (subdomains of the listed ones), two not."""
-    for name, email in SECURE_MEMBERS:
-        forums.add_member(
-            meeting.forum,
-            name=name,
-            email=email,
-            agency=make_agency(),
-            role=MemberRole.STANDING,
-            user=coordinator,
-        )
+    add_members(meeting.forum, SECURE_MEMBERS)
     return meeting
 
 

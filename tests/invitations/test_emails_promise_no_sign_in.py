@@ -15,7 +15,6 @@ from maf.circulation import services as circulation
 from maf.circulation.models import OutboxMessage
 from maf.extensions import db
 from maf.forums import services as forums
-from maf.forums.models import MemberRole
 from maf.invitations.services import can_sign_in
 from maf.outcomes import progress
 from maf.outcomes import services as outcomes
@@ -28,20 +27,12 @@ PRESENTER_WITHOUT = "eve@example.org"
 
 
 @pytest.fixture
-def meeting(coordinator, make_meeting, make_agency, make_user):
+def meeting(make_meeting, make_user, add_members):
     """A forum with two members, one of whom has an account, and a two-case agenda whose
     presenters are one member with an account and one practitioner without."""
     make_user(Role.PRACTITIONER, name="Zoë Brennan", email=WITH_ACCOUNT)
     meeting = make_meeting(date(2027, 7, 13))
-    for name, email in (("Zoë Brennan", WITH_ACCOUNT), ("Paul Dennis", WITHOUT_ACCOUNT)):
-        forums.add_member(
-            meeting.forum,
-            name=name,
-            email=email,
-            agency=make_agency(),
-            role=MemberRole.STANDING,
-            user=coordinator,
-        )
+    add_members(meeting.forum, [("Zoë Brennan", WITH_ACCOUNT), ("Paul Dennis", WITHOUT_ACCOUNT)])
     return meeting
 
 

@@ -30,8 +30,6 @@ from maf.circulation.models import OutboxMessage
 from maf.corrections.models import ChildDetailsChange, ChildMerge
 from maf.dbtypes import LONDON
 from maf.extensions import db
-from maf.forums import services as forums
-from maf.forums.models import MemberRole
 from maf.outcomes import minutes as minutes_service
 from maf.outcomes import services as outcomes
 from maf.outcomes.models import LeadKind, Minutes, Outcome
@@ -51,22 +49,20 @@ def _lead(name: str, email: str) -> outcomes.LeadDetails:
 
 
 @pytest.fixture
-def scene(make_meeting, make_ready_case, make_case, make_agency, coordinator, app_clock):
+def scene(
+    make_meeting, make_ready_case, make_case, make_agency, coordinator, app_clock, add_members
+):
     """Zephyrine and Ottoline on the same agenda, presented, circulated, discussed, minuted,
     the minutes approved and circulated; a second CAF for Zephyrine joined to her record by
     the existing-CAF check; a correction of her name; audit details naming her. Then her
     case closed and archived long enough ago to be destroyed today; Ottoline's stays open."""
     app_clock.london(date(2026, 12, 1))
     meeting = make_meeting(date(2027, 1, 12))
-    for name, email in (("Zoë Brennan", "zoe@example.org"), ("Paul Dennis", "paul@example.org")):
-        forums.add_member(
-            meeting.forum,
-            name=name,
-            email=email,
-            agency=make_agency(),
-            role=MemberRole.STANDING,
-            user=coordinator,
-        )
+    # Secure addresses (issue 17), so the agenda and minutes documents naming her are attached.
+    circulation.add_secure_domain("example.org", coordinator)
+    add_members(
+        meeting.forum, [("Zoë Brennan", "zoe@example.org"), ("Paul Dennis", "paul@example.org")]
+    )
     zephyrine = make_ready_case("Zephyrine", "Quillfeather", BORN, "LE11 1AA", other_names="Zeffy")
     ottoline = make_ready_case(*OTHER, OTHER_BORN, "LE12 2BB")
     items = [
@@ -262,7 +258,7 @@ def test_attachments_that_named_her_are_replaced_by_a_note_and_the_emails_kept(s
         assert attachment.content_type == "text/plain"
         note = attachment.content.decode()
         assert "was removed on 15 June 2034 under the retention rule" in note
-        assert re.match(r"(agenda|minutes)-2027-01-12(-v1)?\.docx was removed", note)
+        assert re.match(r"[a-z-]+-(agenda|minutes)-2027-01-12-v\d+\.docx was removed", note)
 
 
 def test_audit_details_lose_her_name_and_say_what_was_redacted(scene):
