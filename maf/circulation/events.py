@@ -89,24 +89,34 @@ def _descriptions(meeting: Meeting, opening: str) -> tuple[str, str]:
     return "\n".join(text), str(escape("").join(html))
 
 
-def meeting_event(
-    meeting: Meeting, attendees=(), cancelled: bool = False
-) -> calendar.CalendarEvent:
-    starts, ends = _meeting_times(meeting)
+def _event(meeting: Meeting, opening: str, **fields) -> calendar.CalendarEvent:
+    """What a meeting's event and a slot's share: the organiser, where, the links and the
+    description that begins with `opening`."""
     organiser_email, organiser_name = _organiser(meeting.forum)
-    description, html_description = _descriptions(meeting, f"Meeting of the {meeting.forum.name}.")
+    description, html_description = _descriptions(meeting, opening)
     return calendar.CalendarEvent(
-        uid=meeting_uid(meeting),
-        sequence=meeting.calendar_sequence,
-        summary=meeting.forum.name,
         description=description,
         html_description=html_description,
         location=_location(meeting),
         url=_event_link(meeting),
-        starts=starts,
-        ends=ends,
         organizer_email=organiser_email,
         organizer_name=organiser_name,
+        **fields,
+    )
+
+
+def meeting_event(
+    meeting: Meeting, attendees=(), cancelled: bool = False
+) -> calendar.CalendarEvent:
+    starts, ends = _meeting_times(meeting)
+    return _event(
+        meeting,
+        f"Meeting of the {meeting.forum.name}.",
+        uid=meeting_uid(meeting),
+        sequence=meeting.calendar_sequence,
+        summary=meeting.forum.name,
+        starts=starts,
+        ends=ends,
         cancelled=cancelled,
         attendees=tuple(attendees),
     )
@@ -116,24 +126,14 @@ def slot_event(
     item: AgendaItem, slot: Slot, sequence: int, cancelled=False
 ) -> calendar.CalendarEvent:
     meeting = item.meeting
-    organiser_email, organiser_name = _organiser(meeting.forum)
-    starts = datetime.combine(meeting.date, slot.starts, LONDON)
-    ends = datetime.combine(meeting.date, slot.ends, LONDON)
-    description, html_description = _descriptions(
-        meeting, f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}."
-    )
-    return calendar.CalendarEvent(
+    return _event(
+        meeting,
+        f"Your slot on the agenda, {slot.starts:%H:%M} to {slot.ends:%H:%M}.",
         uid=slot_uid(item),
         sequence=sequence,
         summary=f"Presenting at the {meeting.forum.name}",
-        description=description,
-        html_description=html_description,
-        location=_location(meeting),
-        url=_event_link(meeting),
-        starts=starts,
-        ends=ends,
-        organizer_email=organiser_email,
-        organizer_name=organiser_name,
+        starts=datetime.combine(meeting.date, slot.starts, LONDON),
+        ends=datetime.combine(meeting.date, slot.ends, LONDON),
         cancelled=cancelled,
         related_to=meeting_uid(meeting),
         attendees=(calendar.Attendee(item.presenter_email, item.presenter_name),),
