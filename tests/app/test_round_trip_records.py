@@ -74,6 +74,8 @@ def recorded(client, sign_in, coordinator, make_agency, make_forum, make_meeting
         police = make_agency(name=POLICE, type=AgencyType.POLICE)
         forum = make_forum()
         meeting = make_meeting(date(2027, 1, 12), forum=forum)
+        # A secure domain (issue 17), so the minutes document comes attached to be read back.
+        circulation.add_secure_domain("example.org", coordinator)
         case = make_ready_case("Amy", "Lee", date(2012, 5, 17))
         item = add_to_agenda(meeting, case, ItemKind.NEW_CASE, coordinator, presenter_name="Pat")
         sign_in(coordinator)
@@ -155,7 +157,7 @@ def test_the_meeting_record_round_trips_to_its_pages_minutes_and_minutes_email(
     post_form(client, page, f"/minutes/{draft.id}/circulate", {})
     sent = email_reader(app, tmp_path, monkeypatch)()
     (to_member,) = [m for m in sent if m["To"].addresses[0].addr_spec == "member@example.org"]
-    assert to_member["Subject"] == f"Minutes: {forum.name}, 12 January 2027"
+    assert to_member["Subject"] == f"OFFICIAL-SENSITIVE: Minutes: {forum.name}, 12 January 2027"
     check_email(to_member, one, forum.name)
     (attached,) = list(to_member.iter_attachments())
     assert attached.get_payload(decode=True) == minutes_of(meeting).document
