@@ -1,6 +1,7 @@
 """A coordinator builds a meeting's agenda from the ready queue, reorders it with the keyboard
 and downloads the Word document."""
 
+import re
 from datetime import date
 
 import docx
@@ -59,7 +60,8 @@ def test_build_reorder_by_keyboard_and_download(
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the agenda (Word)").click()
     download = download_info.value
-    assert download.suggested_filename.endswith("2027-01-12.docx")
+    # Named by forum, date and agenda version, unique among forums meeting the same day.
+    assert re.fullmatch(r"[a-z-]+-agenda-2027-01-12-v\d+\.docx", download.suggested_filename)
     document = docx.Document(str(download.path()))
     text = "\n".join(
         cell.text for table in document.tables for row in table.rows for cell in row.cells
