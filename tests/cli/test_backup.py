@@ -25,7 +25,7 @@ from maf.auth.models import User
 from maf.cases import services as case_services
 from maf.cases.models import Case, Child, Consent
 from maf.circulation.models import OutboxAttachment, OutboxMessage
-from maf.circulation.services import circulate
+from maf.circulation.services import add_secure_domain, circulate
 from maf.directory.models import Agency, District
 from maf.extensions import db
 from maf.forums.models import Meeting, MemberRole
@@ -90,6 +90,8 @@ def scratch(make_scratch_app):
             "Daniel Kowalski",
             "pastoral.lead@example.org",
         )
+        # A secure domain (issue 17), so the agenda travels as an attachment to be backed up.
+        add_secure_domain("example.org", coordinator)
         circulate(meeting, coordinator)
         db.session.remove()
     return app, ids
