@@ -214,7 +214,9 @@ def _parse(data: bytes) -> Mail:
         subject=str(message["Subject"]),
         text=text.get_content() if text is not None else "",
         html=html.get_content() if html is not None else "",
-        dedupe_key=str(message["X-MAF-Dedupe-Key"]),
+        # A long key is folded onto a line of its own (RFC 5322), which leaves a leading space:
+        # with a meeting id of three digits, an action owner's key no longer fits on one line.
+        dedupe_key=str(message["X-MAF-Dedupe-Key"]).strip(),
     )
     for part in message.walk():
         if part.get_content_type() == "text/calendar":

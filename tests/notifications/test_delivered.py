@@ -30,7 +30,7 @@ def _everything_in(mail) -> str:
 def test_what_arrives_after_the_minutes_names_no_child_and_no_action(minuted, smtp_server):
     minutes_service.circulate(minuted.minutes, minuted.chair)
     arrived = {
-        (mail["X-MAF-Dedupe-Key"].split(":")[0], mail["To"].addresses[0].addr_spec)
+        (mail["X-MAF-Dedupe-Key"].strip().split(":")[0], mail["To"].addresses[0].addr_spec)
         for mail in _arrived(smtp_server)
     }
     assert {
@@ -40,7 +40,7 @@ def test_what_arrives_after_the_minutes_names_no_child_and_no_action(minuted, sm
         ("minutes-ready", ZOE),
     } <= arrived
     for mail in _arrived(smtp_server):
-        if mail["X-MAF-Dedupe-Key"].startswith(("actions:", "minutes-ready:")):
+        if mail["X-MAF-Dedupe-Key"].strip().startswith(("actions:", "minutes-ready:")):
             text = _everything_in(mail)
             assert [word for word in (*CHILDREN, *DESCRIPTIONS) if word in text] == []
             assert not mail.get_payload()[1:], "no attachment"
